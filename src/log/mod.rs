@@ -1,0 +1,4 @@
+//! Audit log (RFC 6962 Merkle tree) and live-set commitment.
+pub mod merkle;
+pub mod smt;
+pub mod audit;

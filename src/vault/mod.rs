@@ -1266,6 +1266,15 @@ impl Vault {
         self.remove_doomed(&mut w);
     }
 
+    /// The template exactly as held in the search index (after normalisation and, for
+    /// cancelable vaults, the secret transform). For tests of unlinkability only.
+    #[doc(hidden)]
+    pub fn stored_template_for_test(&self, id: &FacialId) -> Option<Vec<f32>> {
+        let r = self.read();
+        let row = r.records.get(id)?.row;
+        r.index.row_f32(row)
+    }
+
     /// Files that should have been removed but could not be yet (retried at each commit).
     pub fn pending_removals(&self) -> Vec<String> {
         self.read().doomed.iter().cloned().collect()

@@ -1,0 +1,273 @@
+//! Core vault behaviour: consent gating, purpose limitation, duplicates, persistence,
+//! wrong keys, deletion leaving no trace, concurrency.
+mod common;
+use common::*;
+use fidex::*;
+use std::sync::Arc;
+
+fn enroll_n(v: &Vault, f: &mut Faces, n: usize, c: &ConsentReceipt) -> (Vec<FacialId>, Vec<Vec<f32>>) {
+    let mut ids = Vec::new();
+    let mut centres = Vec::new();
+    for _ in 0..n {
+        let centre = f.identity();
+        let t = f.capture(&centre);
+        ids.push(v.enroll(&t, c, None).unwrap().facial_id);
+        centres.push(centre);
+    }
+    (ids, centres)
+}
+
+#[test]
+fn consent_is_required_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (v, _k, _c) = new_vault(&dir.path().join("v"), 16);
+    let mut f = Faces::new(16, 2);
+    let t = f.identity();
+    assert_eq!(v.enroll_json(&t, "", None).unwrap_err(), Error::NoConsent);
+    assert!(matches!(v.enroll_json(&t, "{not json", None), Err(Error::InvalidConsent(_))));
+    let mut implicit = both();
+    implicit.services[0].purposes[0].consent_type = "IMPLICIT".into();
+    assert!(matches!(v.enroll(&t, &implicit, None), Err(Error::InvalidConsent(_))));
+    let mut expired = both();
+    expired.expires_at = Some(T0 - 1);
+    assert!(matches!(v.enroll(&t, &expired, None), Err(Error::ConsentExpired { .. })));
+    let marketing = consent("s", &["marketing"]);
+    assert!(matches!(v.enroll(&t, &marketing, None), Err(Error::PurposeNotCovered { .. })));
+    assert_eq!(v.len(), 0, "refused enrollments must leave nothing behind");
+    let codes: Vec<u32> = [Error::NoConsent, Error::ConsentExpired { expired_at: 0 }, Error::PurposeNotCovered { purpose: String::new() }]
+        .iter()
+        .map(|e| e.code())
+        .collect();
+    assert_eq!(codes, vec![1005, 1006, 1007]);
+    // And a good one goes in; its receipt can be exported back to the subject.
+    let c = both();
+    let id = v.enroll(&t, &c, None).unwrap().facial_id;
+    assert_eq!(v.consent(&id).unwrap(), c);
+}
+
+#[test]
+fn purpose_limitation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (v, _k, _c) = new_vault(&dir.path().join("v"), 32);
+    let mut f = Faces::new(32, 3);
+    let a = f.identity();
+    let auth_only = v.enroll(&f.capture(&a), &consent("a", &["authentication"]), None).unwrap().facial_id;
+    let probe = f.capture(&a);
+    assert!(v.identify(&probe, 5, None, "identification").unwrap().is_empty(), "auth-only consent must not be identifiable");
+    assert_eq!(v.identify(&probe, 5, None, "authentication").unwrap()[0].facial_id, auth_only);
+    assert!(v.verify(&auth_only, &probe, "authentication").unwrap().matched);
+    assert!(matches!(v.verify(&auth_only, &probe, "identification"), Err(Error::PurposeNotCovered { .. })));
+    assert!(matches!(v.identify(&probe, 5, None, "marketing"), Err(Error::UnknownPurpose(_))));
+}
+
+#[test]
+fn bad_vectors_are_typed_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (v, _k, _c) = new_vault(&dir.path().join("v"), 4);
+    let c = both();
+    assert_eq!(v.enroll(&[1.0, 0.0], &c, None).unwrap_err(), Error::DimensionMismatch { expected: 4, got: 2 });
+    assert_eq!(v.enroll(&[1.0, f32::NAN, 0.0, 0.0], &c, None).unwrap_err(), Error::NonFiniteValue { index: 1 });
+    assert_eq!(v.enroll(&[1.0, 0.0, f32::INFINITY, 0.0], &c, None).unwrap_err(), Error::NonFiniteValue { index: 2 });
+    assert_eq!(v.enroll(&[0.0; 4], &c, None).unwrap_err(), Error::ZeroVector);
+    assert!(matches!(v.enroll(&[1.0, 0.0, 0.0, 0.0], &c, Some(&vec![0u8; MAX_PAYLOAD_BYTES + 1])), Err(Error::PayloadTooLarge { .. })));
+    assert!(matches!(v.identify(&[1.0, 0.0, 0.0, 0.0], 0, None, "identification"), Err(Error::InvalidArgument(_))));
+    assert!(matches!(v.identify(&[1.0, 0.0, 0.0, 0.0], 1, Some(f32::NAN), "identification"), Err(Error::InvalidArgument(_))));
+    assert!(matches!(v.identify_batch(&[1.0, 0.0, 0.0], 1, None, "identification"), Err(Error::DimensionMismatch { .. })));
+    assert!(matches!(v.verify(&FacialId::random(), &[1.0, 0.0, 0.0, 0.0], "authentication"), Err(Error::NotFound)));
+    assert_eq!(v.len(), 0);
+    for bad in [0u32, 4097] {
+        let d = tempfile::tempdir().unwrap();
+        assert!(matches!(Vault::create(d.path().join("x"), &VaultKey::generate(), VaultConfig::new(bad)), Err(Error::InvalidConfig(_))));
+    }
+    let mut cfg = VaultConfig::new(8);
+    cfg.retention_secs = 4 * vault::YEAR_SECS;
+    assert!(matches!(cfg.validate(), Err(Error::InvalidConfig(_))), "BIPA caps retention at 3 years");
+}
+
+#[test]
+fn duplicates_refused_and_quota_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = VaultKey::generate();
+    let mut cfg = VaultConfig::new(64);
+    cfg.max_templates = 3;
+    let v = Vault::create(dir.path().join("v"), &key, cfg).unwrap();
+    let mut f = Faces::new(64, 4);
+    let a = f.identity();
+    let first = v.enroll(&a, &both(), None).unwrap().facial_id;
+    // The same face again (tiny noise) scores above 0.9.
+    let again: Vec<f32> = normalise(a.iter().map(|x| x + 0.001).collect());
+    match v.enroll(&again, &both(), None) {
+        Err(Error::Duplicate { existing, score }) => {
+            assert_eq!(existing, first);
+            assert!(score > 0.9);
+        }
+        other => panic!("expected duplicate, got {other:?}"),
+    }
+    v.enroll(&f.identity(), &both(), None).unwrap();
+    v.enroll(&f.identity(), &both(), None).unwrap();
+    assert!(matches!(v.enroll(&f.identity(), &both(), None), Err(Error::QuotaExceeded { quota: 3 })));
+}
+
+#[test]
+fn reopen_gives_identical_results_and_wrong_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("v");
+    let (v, key, _c) = new_vault(&p, 128);
+    let mut f = Faces::new(128, 5);
+    let (ids, centres) = enroll_n(&v, &mut f, 300, &both());
+    // Some deletions and an interaction so segments, overlay and log all get exercised.
+    v.delete(&ids[10], DeletionReason::SubjectRequest).unwrap();
+    v.delete(&ids[20], DeletionReason::Admin).unwrap();
+    let probes: Vec<Vec<f32>> = centres.iter().take(40).map(|c| f.capture(c)).collect();
+    let before: Vec<Vec<Match>> = probes.iter().map(|p| v.identify(p, 5, Some(0.0), "identification").unwrap()).collect();
+    let stats_before = v.stats().unwrap();
+    v.close().unwrap();
+    assert_eq!(Vault::open(&p, &VaultKey::generate()).unwrap_err(), Error::WrongKey);
+    let v = Vault::open(&p, &key).unwrap();
+    let after: Vec<Vec<Match>> = probes.iter().map(|p| v.identify(p, 5, Some(0.0), "identification").unwrap()).collect();
+    assert_eq!(before, after);
+    let s = v.stats().unwrap();
+    assert_eq!(s.templates, 298);
+    assert_eq!(s.enrollments_total, 300);
+    assert_eq!(s.deletions_by_reason.get("subject_request"), Some(&1));
+    assert_eq!(s.deletions_by_reason.get("admin"), Some(&1));
+    assert_eq!(s.templates, stats_before.templates);
+    assert!(!v.contains(&ids[10]) && !v.contains(&ids[20]));
+    // The header is readable without the key.
+    let h = read_header(&p).unwrap();
+    assert_eq!(h.dimension, 128);
+    assert_eq!(Vault::open(&p, &key).unwrap_err(), Error::Locked, "a second handle must not open a locked vault");
+}
+
+fn all_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        out.push((e.file_name().into_string().unwrap(), std::fs::read(e.path()).unwrap()));
+    }
+    out.sort();
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.len() <= hay.len() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn deletion_leaves_no_trace_in_any_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("v");
+    let (v, _key, _c) = new_vault(&p, 32);
+    let mut f = Faces::new(32, 6);
+    let (ids, _) = enroll_n(&v, &mut f, 20, &both());
+    v.commit().unwrap();
+    let victim = ids[7];
+    let template = v.stored_template_for_test(&victim).unwrap();
+    let template_bytes: Vec<u8> = template.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let payload_marker = b"victim-payload-7f3a";
+    // The victim's segment ciphertext before deletion (every file that exists now).
+    let before = all_files(&p);
+    let seg_before: Vec<Vec<u8>> = before.iter().filter(|(n, _)| n.starts_with("seg-")).map(|(_, b)| b[64..].to_vec()).collect();
+    assert!(!seg_before.is_empty());
+    let r = v.delete(&victim, DeletionReason::SubjectRequest).unwrap();
+    assert_eq!(r.facial_id, victim);
+    let after = all_files(&p);
+    for (name, bytes) in &after {
+        assert!(!contains(bytes, &template_bytes), "{name} holds the template in clear");
+        assert!(!contains(bytes, victim.as_bytes()), "{name} holds the Facial ID bytes");
+        assert!(!contains(bytes, victim.to_string().as_bytes()), "{name} holds the Facial ID text");
+        assert!(!contains(bytes, payload_marker));
+        for old in &seg_before {
+            // No 32-byte run of the old ciphertext survives anywhere.
+            for chunk in old.chunks(32).filter(|c| c.len() == 32) {
+                assert!(!contains(bytes, chunk), "{name} still holds ciphertext of the old segment");
+            }
+        }
+    }
+    assert!(v.identify(&template, 5, Some(0.99), "identification").unwrap().iter().all(|m| m.facial_id != victim));
+    assert!(v.pending_removals().is_empty());
+}
+
+#[test]
+fn concurrent_readers_and_one_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (v, _key, _c) = new_vault(&dir.path().join("v"), 64);
+    let v = Arc::new(v);
+    let mut f = Faces::new(64, 7);
+    let (ids, centres) = enroll_n(&v, &mut f, 100, &both());
+    v.commit().unwrap();
+    let probes: Vec<(FacialId, Vec<f32>)> = ids.iter().zip(&centres).map(|(i, c)| (*i, f.capture(c))).collect();
+    let probes = Arc::new(probes);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for t in 0..4 {
+        let (v, probes, stop) = (v.clone(), probes.clone(), stop.clone());
+        readers.push(std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || n < 50 {
+                let (id, p) = &probes[(n * 7 + t) % probes.len()];
+                let hits = v.identify(p, 1, None, "identification").unwrap();
+                assert_eq!(hits[0].facial_id, *id, "stable template lost during concurrent writes");
+                assert!(v.verify(id, p, "authentication").unwrap().matched);
+                n += 1;
+            }
+            n
+        }));
+    }
+    let mut g = Faces::new(64, 8);
+    for round in 0..30 {
+        let (new_ids, _) = enroll_n(&v, &mut g, 5, &both());
+        v.commit().unwrap();
+        v.delete(&new_ids[round % 5], DeletionReason::Admin).unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let total: usize = readers.into_iter().map(|h| h.join().unwrap()).sum();
+    assert!(total >= 200);
+    assert_eq!(v.len(), 100 + 30 * 4);
+}
+
+#[test]
+fn many_small_commits_stay_incremental() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("v");
+    let (v, key, _c) = new_vault(&p, 16);
+    let mut f = Faces::new(16, 9);
+    let mut ids = Vec::new();
+    for _ in 0..60 {
+        let (i, _) = enroll_n(&v, &mut f, 3, &both());
+        ids.extend(i);
+        let info = v.commit().unwrap();
+        assert!(info.files_written <= 4, "a small commit wrote {} files", info.files_written);
+    }
+    let s = v.stats().unwrap();
+    assert!(s.segments <= 10, "small segments were not merged: {}", s.segments);
+    drop(v);
+    let v = Vault::open(&p, &key).unwrap();
+    assert_eq!(v.len(), 180);
+    for id in &ids {
+        assert!(v.contains(id));
+    }
+}
+
+#[test]
+fn l2_and_inner_product_metrics() {
+    for metric in [Metric::L2, Metric::InnerProduct] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = VaultConfig::new(3);
+        cfg.metric = metric;
+        cfg.match_threshold = if metric == Metric::L2 { 0.6 } else { 0.5 };
+        cfg.duplicate_threshold = None;
+        let v = Vault::create(dir.path().join("v"), &VaultKey::generate(), cfg).unwrap();
+        let a = v.enroll(&[1.0, 0.0, 0.0], &both(), None).unwrap().facial_id;
+        let _b = v.enroll(&[0.0, 1.0, 0.0], &both(), None).unwrap().facial_id;
+        let hits = v.identify(&[0.9, 0.1, 0.0], 2, None, "identification").unwrap();
+        assert_eq!(hits.len(), 1, "{metric:?}: {hits:?}");
+        assert_eq!(hits[0].facial_id, a);
+        if metric == Metric::L2 {
+            let expect = ((0.1f32 * 0.1) + (0.1 * 0.1)).sqrt();
+            assert!((hits[0].score - expect).abs() < 1e-5, "L2 score is the Euclidean distance");
+        } else {
+            assert!((hits[0].score - 0.9).abs() < 1e-6);
+        }
+    }
+}

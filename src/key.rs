@@ -166,7 +166,7 @@ fn decode_hex(s: &str, out: &mut [u8]) -> Result<()> {
 /// Decodes lower/upper-case hex into a vector; `None` if malformed.
 pub fn from_hex(s: &str) -> Option<Vec<u8>> {
     let b = s.as_bytes();
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return None;
     }
     b.chunks(2)

@@ -210,6 +210,9 @@ struct ManifestBody {
     old_verification_keys: Vec<[u8; 32]>,
 }
 
+/// Templates of a segment (id, stored vector) and their metadata.
+type SegmentContents = (Vec<(FacialId, Vec<f32>)>, Vec<RecordMeta>);
+
 struct SegmentState {
     generation: u64,
     live: u32,
@@ -607,7 +610,7 @@ impl Vault {
         let r = self.read();
         let (bit, thr) = r.search_params(k, threshold, purpose)?;
         let d = r.config.dimension as usize;
-        if probes.is_empty() || probes.len() % d != 0 {
+        if probes.is_empty() || !probes.len().is_multiple_of(d) {
             return Err(Error::DimensionMismatch { expected: d, got: probes.len() % d.max(1) });
         }
         let n = probes.len() / d;
@@ -1020,7 +1023,7 @@ impl Vault {
         }
     }
 
-    fn read_segment(&self, w: &Inner, id: u64) -> Result<(Vec<(FacialId, Vec<f32>)>, Vec<RecordMeta>)> {
+    fn read_segment(&self, w: &Inner, id: u64) -> Result<SegmentContents> {
         let s = w.segments.get(&id).ok_or_else(|| Error::corrupt("unknown segment"))?;
         let name = format::segment_file(id, s.generation);
         let bytes = self.storage.read(&name).map_err(|e| io_err(&*self.storage, &name, e))?;
@@ -1480,7 +1483,9 @@ impl Inner {
     }
 
     fn search_opts(&self) -> SearchOptions {
-        SearchOptions { threads: self.config.search_threads, ..Default::default() }
+        let mut o = SearchOptions::default();
+        o.threads = self.config.search_threads;
+        o
     }
 
     /// Validates a template or probe and brings it into stored form.
@@ -1493,7 +1498,7 @@ impl Inner {
             return Err(Error::NonFiniteValue { index: i });
         }
         let norm = v.iter().map(|x| (*x as f64) * (*x as f64)).sum::<f64>().sqrt();
-        if !(norm > 1e-12) || !norm.is_finite() {
+        if norm.is_nan() || norm <= 1e-12 || !norm.is_finite() {
             return Err(Error::ZeroVector);
         }
         let mut out: Vec<f32> = if self.config.metric == Metric::Cosine {

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test suite of fidex, in every language, installing what it needs first.
+# Usage: scripts/test-all.sh            (full run, as CI does)
+#        FIDEX_FUZZ_SECONDS=60 scripts/test-all.sh   (longer fuzzing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export CARGO_TERM_COLOR=never
+
+section() { printf '\n==== %s ====\n' "$*"; }
+
+need_apt=()
+for pair in "valgrind:valgrind" "pkg-config:pkg-config" "cmake:cmake"; do
+  cmd=${pair%%:*}; pkg=${pair##*:}
+  command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  section "installing ${need_apt[*]}"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+section "Rust: unit, integration, property and doc tests"
+cargo test --release --all-targets 2>&1 | tee /tmp/fidex-cargo-test.log
+cargo test --release --doc
+
+for script in examples/run.sh fuzz/run.sh scripts/miri.sh; do
+  if [ -f "$script" ]; then
+    section "$script"
+    bash "$script"
+  fi
+done
+
+section "summary"
+passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' /tmp/fidex-cargo-test.log | awk '{s+=$4} END {print s+0}')
+echo "Rust integration/unit tests passed: $passed"
+echo "all suites passed"

@@ -2,9 +2,10 @@
 //!
 //! # Concurrency
 //! [`Vault`] is `Send + Sync`. Searches (`identify`, `identify_batch`, `verify`) take a
-//! shared lock and run concurrently; mutations (`enroll`, `delete`, `commit`, ...) take the
-//! exclusive lock, so one writer proceeds while readers wait only for the short in-memory
-//! part of each write (a commit holds the lock while it writes files).
+//! shared lock and run concurrently. Mutations (`enroll`, `delete`, `commit`, ...) are
+//! serialised among themselves and take the exclusive lock only for their in-memory part: a
+//! commit writes its files under the shared lock, so searches continue while segments are
+//! written and fsynced (only `rotate_key` blocks searches for its whole duration).
 //!
 //! # Durability
 //! `enroll` changes memory only; [`Vault::commit`] makes changes durable atomically.
@@ -213,6 +214,24 @@ struct ManifestBody {
 /// Templates of a segment (id, stored vector) and their metadata.
 type SegmentContents = (Vec<(FacialId, Vec<f32>)>, Vec<RecordMeta>);
 
+struct CommitPlan {
+    generation: u64,
+    next_object_id: u64,
+    rewrite: BTreeSet<u64>,
+    new_segments: Vec<(u64, Vec<FacialId>)>,
+    chunks: Vec<ChunkRef>,
+    log_committed: usize,
+    obsolete: Vec<String>,
+    files_written: usize,
+    bytes_written: u64,
+}
+
+struct CommitFailure {
+    error: Error,
+    written: Vec<String>,
+    next_object_id: u64,
+}
+
 struct SegmentState {
     generation: u64,
     live: u32,
@@ -266,6 +285,8 @@ pub struct Vault {
     storage: Arc<dyn Storage>,
     inner: RwLock<Inner>,
     touches: Mutex<HashMap<FacialId, i64>>,
+    /// Serialises mutations, so a commit can write files under the shared lock.
+    writer: Mutex<()>,
     clock: RwLock<Arc<dyn Clock>>,
     _lock: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
@@ -340,6 +361,7 @@ impl Vault {
             storage,
             inner: RwLock::new(inner),
             touches: Mutex::new(HashMap::new()),
+            writer: Mutex::new(()),
             clock: RwLock::new(clock),
             _lock: lock,
         };
@@ -367,6 +389,7 @@ impl Vault {
             storage,
             inner: RwLock::new(inner),
             touches: Mutex::new(HashMap::new()),
+            writer: Mutex::new(()),
             clock: RwLock::new(clock),
             _lock: lock,
         };
@@ -389,6 +412,10 @@ impl Vault {
 
     fn write(&self) -> RwLockWriteGuard<'_, Inner> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn take_touches(&self) -> HashMap<FacialId, i64> {
@@ -483,6 +510,7 @@ impl Vault {
             return Err(Error::PayloadTooLarge { len: payload.len(), max: MAX_PAYLOAD_BYTES });
         }
         let consent_json = serde_json::to_string(consent)?;
+        let _writer = self.writer();
         let mut w = self.write();
         let inner = &mut *w;
         let v = inner.prepare(template)?;
@@ -675,53 +703,61 @@ impl Vault {
     }
 
     /// Deletes template, payload and consent of `id`, commits, and returns a signed receipt.
-    /// After this returns, no vault file holds any encryption of them.
+    /// After this returns, no vault file holds any encryption of them. If the commit fails
+    /// (I/O error), the template is already gone from memory and never matches again; the
+    /// deletion reaches disk with the next successful commit, and no receipt is issued.
     pub fn delete(&self, id: &FacialId, reason: DeletionReason) -> Result<DeletionReceipt> {
-        let mut w = self.write();
+        let _writer = self.writer();
         let now = self.now();
-        let idx = w.delete_record(id, reason, now)?;
-        self.commit_locked(&mut w)?;
-        Ok(w.deletion_receipts(&[(*id, idx, reason, now)], now).remove(0))
+        let idx = self.write().delete_record(id, reason, now)?;
+        self.commit_concurrent()?;
+        Ok(self.read().deletion_receipts(&[(*id, idx, reason, now)], now).remove(0))
     }
 
     /// Deletes several templates with one commit (all or nothing on unknown ids).
     pub fn delete_many(&self, ids: &[FacialId], reason: DeletionReason) -> Result<Vec<DeletionReceipt>> {
-        let mut w = self.write();
-        let uniq: BTreeSet<FacialId> = ids.iter().copied().collect();
-        if uniq.len() != ids.len() || ids.iter().any(|i| !w.records.contains_key(i)) {
-            return Err(Error::NotFound);
-        }
+        let _writer = self.writer();
         let now = self.now();
         let mut done = Vec::new();
-        for id in ids {
-            let idx = w.delete_record(id, reason, now)?;
-            done.push((*id, idx, reason, now));
+        {
+            let mut w = self.write();
+            let uniq: BTreeSet<FacialId> = ids.iter().copied().collect();
+            if uniq.len() != ids.len() || ids.iter().any(|i| !w.records.contains_key(i)) {
+                return Err(Error::NotFound);
+            }
+            for id in ids {
+                let idx = w.delete_record(id, reason, now)?;
+                done.push((*id, idx, reason, now));
+            }
         }
-        self.commit_locked(&mut w)?;
-        Ok(w.deletion_receipts(&done, now))
+        self.commit_concurrent()?;
+        Ok(self.read().deletion_receipts(&done, now))
     }
 
     /// The subject withdraws consent: logged as a withdrawal, then erased like [`Vault::delete`].
     pub fn withdraw_consent(&self, id: &FacialId) -> Result<DeletionReceipt> {
-        let mut w = self.write();
-        if !w.records.contains_key(id) {
-            return Err(Error::NotFound);
-        }
+        let _writer = self.writer();
         let now = self.now();
-        w.append_event(now, Event::ConsentWithdrawn { facial_id: *id });
-        let idx = w.delete_record(id, DeletionReason::ConsentWithdrawn, now)?;
-        self.commit_locked(&mut w)?;
-        Ok(w.deletion_receipts(&[(*id, idx, DeletionReason::ConsentWithdrawn, now)], now).remove(0))
+        let idx = {
+            let mut w = self.write();
+            if !w.records.contains_key(id) {
+                return Err(Error::NotFound);
+            }
+            w.append_event(now, Event::ConsentWithdrawn { facial_id: *id });
+            w.delete_record(id, DeletionReason::ConsentWithdrawn, now)?
+        };
+        self.commit_concurrent()?;
+        Ok(self.read().deletion_receipts(&[(*id, idx, DeletionReason::ConsentWithdrawn, now)], now).remove(0))
     }
 
     /// Deletes every template past its deadline at `now` (default: the vault clock) —
     /// the earlier of consent expiry and last interaction + retention — and commits.
     pub fn purge_expired(&self, now: Option<i64>) -> Result<Vec<DeletionReceipt>> {
         let now = now.unwrap_or_else(|| self.now());
-        let mut w = self.write();
-        let done = self.purge_locked(&mut w, now)?;
-        self.commit_locked(&mut w)?;
-        Ok(w.deletion_receipts(&done, now))
+        let _writer = self.writer();
+        let done = self.purge_locked(&mut self.write(), now)?;
+        self.commit_concurrent()?;
+        Ok(self.read().deletion_receipts(&done, now))
     }
 
     fn purge_locked(&self, w: &mut Inner, now: i64) -> Result<Vec<(FacialId, u64, DeletionReason, i64)>> {
@@ -740,16 +776,20 @@ impl Vault {
     /// Makes all changes durable atomically. With `auto_purge` (default), expired templates
     /// are purged first; their receipts are in [`CommitInfo::purged`].
     pub fn commit(&self) -> Result<CommitInfo> {
-        let mut w = self.write();
+        let _writer = self.writer();
         let now = self.now();
-        let purged = if w.config.auto_purge { self.purge_locked(&mut w, now)? } else { Vec::new() };
-        let mut info = self.commit_locked(&mut w)?;
-        info.purged = w.deletion_receipts(&purged, now);
+        let purged = {
+            let mut w = self.write();
+            if w.config.auto_purge { self.purge_locked(&mut w, now)? } else { Vec::new() }
+        };
+        let mut info = self.commit_concurrent()?;
+        info.purged = self.read().deletion_receipts(&purged, now);
         Ok(info)
     }
 
     /// Rewrites all small segments and log chunks into as few files as possible.
     pub fn compact(&self) -> Result<CommitInfo> {
+        let _writer = self.writer();
         let mut w = self.write();
         let ids: Vec<u64> = w.segments.iter().filter(|(_, s)| (s.live as usize) < SEGMENT_CAPACITY).map(|(id, _)| *id).collect();
         for id in ids {
@@ -758,7 +798,8 @@ impl Vault {
             }
         }
         w.dirty = true;
-        self.commit_locked(&mut w)
+        drop(w);
+        self.commit_concurrent()
     }
 
     /// Commits pending changes and closes the vault.
@@ -794,6 +835,7 @@ impl Vault {
 
     /// Subject access/portability export. Logged as `record_exported`.
     pub fn export_subject(&self, id: &FacialId, include_template: bool) -> Result<SubjectExport> {
+        let _writer = self.writer();
         let mut w = self.write();
         let now = self.now();
         let touched = self.touched(id);
@@ -912,6 +954,7 @@ impl Vault {
     /// vaults, a new transform), commits, and removes every file written under the old key.
     /// Keep the old key until this returns: a crash midway leaves the vault under either key.
     pub fn rotate_key(&self, new_key: &VaultKey) -> Result<()> {
+        let _writer = self.writer();
         let mut w = self.write();
         self.commit_locked(&mut w)?;
         let now = self.now();
@@ -1054,9 +1097,43 @@ impl Vault {
             self.remove_doomed(w);
             return Ok(CommitInfo { generation: w.generation, ..Default::default() });
         }
+        let outcome = self.write_commit(w, forced_gen);
+        self.apply_commit(w, outcome)
+    }
+
+    /// Commit without blocking searches during file I/O. The caller holds `self.writer`
+    /// (so nothing else mutates between the phases) and no guard on `inner`.
+    fn commit_concurrent(&self) -> Result<CommitInfo> {
+        {
+            let mut w = self.write();
+            let touches = self.take_touches();
+            if !touches.is_empty() {
+                w.fold_touches(touches);
+            }
+            if !w.dirty {
+                self.remove_doomed(&mut w);
+                return Ok(CommitInfo { generation: w.generation, ..Default::default() });
+            }
+        }
+        // Phase 1, shared lock: write every new file and switch the manifest.
+        let outcome = {
+            let r = self.read();
+            self.write_commit(&r, None)
+        };
+        // Phase 2, exclusive lock: adopt the committed state in memory.
+        let mut w = self.write();
+        self.apply_commit(&mut w, outcome)
+    }
+
+    /// Writes new segments, a log chunk and the manifest; the rename is the commit point.
+    /// Reads `w` only; everything to change in memory is returned.
+    fn write_commit(&self, w: &Inner, forced_gen: Option<u64>) -> std::result::Result<CommitPlan, CommitFailure> {
         let d = w.config.dimension as usize;
         let vid = w.header.vault_id;
         let gen = forced_gen.unwrap_or(w.generation + 1);
+        let mut next_id = w.next_object_id;
+        let mut written: Vec<String> = Vec::new();
+        let fail = |error: Error, written: Vec<String>, next_id: u64| CommitFailure { error, written, next_object_id: next_id };
         // 1. Which segments to rewrite.
         let mut rewrite: BTreeSet<u64> = w.segments.iter().filter(|(_, s)| s.needs_rewrite).map(|(id, _)| *id).collect();
         if w.overlay.len() > MAX_OVERLAY {
@@ -1073,7 +1150,10 @@ impl Vault {
         // 2. Gather the live records of those segments plus pending ones.
         let mut moving: Vec<(FacialId, Vec<f32>)> = Vec::new();
         for id in &rewrite {
-            let (recs, _) = self.read_segment(w, *id)?;
+            let (recs, _) = match self.read_segment(w, *id) {
+                Ok(x) => x,
+                Err(e) => return Err(fail(e, written, next_id)),
+            };
             for (rid, v) in recs {
                 if w.records.get(&rid).and_then(|r| r.segment) == Some(*id) {
                     moving.push((rid, v));
@@ -1082,10 +1162,8 @@ impl Vault {
         }
         moving.extend(w.pending.iter().map(|(id, v)| (*id, v.clone())));
         // 3. Write new segments.
-        let mut written: Vec<String> = Vec::new();
         let mut new_segments: Vec<(u64, Vec<FacialId>)> = Vec::new();
         let mut bytes_written = 0u64;
-        let mut next_id = w.next_object_id;
         let res = (|| -> Result<()> {
             for chunk in moving.chunks(SEGMENT_CAPACITY) {
                 let id = next_id;
@@ -1119,24 +1197,26 @@ impl Vault {
         for (_, v) in &mut moving {
             v.zeroize();
         }
-        w.next_object_id = next_id;
         if let Err(e) = res {
-            self.abandon(w, &written);
-            return Err(e);
+            return Err(fail(e, written, next_id));
         }
-        // 4. Audit-log chunk with the entries since the last commit (merging small tail chunks).
+        // 4. One audit-log chunk with the entries since the last commit. Chunks are merged
+        //    like a binary counter (a tail chunk no larger than what follows it is folded in),
+        //    so there are O(log n) chunks and each entry is rewritten O(log n) times.
         let mut chunks = w.log_chunks.clone();
         let mut obsolete_chunks = Vec::new();
         let mut first = w.log_committed;
-        if chunks.len() >= MAX_LOG_CHUNKS {
-            let keep = chunks.len() - MAX_LOG_CHUNKS / 2;
-            let tail: Vec<ChunkRef> = chunks.drain(keep..).collect();
-            first -= tail.iter().map(|c| c.count as usize).sum::<usize>();
-            obsolete_chunks.extend(tail.iter().map(|c| format::log_file(c.seq, c.generation)));
-        }
         if first < w.log_entries.len() {
-            let seq = w.next_object_id;
-            w.next_object_id += 1;
+            while let Some(last) = chunks.last() {
+                if (last.count as usize) > w.log_entries.len() - first && chunks.len() < MAX_LOG_CHUNKS {
+                    break;
+                }
+                let last = chunks.pop().expect("checked");
+                first -= last.count as usize;
+                obsolete_chunks.push(format::log_file(last.seq, last.generation));
+            }
+            let seq = next_id;
+            next_id += 1;
             let entries = &w.log_entries[first..];
             let mut body = Vec::new();
             body.extend_from_slice(&(entries.len() as u32).to_le_bytes());
@@ -1149,8 +1229,7 @@ impl Vault {
             let name = format::log_file(seq, gen);
             written.push(name.clone());
             if let Err(e) = self.storage.write_new(&name, &bytes) {
-                self.abandon(w, &written);
-                return Err(io_err(&*self.storage, &name, e));
+                return Err(fail(io_err(&*self.storage, &name, e), written, next_id));
             }
             bytes_written += bytes.len() as u64;
             chunks.push(ChunkRef { seq, generation: gen, count: entries.len() as u32 });
@@ -1168,7 +1247,7 @@ impl Vault {
         let body = ManifestBody {
             config: ConfigRecord::from_config(&w.config),
             created_at: w.created_at,
-            next_object_id: w.next_object_id,
+            next_object_id: next_id,
             segments: segs.clone(),
             overlay,
             enrollments_total: w.enrollments_total,
@@ -1185,25 +1264,48 @@ impl Vault {
         plain.zeroize();
         let _ = self.storage.remove(MANIFEST_TMP);
         if let Err(e) = self.storage.write_new(MANIFEST_TMP, &bytes) {
-            self.abandon(w, &written);
-            return Err(io_err(&*self.storage, MANIFEST_TMP, e));
+            return Err(fail(io_err(&*self.storage, MANIFEST_TMP, e), written, next_id));
         }
         if let Err(e) = self.storage.rename(MANIFEST_TMP, MANIFEST_FILE) {
             written.push(MANIFEST_TMP.to_string());
-            self.abandon(w, &written);
-            return Err(io_err(&*self.storage, "replacing the manifest", e));
+            return Err(fail(io_err(&*self.storage, "replacing the manifest", e), written, next_id));
         }
         bytes_written += bytes.len() as u64;
-        // The new manifest is in place: adopt the new state in memory.
         let obsolete: Vec<String> = rewrite
             .iter()
             .filter_map(|id| w.segments.get(id).map(|s| format::segment_file(*id, s.generation)))
             .chain(obsolete_chunks)
             .collect();
-        for id in &rewrite {
+        Ok(CommitPlan {
+            generation: gen,
+            next_object_id: next_id,
+            rewrite,
+            new_segments,
+            chunks,
+            log_committed: w.log_entries.len(),
+            obsolete,
+            files_written: written.len() + 1,
+            bytes_written,
+        })
+    }
+
+    /// Adopts a written commit in memory (or records a failed one's leftovers).
+    fn apply_commit(&self, w: &mut Inner, outcome: std::result::Result<CommitPlan, CommitFailure>) -> Result<CommitInfo> {
+        let plan = match outcome {
+            Ok(p) => p,
+            Err(f) => {
+                // Never reuse an object id: files with those names may linger.
+                w.next_object_id = w.next_object_id.max(f.next_object_id);
+                self.abandon(w, &f.written);
+                return Err(f.error);
+            }
+        };
+        let gen = plan.generation;
+        w.next_object_id = plan.next_object_id;
+        for id in &plan.rewrite {
             w.segments.remove(id);
         }
-        for (id, ids) in &new_segments {
+        for (id, ids) in &plan.new_segments {
             w.segments.insert(*id, SegmentState { generation: gen, live: ids.len() as u32, needs_rewrite: false });
             for rid in ids {
                 if let Some(r) = w.records.get_mut(rid) {
@@ -1212,20 +1314,21 @@ impl Vault {
                 w.overlay.remove(rid);
             }
         }
+        // Pending enrollments are on disk now (none can be added between the phases).
         for (_, v) in &mut w.pending {
             v.zeroize();
         }
         w.pending.clear();
-        w.log_chunks = chunks;
-        w.log_committed = w.log_entries.len();
+        w.log_chunks = plan.chunks;
+        w.log_committed = plan.log_committed;
         w.generation = gen;
         w.header.generation = gen;
         w.dirty = false;
         let sync = self.storage.sync_dir();
-        w.doomed.extend(obsolete);
+        w.doomed.extend(plan.obsolete);
         self.remove_doomed(w);
         sync.map_err(|e| io_err(&*self.storage, "syncing the vault directory (commit may not be durable)", e))?;
-        Ok(CommitInfo { generation: gen, files_written: written.len() + 1, bytes_written, purged: Vec::new() })
+        Ok(CommitInfo { generation: gen, files_written: plan.files_written, bytes_written: plan.bytes_written, purged: Vec::new() })
     }
 
     /// A failed commit: remove what it wrote; whatever can't be removed now is retried later.

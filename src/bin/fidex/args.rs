@@ -185,7 +185,11 @@ pub struct CreateArgs {
     #[arg(long, value_name = "DURATION", default_value = "3y")]
     pub retention: String,
     /// Purposes the vault serves (comma-separated); searches must name one of them
-    #[arg(long, value_delimiter = ',', default_value = "authentication,identification")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "authentication,identification"
+    )]
     pub purposes: Vec<String>,
     /// Store templates under a secret key-derived transform (cancelable templates)
     #[arg(long)]

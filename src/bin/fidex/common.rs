@@ -1,7 +1,7 @@
 //! Helpers shared by the commands: opening vaults, reading inputs, naming things.
 
 use crate::args::{KeyArgs, VaultArgs, VectorArgs};
-use crate::fail::{Failure, exit};
+use crate::fail::{exit, Failure};
 use crate::keys;
 use crate::output::{self, Ctx, Dest};
 use crate::vectors::{self, Format, Matrix};
@@ -35,7 +35,10 @@ pub fn key(k: &KeyArgs) -> Result<VaultKey, Failure> {
 
 /// Adds the vault path to errors whose message does not already name it.
 pub fn vault_ctx(e: Error, path: &Path) -> Failure {
-    let name_in_message = matches!(e, Error::NotAVault(_) | Error::Io(_) | Error::AlreadyExists(_));
+    let name_in_message = matches!(
+        e,
+        Error::NotAVault(_) | Error::Io(_) | Error::AlreadyExists(_)
+    );
     let f = Failure::new(e);
     if name_in_message {
         f
@@ -63,7 +66,10 @@ pub fn commit_after_search(vault: &Vault, ctx: &Ctx) -> Vec<Value> {
     match commit(vault, ctx) {
         Ok((_, purged)) => purged,
         Err(f) => {
-            eprintln!("fidex: warning: could not record the last interaction: {}", f.message());
+            eprintln!(
+                "fidex: warning: could not record the last interaction: {}",
+                f.message()
+            );
             Vec::new()
         }
     }
@@ -91,7 +97,8 @@ pub fn save_purged(receipts: &[fidex::DeletionReceipt], ctx: &Ctx) -> Result<Vec
 
 /// Parses a Facial ID argument.
 pub fn facial_id(s: &str) -> Result<FacialId, Failure> {
-    s.parse::<FacialId>().map_err(|e| Failure::new(e).hint("a Facial ID is the UUID printed by `fidex enroll`"))
+    s.parse::<FacialId>()
+        .map_err(|e| Failure::new(e).hint("a Facial ID is the UUID printed by `fidex enroll`"))
 }
 
 /// Reads a whole input file (exit 9 on failure; 3 is for vaults and templates).
@@ -102,27 +109,52 @@ pub fn read_file(p: &Path, what: &str) -> Result<Vec<u8>, Failure> {
 /// Loads the vectors of `a`, checking them against the vault dimension.
 pub fn load_vectors(a: &VectorArgs, dim: usize) -> Result<Matrix, Failure> {
     let Some(path) = &a.vectors else {
-        return Err(Failure::usage("--vectors FILE is required (.npy, .json or .csv)"));
+        return Err(Failure::usage(
+            "--vectors FILE is required (.npy, .json or .csv)",
+        ));
     };
-    let format = a.format.or_else(|| Format::from_path(path)).ok_or_else(|| {
-        Failure::usage(format!("cannot tell the format of {} from its extension", path.display()))
+    let format = a
+        .format
+        .or_else(|| Format::from_path(path))
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "cannot tell the format of {} from its extension",
+                path.display()
+            ))
             .hint("name it .npy, .json or .csv, or pass --format npy|json|csv")
-    })?;
-    let len = std::fs::metadata(path).map_err(|e| Failure::io(format!("vector file {}", path.display()), e))?.len();
+        })?;
+    let len = std::fs::metadata(path)
+        .map_err(|e| Failure::io(format!("vector file {}", path.display()), e))?
+        .len();
     if len > vectors::MAX_FILE_BYTES {
-        return Err(Failure::usage(format!("vector file {} is {len} bytes; the limit is {}", path.display(), vectors::MAX_FILE_BYTES)));
+        return Err(Failure::usage(format!(
+            "vector file {} is {len} bytes; the limit is {}",
+            path.display(),
+            vectors::MAX_FILE_BYTES
+        )));
     }
     let bytes = read_file(path, "vector file")?;
     let m = vectors::parse(&bytes, format)
         .map_err(|msg| Failure::usage(msg).context(format!("vector file {}", path.display())))?;
     if m.dim != dim {
-        return Err(Failure::new(Error::DimensionMismatch { expected: dim, got: m.dim })
-            .context(format!("vector file {}", path.display())));
+        return Err(Failure::new(Error::DimensionMismatch {
+            expected: dim,
+            got: m.dim,
+        })
+        .context(format!("vector file {}", path.display())));
     }
     match a.row {
         None => Ok(m),
-        Some(r) if r < m.rows => Ok(Matrix { rows: 1, dim, data: m.row(r).to_vec() }),
-        Some(r) => Err(Failure::usage(format!("--row {r} is out of range: {} holds {} vector(s)", path.display(), m.rows))),
+        Some(r) if r < m.rows => Ok(Matrix {
+            rows: 1,
+            dim,
+            data: m.row(r).to_vec(),
+        }),
+        Some(r) => Err(Failure::usage(format!(
+            "--row {r} is out of range: {} holds {} vector(s)",
+            path.display(),
+            m.rows
+        ))),
     }
 }
 
@@ -191,12 +223,16 @@ pub fn write_new(path: &Path, text: &str) -> Result<(), Failure> {
         .create_new(true)
         .open(path)
         .map_err(|e| Failure::io(path.display(), e))?;
-    f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| Failure::io(path.display(), e))
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| Failure::io(path.display(), e))
 }
 
 /// Checks an output path can be created (does not exist; parent exists).
 pub fn preflight_new(path: &Path) -> Result<(), Failure> {
-    Dest::File(path.to_path_buf()).preflight().map_err(|f| f.hint("refusing to overwrite: choose another path"))
+    Dest::File(path.to_path_buf())
+        .preflight()
+        .map_err(|f| f.hint("refusing to overwrite: choose another path"))
 }
 
 /// Human size.

@@ -42,28 +42,46 @@ struct Item {
 }
 
 fn hex_payload(h: &str) -> Result<Vec<u8>, Failure> {
-    fidex::key::from_hex(h.trim()).ok_or_else(|| Failure::usage("payload hex must be an even number of hex digits"))
+    fidex::key::from_hex(h.trim())
+        .ok_or_else(|| Failure::usage("payload hex must be an even number of hex digits"))
 }
 
 fn check_payload(p: Vec<u8>) -> Result<Vec<u8>, Failure> {
     if p.len() > MAX_PAYLOAD_BYTES {
-        return Err(Failure::new(Error::PayloadTooLarge { len: p.len(), max: MAX_PAYLOAD_BYTES }));
+        return Err(Failure::new(Error::PayloadTooLarge {
+            len: p.len(),
+            max: MAX_PAYLOAD_BYTES,
+        }));
     }
     Ok(p)
 }
 
 fn read_consent(path: &Path) -> Result<String, Failure> {
     let bytes = read_file(path, "consent file")?;
-    String::from_utf8(bytes).map_err(|_| Failure::new(Error::InvalidConsent(format!("{} is not UTF-8 JSON", path.display()))))
+    String::from_utf8(bytes).map_err(|_| {
+        Failure::new(Error::InvalidConsent(format!(
+            "{} is not UTF-8 JSON",
+            path.display()
+        )))
+    })
 }
 
 pub fn enroll(ctx: &Ctx, a: &EnrollArgs) -> CmdResult {
     if a.manifest.is_none() && a.all_or_nothing {
-        return Err(Failure::usage("--all-or-nothing applies to --manifest (bulk) enrollment"));
+        return Err(Failure::usage(
+            "--all-or-nothing applies to --manifest (bulk) enrollment",
+        ));
     }
     let single_dest = Dest::choose(a.receipt.as_deref(), None, None);
-    let bulk_dest = ctx.receipt_dir.as_deref().map(|d| Dest::Dir(d.to_path_buf()));
-    let dest = if a.manifest.is_some() { bulk_dest } else { single_dest.or(bulk_dest) };
+    let bulk_dest = ctx
+        .receipt_dir
+        .as_deref()
+        .map(|d| Dest::Dir(d.to_path_buf()));
+    let dest = if a.manifest.is_some() {
+        bulk_dest
+    } else {
+        single_dest.or(bulk_dest)
+    };
     if let Some(d) = &dest {
         d.preflight()?;
     }
@@ -87,13 +105,15 @@ pub fn enroll(ctx: &Ctx, a: &EnrollArgs) -> CmdResult {
             let vector = it.vector?;
             let payload = it.payload?;
             let consent = it.consent_json?;
-            vault.enroll_json(&vector, &consent, Some(&payload)).map_err(|e| {
-                let f = Failure::new(e);
-                match (&it.consent_src, f.exit) {
-                    (Some(src), exit::CONSENT) => f.context(src.clone()),
-                    _ => f,
-                }
-            })
+            vault
+                .enroll_json(&vector, &consent, Some(&payload))
+                .map_err(|e| {
+                    let f = Failure::new(e);
+                    match (&it.consent_src, f.exit) {
+                        (Some(src), exit::CONSENT) => f.context(src.clone()),
+                        _ => f,
+                    }
+                })
         })();
         match res {
             Ok(e) => done.push((it.label, e)),
@@ -104,7 +124,11 @@ pub fn enroll(ctx: &Ctx, a: &EnrollArgs) -> CmdResult {
     }
     progress.finish();
     let commit_it = !a.all_or_nothing || refused.is_empty();
-    let (generation, purged) = if commit_it && !done.is_empty() { commit(&vault, ctx)? } else { (vault.header().generation, Vec::new()) };
+    let (generation, purged) = if commit_it && !done.is_empty() {
+        commit(&vault, ctx)?
+    } else {
+        (vault.header().generation, Vec::new())
+    };
     let mut enrolled = Vec::new();
     for (label, e) in &done {
         let at = match (&dest, commit_it) {
@@ -137,9 +161,17 @@ pub fn enroll(ctx: &Ctx, a: &EnrollArgs) -> CmdResult {
         }
     } else {
         if commit_it {
-            ctx.say(format!("Enrolled {} of {} entries (generation {generation}).", done.len(), done.len() + refused.len()));
+            ctx.say(format!(
+                "Enrolled {} of {} entries (generation {generation}).",
+                done.len(),
+                done.len() + refused.len()
+            ));
             for e in &enrolled {
-                ctx.say(format!("  {}: {}", e["entry"].as_str().unwrap_or("?"), e["facial_id"].as_str().unwrap_or("?")));
+                ctx.say(format!(
+                    "  {}: {}",
+                    e["entry"].as_str().unwrap_or("?"),
+                    e["facial_id"].as_str().unwrap_or("?")
+                ));
             }
         } else {
             ctx.say(format!(
@@ -177,18 +209,31 @@ fn single_item(a: &EnrollArgs, dim: usize) -> Result<Item, Failure> {
             .hint("pass --consent FILE: the subject's Kantara consent receipt (see `fidex enroll --help`)")),
         Some(p) => Ok(read_consent(p)?),
     };
-    let consent_src = a.consent.as_ref().map(|p| format!("consent file {}", p.display()));
-    Ok(Item { label: "subject".into(), consent_src, consent_json, vector: Ok(vector), payload: Ok(payload) })
+    let consent_src = a
+        .consent
+        .as_ref()
+        .map(|p| format!("consent file {}", p.display()));
+    Ok(Item {
+        label: "subject".into(),
+        consent_src,
+        consent_json,
+        vector: Ok(vector),
+        payload: Ok(payload),
+    })
 }
 
 /// Parses a manifest: a JSON array of entries, or JSON lines. Returns (label, entry).
 fn parse_manifest(p: &Path) -> Result<Vec<(String, ManifestEntry)>, Failure> {
     let bytes = read_file(p, "manifest")?;
-    let text = String::from_utf8(bytes).map_err(|_| Failure::usage(format!("manifest {} is not UTF-8 text", p.display())))?;
-    let bad = |what: String, e: serde_json::Error| Failure::usage(format!("{what}: {e}")).context(format!("manifest {}", p.display()));
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Failure::usage(format!("manifest {} is not UTF-8 text", p.display())))?;
+    let bad = |what: String, e: serde_json::Error| {
+        Failure::usage(format!("{what}: {e}")).context(format!("manifest {}", p.display()))
+    };
     let mut out = Vec::new();
     if text.trim_start().starts_with('[') {
-        let entries: Vec<ManifestEntry> = serde_json::from_str(&text).map_err(|e| bad("JSON array".into(), e))?;
+        let entries: Vec<ManifestEntry> =
+            serde_json::from_str(&text).map_err(|e| bad("JSON array".into(), e))?;
         for (i, e) in entries.into_iter().enumerate() {
             out.push((format!("entry {i}"), e));
         }
@@ -197,31 +242,46 @@ fn parse_manifest(p: &Path) -> Result<Vec<(String, ManifestEntry)>, Failure> {
             if line.trim().is_empty() {
                 continue;
             }
-            let e: ManifestEntry = serde_json::from_str(line).map_err(|e| bad(format!("line {}", ln + 1), e))?;
+            let e: ManifestEntry =
+                serde_json::from_str(line).map_err(|e| bad(format!("line {}", ln + 1), e))?;
             out.push((format!("line {}", ln + 1), e));
         }
     }
     if out.is_empty() {
-        return Err(Failure::usage(format!("manifest {} has no entries", p.display())));
+        return Err(Failure::usage(format!(
+            "manifest {} has no entries",
+            p.display()
+        )));
     }
     Ok(out)
 }
 
-fn bulk_items(a: &EnrollArgs, manifest: &Path, entries: Vec<(String, ManifestEntry)>, dim: usize) -> Result<Vec<Item>, Failure> {
+fn bulk_items(
+    a: &EnrollArgs,
+    manifest: &Path,
+    entries: Vec<(String, ManifestEntry)>,
+    dim: usize,
+) -> Result<Vec<Item>, Failure> {
     let matrix: Option<Matrix> = match &a.vectors.vectors {
         Some(_) => {
             if a.vectors.row.is_some() {
-                return Err(Failure::usage("--row does not apply to --manifest; give each entry a \"row\""));
+                return Err(Failure::usage(
+                    "--row does not apply to --manifest; give each entry a \"row\"",
+                ));
             }
             Some(load_vectors(&a.vectors, dim)?)
         }
         None => None,
     };
-    let positional = entries.iter().any(|(_, e)| e.vector.is_none() && e.row.is_none());
+    let positional = entries
+        .iter()
+        .any(|(_, e)| e.vector.is_none() && e.row.is_none());
     if positional {
         match &matrix {
             None => {
-                return Err(Failure::usage("manifest entries without \"vector\" or \"row\" need --vectors FILE"));
+                return Err(Failure::usage(
+                    "manifest entries without \"vector\" or \"row\" need --vectors FILE",
+                ));
             }
             Some(m) if m.rows != entries.len() => {
                 return Err(Failure::usage(format!(
@@ -241,7 +301,10 @@ fn bulk_items(a: &EnrollArgs, manifest: &Path, entries: Vec<(String, ManifestEnt
             (Some(_), Some(_)) => Err(Failure::usage("give \"vector\" or \"row\", not both")),
             (Some(v), None) => {
                 if v.len() != dim {
-                    Err(Failure::new(Error::DimensionMismatch { expected: dim, got: v.len() }))
+                    Err(Failure::new(Error::DimensionMismatch {
+                        expected: dim,
+                        got: v.len(),
+                    }))
                 } else {
                     let f: Vec<f32> = v.iter().map(|x| *x as f32).collect();
                     match f.iter().position(|x| !x.is_finite()) {
@@ -256,12 +319,17 @@ fn bulk_items(a: &EnrollArgs, manifest: &Path, entries: Vec<(String, ManifestEnt
                 if r < m.rows {
                     Ok(m.row(r).to_vec())
                 } else {
-                    Err(Failure::usage(format!("row {r} is out of range: the vector file holds {} rows", m.rows)))
+                    Err(Failure::usage(format!(
+                        "row {r} is out of range: the vector file holds {} rows",
+                        m.rows
+                    )))
                 }
             }
         };
         let payload = match (&e.payload, &e.payload_hex) {
-            (Some(_), Some(_)) => Err(Failure::usage("give \"payload\" or \"payload_hex\", not both")),
+            (Some(_), Some(_)) => Err(Failure::usage(
+                "give \"payload\" or \"payload_hex\", not both",
+            )),
             (Some(t), None) => check_payload(t.as_bytes().to_vec()),
             (None, Some(h)) => hex_payload(h).and_then(check_payload),
             (None, None) => Ok(Vec::new()),
@@ -275,9 +343,17 @@ fn bulk_items(a: &EnrollArgs, manifest: &Path, entries: Vec<(String, ManifestEnt
                 read_consent(&path)
             }
             Some(obj @ Value::Object(_)) => Ok(obj.to_string()),
-            Some(_) => Err(Failure::new(Error::InvalidConsent("\"consent\" must be a file path or a receipt object".into()))),
+            Some(_) => Err(Failure::new(Error::InvalidConsent(
+                "\"consent\" must be a file path or a receipt object".into(),
+            ))),
         };
-        items.push(Item { label, consent_src, consent_json, vector, payload });
+        items.push(Item {
+            label,
+            consent_src,
+            consent_json,
+            vector,
+            payload,
+        });
     }
     Ok(items)
 }

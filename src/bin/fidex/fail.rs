@@ -69,9 +69,10 @@ pub fn exit_code(e: &Error) -> u8 {
         | Error::InvalidJson(_)
         | Error::UnknownPurpose(_) => exit::USAGE,
         Error::NotFound | Error::NotAVault(_) => exit::NOT_FOUND,
-        Error::NoConsent | Error::ConsentExpired { .. } | Error::PurposeNotCovered { .. } | Error::InvalidConsent(_) => {
-            exit::CONSENT
-        }
+        Error::NoConsent
+        | Error::ConsentExpired { .. }
+        | Error::PurposeNotCovered { .. }
+        | Error::InvalidConsent(_) => exit::CONSENT,
         Error::Duplicate { .. } => exit::DUPLICATE,
         Error::WrongKey | Error::InvalidKeyText(_) => exit::KEY,
         Error::Corrupt(_) | Error::UnsupportedVersion { .. } => exit::CORRUPT,
@@ -121,13 +122,22 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(error: Error) -> Failure {
-        Failure { exit: exit_code(&error), hint: default_hint(&error), context: None, display: None, error }
+        Failure {
+            exit: exit_code(&error),
+            hint: default_hint(&error),
+            context: None,
+            display: None,
+            error,
+        }
     }
 
     /// Invalid input (exit 2).
     pub fn usage(msg: impl Into<String>) -> Failure {
         let msg = msg.into();
-        Failure { display: Some(msg.clone()), ..Failure::new(Error::InvalidArgument(msg)) }
+        Failure {
+            display: Some(msg.clone()),
+            ..Failure::new(Error::InvalidArgument(msg))
+        }
     }
 
     /// A key problem (exit 6).
@@ -147,7 +157,9 @@ impl Failure {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             let mut f = Failure::new(Error::AlreadyExists(what.to_string()));
             f.display = Some(format!("{what} already exists"));
-            f.hint = Some("refusing to overwrite it: choose another path or remove the file first".into());
+            f.hint = Some(
+                "refusing to overwrite it: choose another path or remove the file first".into(),
+            );
             return f;
         }
         Failure::new(Error::Io(format!("{what}: {e}")))
@@ -165,7 +177,10 @@ impl Failure {
 
     /// The full message (context + error).
     pub fn message(&self) -> String {
-        let m = self.display.clone().unwrap_or_else(|| self.error.to_string());
+        let m = self
+            .display
+            .clone()
+            .unwrap_or_else(|| self.error.to_string());
         match &self.context {
             Some(c) => format!("{c}: {m}"),
             None => m,

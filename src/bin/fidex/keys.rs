@@ -12,7 +12,8 @@ pub const ENV_KEY_FILE: &str = "FIDEX_KEY_FILE";
 /// Environment variable holding the key text itself.
 pub const ENV_KEY: &str = "FIDEX_KEY";
 
-const HOW: &str = "pass --key-file FILE, or set FIDEX_KEY_FILE=FILE or FIDEX_KEY=<key text>; create a key with `fidex key new FILE`";
+const HOW: &str =
+    "pass --key-file FILE, or set FIDEX_KEY_FILE=FILE or FIDEX_KEY=<key text>; create a key with `fidex key new FILE`";
 
 /// Where the key comes from, for messages.
 pub fn key_from(file: Option<&Path>) -> Result<(VaultKey, String), Failure> {
@@ -26,7 +27,8 @@ pub fn key_from(file: Option<&Path>) -> Result<(VaultKey, String), Failure> {
     if let Ok(text) = std::env::var(ENV_KEY) {
         let text = Zeroizing::new(text);
         if !text.trim().is_empty() {
-            let k = VaultKey::import_text(&text).map_err(|e| Failure::new(e).context(format!("key in {ENV_KEY}")))?;
+            let k = VaultKey::import_text(&text)
+                .map_err(|e| Failure::new(e).context(format!("key in {ENV_KEY}")))?;
             return Ok((k, ENV_KEY.to_string()));
         }
     }
@@ -35,11 +37,13 @@ pub fn key_from(file: Option<&Path>) -> Result<(VaultKey, String), Failure> {
 
 /// Reads a key file (one line of `fidex-key-1:…` text); warns if others can read it.
 pub fn read_key_file(p: &Path) -> Result<VaultKey, Failure> {
-    let text = Zeroizing::new(
-        std::fs::read_to_string(p).map_err(|e| Failure::key(format!("cannot read key file {}: {e}", p.display()), HOW))?,
-    );
+    let text =
+        Zeroizing::new(std::fs::read_to_string(p).map_err(|e| {
+            Failure::key(format!("cannot read key file {}: {e}", p.display()), HOW)
+        })?);
     warn_if_exposed(p);
-    VaultKey::import_text(&text).map_err(|e| Failure::new(e).context(format!("key file {}", p.display())))
+    VaultKey::import_text(&text)
+        .map_err(|e| Failure::new(e).context(format!("key file {}", p.display())))
 }
 
 #[cfg(unix)]
@@ -69,12 +73,15 @@ pub fn write_private(path: &Path, text: &[u8]) -> Result<(), Failure> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).map_err(|e| Failure::io(path.display(), e))?;
+    let mut f = opts
+        .open(path)
+        .map_err(|e| Failure::io(path.display(), e))?;
     #[cfg(unix)]
     {
         // The umask can only remove bits; make it exactly 0600 whatever it was.
         use std::os::unix::fs::PermissionsExt;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(|e| Failure::io(path.display(), e))?;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| Failure::io(path.display(), e))?;
     }
     let res = f.write_all(text).and_then(|_| f.sync_all());
     if let Err(e) = res {
@@ -99,7 +106,9 @@ pub fn new_key_file(path: &Path) -> Result<VaultKey, Failure> {
 pub fn verification_keys(args: &[String]) -> Result<Vec<VerificationKey>, Failure> {
     let mut out = Vec::new();
     for a in args {
-        if a.trim().starts_with(fidex::receipt::VERIFICATION_KEY_PREFIX) {
+        if a.trim()
+            .starts_with(fidex::receipt::VERIFICATION_KEY_PREFIX)
+        {
             out.push(VerificationKey::from_text(a).map_err(Failure::new)?);
             continue;
         }
@@ -110,12 +119,22 @@ pub fn verification_keys(args: &[String]) -> Result<Vec<VerificationKey>, Failur
             )
         })?;
         let mut n = 0;
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-            out.push(VerificationKey::from_text(line).map_err(|e| Failure::new(e).context(format!("verification key file {a}")))?);
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            out.push(
+                VerificationKey::from_text(line)
+                    .map_err(|e| Failure::new(e).context(format!("verification key file {a}")))?,
+            );
             n += 1;
         }
         if n == 0 {
-            return Err(Failure::key(format!("verification key file {a} holds no key"), "it should hold a line fidex-vk-1:…"));
+            return Err(Failure::key(
+                format!("verification key file {a} holds no key"),
+                "it should hold a line fidex-vk-1:…",
+            ));
         }
     }
     Ok(out)

@@ -20,7 +20,9 @@ use std::process::ExitCode;
 fn dispatch(ctx: &Ctx, cmd: &Cmd) -> CmdResult {
     match cmd {
         Cmd::Key(KeyCmd::New { file }) => commands::key_new(ctx, file),
-        Cmd::Key(KeyCmd::Public { vault, out, all }) => commands::key_public(ctx, vault, out.as_deref(), *all),
+        Cmd::Key(KeyCmd::Public { vault, out, all }) => {
+            commands::key_public(ctx, vault, out.as_deref(), *all)
+        }
         Cmd::Key(KeyCmd::Fingerprint { key }) => commands::key_fingerprint(ctx, key),
         Cmd::Create(a) => commands::create(ctx, a),
         Cmd::Info(a) => commands::info(ctx, a),
@@ -50,7 +52,11 @@ fn report(ctx: &Ctx, f: &Failure) {
         if let Some(h) = &f.hint {
             eprintln!("fidex: hint: {h}");
         }
-        eprintln!("fidex: (fidex error {}, exit code {}; see `fidex --help` for the table)", f.error.code(), f.exit);
+        eprintln!(
+            "fidex: (fidex error {}, exit code {}; see `fidex --help` for the table)",
+            f.error.code(),
+            f.exit
+        );
     }
 }
 
@@ -62,11 +68,15 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
         }
     };
-    let receipt_dir = cli
-        .receipt_dir
-        .clone()
-        .or_else(|| std::env::var_os("FIDEX_RECEIPT_DIR").filter(|v| !v.is_empty()).map(Into::into));
-    let ctx = Ctx { json: cli.json, receipt_dir };
+    let receipt_dir = cli.receipt_dir.clone().or_else(|| {
+        std::env::var_os("FIDEX_RECEIPT_DIR")
+            .filter(|v| !v.is_empty())
+            .map(Into::into)
+    });
+    let ctx = Ctx {
+        json: cli.json,
+        receipt_dir,
+    };
     match dispatch(&ctx, &cli.cmd) {
         Ok(code) => ExitCode::from(code),
         Err(f) => {

@@ -61,16 +61,28 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(total: u64, label: &'static str) -> Progress {
-        Progress { bar: None, start: Instant::now(), total, pos: 0, enabled: std::io::stderr().is_terminal(), label }
+        Progress {
+            bar: None,
+            start: Instant::now(),
+            total,
+            pos: 0,
+            enabled: std::io::stderr().is_terminal(),
+            label,
+        }
     }
 
     pub fn inc(&mut self, n: u64) {
         self.pos += n;
         match &self.bar {
             Some(b) => b.set_position(self.pos),
-            None if self.enabled && self.pos < self.total && self.start.elapsed() > Duration::from_secs(1) => {
+            None if self.enabled
+                && self.pos < self.total
+                && self.start.elapsed() > Duration::from_secs(1) =>
+            {
                 let b = ProgressBar::new(self.total).with_elapsed(self.start.elapsed());
-                if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}, eta {eta}") {
+                if let Ok(style) = ProgressStyle::with_template(
+                    "{msg} [{bar:30}] {pos}/{len} {elapsed}, eta {eta}",
+                ) {
                     b.set_style(style.progress_chars("=> "));
                 }
                 b.set_message(self.label);
@@ -110,7 +122,11 @@ pub enum Dest {
 
 impl Dest {
     /// From `--receipt FILE|-`, else `--receipt-dir`, else `default_dir`.
-    pub fn choose(file: Option<&Path>, dir: Option<&Path>, default_dir: Option<&Path>) -> Option<Dest> {
+    pub fn choose(
+        file: Option<&Path>,
+        dir: Option<&Path>,
+        default_dir: Option<&Path>,
+    ) -> Option<Dest> {
         match (file, dir, default_dir) {
             (Some(f), _, _) if f.as_os_str() == "-" => Some(Dest::Stdout),
             (Some(f), _, _) => Some(Dest::File(f.to_path_buf())),
@@ -126,13 +142,20 @@ impl Dest {
             Dest::Stdout => Ok(()),
             Dest::File(p) => {
                 if p.exists() {
-                    return Err(Failure::io(p.display(), std::io::ErrorKind::AlreadyExists.into())
-                        .hint("receipts are never overwritten: choose another --receipt path"));
+                    return Err(
+                        Failure::io(p.display(), std::io::ErrorKind::AlreadyExists.into())
+                            .hint("receipts are never overwritten: choose another --receipt path"),
+                    );
                 }
-                let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                let parent = p
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
                 if !parent.is_dir() {
-                    return Err(Failure::io(parent.display(), std::io::ErrorKind::NotFound.into())
-                        .hint("the receipt's directory must exist"));
+                    return Err(
+                        Failure::io(parent.display(), std::io::ErrorKind::NotFound.into())
+                            .hint("the receipt's directory must exist"),
+                    );
                 }
                 Ok(())
             }
@@ -160,11 +183,18 @@ pub fn save(text: &str, stem: &str, dest: &Dest) -> Result<String, Failure> {
         .write(true)
         .create_new(true)
         .open(&path)
-        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.write_all(b"\n")).and_then(|_| f.sync_all()));
+        .and_then(|mut f| {
+            f.write_all(text.as_bytes())
+                .and_then(|_| f.write_all(b"\n"))
+                .and_then(|_| f.sync_all())
+        });
     match res {
         Ok(()) => Ok(path.display().to_string()),
         Err(e) => {
-            eprintln!("fidex: could not write receipt {} ({e}); here it is, save it:", path.display());
+            eprintln!(
+                "fidex: could not write receipt {} ({e}); here it is, save it:",
+                path.display()
+            );
             out(text);
             Err(Failure::io(path.display(), e))
         }
@@ -173,10 +203,18 @@ pub fn save(text: &str, stem: &str, dest: &Dest) -> Result<String, Failure> {
 
 /// Saves a deletion receipt as `<facial id>-<kind>-receipt.json` (or to the chosen file).
 pub fn save_deletion(r: &DeletionReceipt, dest: &Dest) -> Result<String, Failure> {
-    save(&fidex::receipt::to_json(r), &format!("{}-{}", r.facial_id, deletion_kind(r.reason)), dest)
+    save(
+        &fidex::receipt::to_json(r),
+        &format!("{}-{}", r.facial_id, deletion_kind(r.reason)),
+        dest,
+    )
 }
 
 /// Saves an enrollment receipt.
 pub fn save_enrollment(r: &EnrollmentReceipt, dest: &Dest) -> Result<String, Failure> {
-    save(&fidex::receipt::to_json(r), &format!("{}-enrollment", r.facial_id), dest)
+    save(
+        &fidex::receipt::to_json(r),
+        &format!("{}-enrollment", r.facial_id),
+        dest,
+    )
 }

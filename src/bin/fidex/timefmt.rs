@@ -8,7 +8,9 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: i64 = num.parse().map_err(|_| format!("'{s}' is not a duration such as 3y, 90d, 12h or 3600"))?;
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration such as 3y, 90d, 12h or 3600"))?;
     let mult = match unit {
         "" | "s" => 1,
         "m" | "min" => 60,
@@ -16,9 +18,15 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         "d" => DAY,
         "w" => 7 * DAY,
         "y" => 365 * DAY,
-        _ => return Err(format!("unknown unit '{unit}' in '{s}' (use s, m, h, d, w or y)")),
+        _ => {
+            return Err(format!(
+                "unknown unit '{unit}' in '{s}' (use s, m, h, d, w or y)"
+            ))
+        }
     };
-    n.checked_mul(mult).filter(|v| *v > 0).ok_or_else(|| format!("duration '{s}' is out of range"))
+    n.checked_mul(mult)
+        .filter(|v| *v > 0)
+        .ok_or_else(|| format!("duration '{s}' is out of range"))
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -59,9 +67,18 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
     if let Ok(n) = t.parse::<i64>() {
         return Ok(n);
     }
-    let bad = || format!("'{s}' is not a time: use unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)");
+    let bad = || {
+        format!("'{s}' is not a time: use unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)")
+    };
     let (date, time) = match t.split_once(['T', ' ']) {
-        Some((d, tm)) => (d, Some(tm.strip_suffix('Z').or_else(|| tm.strip_suffix("+00:00")).ok_or_else(bad)?)),
+        Some((d, tm)) => (
+            d,
+            Some(
+                tm.strip_suffix('Z')
+                    .or_else(|| tm.strip_suffix("+00:00"))
+                    .ok_or_else(bad)?,
+            ),
+        ),
         None => (t, None),
     };
     let num = |x: &str, len: usize| -> Result<i64, String> {
@@ -71,7 +88,9 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
         x.parse().map_err(|_| bad())
     };
     let parts: Vec<&str> = date.split('-').collect();
-    let [y, m, d] = parts.as_slice() else { return Err(bad()) };
+    let [y, m, d] = parts.as_slice() else {
+        return Err(bad());
+    };
     let (y, m, d) = (num(y, 4)?, num(m, 2)?, num(d, 2)?);
     if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
         return Err(bad());
@@ -79,7 +98,9 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
     let mut secs = days_from_civil(y, m, d) * DAY;
     if let Some(tm) = time {
         let parts: Vec<&str> = tm.split(':').collect();
-        let [h, mi, se] = parts.as_slice() else { return Err(bad()) };
+        let [h, mi, se] = parts.as_slice() else {
+            return Err(bad());
+        };
         let (h, mi, se) = (num(h, 2)?, num(mi, 2)?, num(se, 2)?);
         if h > 23 || mi > 59 || se > 59 {
             return Err(bad());
@@ -93,7 +114,12 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
 pub fn format_time(t: i64) -> String {
     let (days, secs) = (t.div_euclid(DAY), t.rem_euclid(DAY));
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// `3y`, `90d`, `1h 30m`-style rendering of a duration.
@@ -136,10 +162,22 @@ mod tests {
         assert_eq!(parse_time("2000-03-01T00:00:00Z").unwrap(), 951_868_800);
         assert_eq!(parse_time("1700000000").unwrap(), 1_700_000_000);
         for t in [0i64, 951_868_800, 1_700_000_000, 4_102_444_799, -86_401] {
-            assert_eq!(parse_time(&format_time(t)).unwrap(), t, "{}", format_time(t));
+            assert_eq!(
+                parse_time(&format_time(t)).unwrap(),
+                t,
+                "{}",
+                format_time(t)
+            );
         }
         assert_eq!(format_time(1_700_000_000), "2023-11-14T22:13:20Z");
-        for bad in ["2023-02-29", "2023-13-01", "2023-1-01", "2023-01-01T25:00:00Z", "2023-01-01T10:00:00", "yesterday"] {
+        for bad in [
+            "2023-02-29",
+            "2023-13-01",
+            "2023-1-01",
+            "2023-01-01T25:00:00Z",
+            "2023-01-01T10:00:00",
+            "yesterday",
+        ] {
             assert!(parse_time(bad).is_err(), "{bad}");
         }
         assert!(parse_time("2024-02-29").is_ok());

@@ -105,7 +105,11 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
                 i += 1
             }
             '\'' | '"' => {
-                let end = s[i + 1..].find(c).ok_or("unterminated string in .npy header")? + i + 1;
+                let end = s[i + 1..]
+                    .find(c)
+                    .ok_or("unterminated string in .npy header")?
+                    + i
+                    + 1;
                 let lit = &s[i + 1..end];
                 if lit.contains('\\') {
                     return Err("escapes in .npy header strings are not supported".into());
@@ -123,7 +127,9 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
                 if i < b.len() && (b[i] == b'L' || b[i] == b'l') {
                     i += 1;
                 }
-                out.push(Tok::Int(digits.parse().map_err(|_| format!("number {digits} in .npy header is too large"))?));
+                out.push(Tok::Int(digits.parse().map_err(|_| {
+                    format!("number {digits} in .npy header is too large")
+                })?));
             }
             c if c.is_ascii_alphabetic() => {
                 let start = i;
@@ -192,7 +198,9 @@ fn parse_npy_header(text: &str) -> Result<NpyHeader, String> {
                         }
                         shape = Some(dims);
                     }
-                    "descr" | "fortran_order" | "shape" => return Err(bad(&format!("key '{key}' appears twice"))),
+                    "descr" | "fortran_order" | "shape" => {
+                        return Err(bad(&format!("key '{key}' appears twice")))
+                    }
                     _ => return Err(bad(&format!("unknown key '{key}'"))),
                 }
                 match it.next() {
@@ -224,18 +232,29 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, String> {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
         2 | 3 => {
             let b = bytes.get(8..12).ok_or("truncated .npy header")?;
-            (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize, 12usize)
+            (
+                u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize,
+                12usize,
+            )
         }
-        _ => return Err(format!(".npy format version {major}.{minor} is not supported (1.0 to 3.0 are)")),
+        _ => {
+            return Err(format!(
+                ".npy format version {major}.{minor} is not supported (1.0 to 3.0 are)"
+            ))
+        }
     };
     if minor != 0 {
-        return Err(format!(".npy format version {major}.{minor} is not supported (1.0 to 3.0 are)"));
+        return Err(format!(
+            ".npy format version {major}.{minor} is not supported (1.0 to 3.0 are)"
+        ));
     }
     if hlen > NPY_MAX_HEADER {
         return Err(format!(".npy header of {hlen} bytes is implausibly large"));
     }
     let end = start.checked_add(hlen).ok_or("bad .npy header length")?;
-    let header = bytes.get(start..end).ok_or("the file ends inside its .npy header")?;
+    let header = bytes
+        .get(start..end)
+        .ok_or("the file ends inside its .npy header")?;
     let text = std::str::from_utf8(header).map_err(|_| ".npy header is not text".to_string())?;
     if major < 3 && !text.is_ascii() {
         return Err(".npy header of version 1/2 must be ASCII".into());
@@ -254,20 +273,34 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, String> {
     let (rows, dim) = match h.shape.as_slice() {
         [n] => (1u64, *n),
         [r, c] => (*r, *c),
-        s => return Err(format!("array has {} dimensions; expected 1 (one vector) or 2 (one vector per row)", s.len())),
+        s => {
+            return Err(format!(
+                "array has {} dimensions; expected 1 (one vector) or 2 (one vector per row)",
+                s.len()
+            ))
+        }
     };
     let count = rows.checked_mul(dim).ok_or("array shape overflows")?;
     let need = count.checked_mul(width).ok_or("array shape overflows")?;
     let data = &bytes[end..];
     if (data.len() as u64) < need {
-        return Err(format!("data is truncated: shape {:?} needs {need} bytes, the file has {}", h.shape, data.len()));
+        return Err(format!(
+            "data is truncated: shape {:?} needs {need} bytes, the file has {}",
+            h.shape,
+            data.len()
+        ));
     }
     if data.len() as u64 > need {
-        return Err(format!("{} unexpected bytes after the array data", data.len() as u64 - need));
+        return Err(format!(
+            "{} unexpected bytes after the array data",
+            data.len() as u64 - need
+        ));
     }
     let (rows, dim) = (rows as usize, dim as usize);
     let values: Vec<f32> = if width == 4 {
-        data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+        data.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
     } else {
         data.chunks_exact(8)
             .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
@@ -291,7 +324,8 @@ pub fn parse_npy(bytes: &[u8]) -> Result<Matrix, String> {
 /// Writes a 2-D little-endian float32 `.npy` (version 1.0, header padded to 64 bytes).
 pub fn write_npy(rows: usize, dim: usize, data: &[f32]) -> Vec<u8> {
     assert_eq!(rows * dim, data.len(), "matrix shape");
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {dim}), }}");
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {dim}), }}");
     let unpadded = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
     header.push('\n');
@@ -309,11 +343,15 @@ pub fn write_npy(rows: usize, dim: usize, data: &[f32]) -> Vec<u8> {
 // ---------------------------------------------------------------- JSON
 
 fn json_row(v: &serde_json::Value, what: &str) -> Result<Vec<f32>, String> {
-    let arr = v.as_array().ok_or_else(|| format!("{what} is not an array of numbers"))?;
+    let arr = v
+        .as_array()
+        .ok_or_else(|| format!("{what} is not an array of numbers"))?;
     arr.iter()
         .enumerate()
         .map(|(i, x)| {
-            let f = x.as_f64().ok_or_else(|| format!("{what}, component {i} is not a number"))?;
+            let f = x
+                .as_f64()
+                .ok_or_else(|| format!("{what}, component {i} is not a number"))?;
             Ok(f as f32)
         })
         .collect()
@@ -321,8 +359,11 @@ fn json_row(v: &serde_json::Value, what: &str) -> Result<Vec<f32>, String> {
 
 /// Parses a JSON vector (`[0.1, ...]`) or matrix (`[[...], [...]]`).
 pub fn parse_json(bytes: &[u8]) -> Result<Matrix, String> {
-    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
-    let arr = v.as_array().ok_or("expected a JSON array of numbers or an array of arrays")?;
+    let v: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    let arr = v
+        .as_array()
+        .ok_or("expected a JSON array of numbers or an array of arrays")?;
     if arr.first().is_some_and(|x| x.is_array()) {
         let mut data = Vec::new();
         let mut dim = None;
@@ -331,16 +372,27 @@ pub fn parse_json(bytes: &[u8]) -> Result<Matrix, String> {
             match dim {
                 None => dim = Some(vals.len()),
                 Some(d) if d != vals.len() => {
-                    return Err(format!("row {r} has {} components but row 0 has {d}", vals.len()))
+                    return Err(format!(
+                        "row {r} has {} components but row 0 has {d}",
+                        vals.len()
+                    ))
                 }
                 _ => {}
             }
             data.extend(vals);
         }
-        Ok(Matrix { rows: arr.len(), dim: dim.unwrap_or(0), data })
+        Ok(Matrix {
+            rows: arr.len(),
+            dim: dim.unwrap_or(0),
+            data,
+        })
     } else {
         let data = json_row(&v, "the vector")?;
-        Ok(Matrix { rows: 1, dim: data.len(), data })
+        Ok(Matrix {
+            rows: 1,
+            dim: data.len(),
+            data,
+        })
     }
 }
 
@@ -360,19 +412,32 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Matrix, String> {
         for (c, field) in line.split(',').enumerate() {
             let f = field.trim();
             let x: f32 = f.parse().map_err(|_| {
-                format!("line {}, column {}: '{f}' is not a number (a header line must start with '#')", ln + 1, c + 1)
+                format!(
+                    "line {}, column {}: '{f}' is not a number (a header line must start with '#')",
+                    ln + 1,
+                    c + 1
+                )
             })?;
             data.push(x);
             n += 1;
         }
         match dim {
             None => dim = Some(n),
-            Some(d) if d != n => return Err(format!("line {} has {n} values but the first vector has {d}", ln + 1)),
+            Some(d) if d != n => {
+                return Err(format!(
+                    "line {} has {n} values but the first vector has {d}",
+                    ln + 1
+                ))
+            }
             _ => {}
         }
         rows += 1;
     }
-    Ok(Matrix { rows, dim: dim.unwrap_or(0), data })
+    Ok(Matrix {
+        rows,
+        dim: dim.unwrap_or(0),
+        data,
+    })
 }
 
 #[cfg(test)]
@@ -404,11 +469,22 @@ mod tests {
     fn npy_float64_1d_and_fortran() {
         let vals = [1.0f64, 2.0, 3.0];
         let raw: Vec<u8> = vals.iter().flat_map(|x| x.to_le_bytes()).collect();
-        let m = parse_npy(&npy_with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }\n", &raw)).unwrap();
+        let m = parse_npy(&npy_with_header(
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }\n",
+            &raw,
+        ))
+        .unwrap();
         assert_eq!((m.rows, m.dim, m.data.clone()), (1, 3, vec![1.0, 2.0, 3.0]));
         // 2x3 column-major [[1,2,3],[4,5,6]] is stored 1,4,2,5,3,6.
-        let raw: Vec<u8> = [1f32, 4., 2., 5., 3., 6.].iter().flat_map(|x| x.to_le_bytes()).collect();
-        let m = parse_npy(&npy_with_header("{\"shape\": (2, 3), \"fortran_order\": True, \"descr\": \"<f4\"}", &raw)).unwrap();
+        let raw: Vec<u8> = [1f32, 4., 2., 5., 3., 6.]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        let m = parse_npy(&npy_with_header(
+            "{\"shape\": (2, 3), \"fortran_order\": True, \"descr\": \"<f4\"}",
+            &raw,
+        ))
+        .unwrap();
         assert_eq!(m.data, vec![1., 2., 3., 4., 5., 6.]);
     }
 
@@ -417,7 +493,10 @@ mod tests {
         let good = write_npy(2, 2, &[1., 2., 3., 4.]);
         // Every truncation and every single-byte corruption must be an error or parse, never panic.
         for n in 0..good.len() {
-            assert!(parse(&good[..n], Format::Npy).is_err(), "truncated to {n} accepted");
+            assert!(
+                parse(&good[..n], Format::Npy).is_err(),
+                "truncated to {n} accepted"
+            );
         }
         for i in 0..good.len() {
             for b in [0u8, 0xff, b'(', b'\'', b'9'] {
@@ -443,7 +522,10 @@ mod tests {
         ];
         let raw: Vec<u8> = [1f32, 2.].iter().flat_map(|x| x.to_le_bytes()).collect();
         for h in cases {
-            assert!(parse_npy(&npy_with_header(h, &raw)).is_err(), "accepted {h}");
+            assert!(
+                parse_npy(&npy_with_header(h, &raw)).is_err(),
+                "accepted {h}"
+            );
         }
         // Trailing data.
         let mut long = good.clone();
@@ -452,7 +534,9 @@ mod tests {
         // Empty array.
         assert!(parse(&write_npy(0, 4, &[]), Format::Npy).is_err());
         // NaN.
-        assert!(parse(&write_npy(1, 2, &[1.0, f32::NAN]), Format::Npy).unwrap_err().contains("row 0, component 1"));
+        assert!(parse(&write_npy(1, 2, &[1.0, f32::NAN]), Format::Npy)
+            .unwrap_err()
+            .contains("row 0, component 1"));
     }
 
     #[test]
@@ -467,8 +551,13 @@ mod tests {
         assert!(parse(b"[]", Format::Json).is_err());
         assert!(parse(b"[1e300]", Format::Json).is_err());
         let m = parse(b"# a header\n1, 2\n\n3,4\n", Format::Csv).unwrap();
-        assert_eq!((m.rows, m.dim, m.data.clone()), (2, 2, vec![1., 2., 3., 4.]));
-        assert!(parse(b"x,y\n1,2\n", Format::Csv).unwrap_err().contains("line 1"));
+        assert_eq!(
+            (m.rows, m.dim, m.data.clone()),
+            (2, 2, vec![1., 2., 3., 4.])
+        );
+        assert!(parse(b"x,y\n1,2\n", Format::Csv)
+            .unwrap_err()
+            .contains("line 1"));
         assert!(parse(b"1,2\n3\n", Format::Csv).is_err());
         assert!(parse(b"1,nan\n", Format::Csv).is_err());
         assert!(parse(b"", Format::Csv).is_err());

@@ -113,6 +113,15 @@ fn prepare_dir(dir: &Path) -> Result<(), Failure> {
     .map_err(|e| Failure::io(dir.join(MARKER).display(), e))
 }
 
+/// The demo shows a guarantee that did not hold: stop with an internal error.
+fn unexpected(what: &str) -> Failure {
+    Failure::new(Error::InvalidArgument(format!(
+        "demo: {what}, but it succeeded"
+    )))
+    .hint("this is a bug in fidex: please report it")
+    .exit(crate::fail::exit::OTHER)
+}
+
 fn refusal(e: &Error) -> String {
     format!(
         "refused [{} {}]: {e}",
@@ -237,9 +246,9 @@ pub fn demo(ctx: &Ctx, a: &DemoArgs) -> CmdResult {
     // 4. No consent.
     let stranger = faces.identity();
     let capture = faces.capture(&stranger);
-    let no_consent = vault
-        .enroll_json(&capture, "", None)
-        .expect_err("enrollment without consent must fail");
+    let no_consent = vault.enroll_json(&capture, "", None).map_or_else(Ok, |_| {
+        Err(unexpected("enrollment without consent must fail"))
+    })?;
     say("Step 4. No consent, no enrollment".into());
     say("  A new face arrives with no consent receipt:".into());
     say(format!("    {}\n", refusal(&no_consent)));
@@ -249,7 +258,7 @@ pub fn demo(ctx: &Ctx, a: &DemoArgs) -> CmdResult {
     expired.expires_at = Some(t0 - 86_400);
     let expired_err = vault
         .enroll(&capture, &expired, None)
-        .expect_err("expired consent must fail");
+        .map_or_else(Ok, |_| Err(unexpected("expired consent must fail")))?;
     say("Step 5. Expired consent is refused".into());
     say(format!(
         "  The same face with a receipt given on {} that expired on {}:",
@@ -270,7 +279,9 @@ pub fn demo(ctx: &Ctx, a: &DemoArgs) -> CmdResult {
             ),
             None,
         )
-        .expect_err("a second enrollment of the same face must fail");
+        .map_or_else(Ok, |_| {
+            Err(unexpected("a second enrollment of the same face must fail"))
+        })?;
     say("Step 6. The same face cannot be enrolled twice".into());
     say(format!(
         "  {} tries to open a second account with a new capture of their face (and fresh consent):",

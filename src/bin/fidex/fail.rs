@@ -170,6 +170,11 @@ impl Failure {
         self
     }
 
+    pub fn exit(mut self, code: u8) -> Failure {
+        self.exit = code;
+        self
+    }
+
     pub fn hint(mut self, h: impl Into<String>) -> Failure {
         self.hint = Some(h.into());
         self

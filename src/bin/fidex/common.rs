@@ -1,0 +1,252 @@
+//! Helpers shared by the commands: opening vaults, reading inputs, naming things.
+
+use crate::args::{KeyArgs, VaultArgs, VectorArgs};
+use crate::fail::{exit, Failure};
+use crate::keys;
+use crate::output::{self, Ctx, Dest};
+use crate::vectors::{self, Format, Matrix};
+use fidex::search::{Metric, Storage};
+use fidex::{Error, FacialId, Vault, VaultConfig, VaultKey};
+use serde_json::{json, Value};
+use std::path::Path;
+
+/// Refuses a key given on the command line.
+pub fn reject_cli_key(k: &KeyArgs) -> Result<(), Failure> {
+    if k.key_on_command_line.is_some() {
+        return Err(Failure {
+            error: Error::InvalidArgument("a vault key was given on the command line".into()),
+            context: None,
+            display: None,
+            hint: Some(
+                "keys on the command line show in `ps` and shell history: use --key-file FILE, or set FIDEX_KEY_FILE or FIDEX_KEY (and consider rotating this key)"
+                    .into(),
+            ),
+            exit: exit::USAGE,
+        });
+    }
+    Ok(())
+}
+
+/// The vault key from --key-file / FIDEX_KEY_FILE / FIDEX_KEY.
+pub fn key(k: &KeyArgs) -> Result<VaultKey, Failure> {
+    reject_cli_key(k)?;
+    keys::key_from(k.key_file.as_deref()).map(|(k, _)| k)
+}
+
+/// Adds the vault path to errors whose message does not already name it.
+pub fn vault_ctx(e: Error, path: &Path) -> Failure {
+    let name_in_message = matches!(
+        e,
+        Error::NotAVault(_) | Error::Io(_) | Error::AlreadyExists(_)
+    );
+    let f = Failure::new(e);
+    if name_in_message {
+        f
+    } else {
+        f.context(format!("vault {}", path.display()))
+    }
+}
+
+/// Opens the vault named by `v` with its key.
+pub fn open(v: &VaultArgs) -> Result<Vault, Failure> {
+    let key = key(&v.key)?;
+    Vault::open(&v.vault, &key).map_err(|e| vault_ctx(e, &v.vault))
+}
+
+/// Commits, saving receipts of templates purged automatically (retention) at commit.
+pub fn commit(vault: &Vault, ctx: &Ctx) -> Result<(u64, Vec<Value>), Failure> {
+    let info = vault.commit().map_err(Failure::new)?;
+    let purged = save_purged(&info.purged, ctx)?;
+    Ok((info.generation, purged))
+}
+
+/// Commit after a search: it only records the subjects' "last interaction" (which extends
+/// their retention), so a failure is reported as a warning rather than failing the search.
+pub fn commit_after_search(vault: &Vault, ctx: &Ctx) -> Vec<Value> {
+    match commit(vault, ctx) {
+        Ok((_, purged)) => purged,
+        Err(f) => {
+            eprintln!(
+                "fidex: warning: could not record the last interaction: {}",
+                f.message()
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// Saves deletion receipts produced as a side effect (automatic retention purge).
+pub fn save_purged(receipts: &[fidex::DeletionReceipt], ctx: &Ctx) -> Result<Vec<Value>, Failure> {
+    if receipts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let dest = Dest::Dir(ctx.receipt_dir.clone().unwrap_or_else(|| ".".into()));
+    dest.preflight()?;
+    let mut out = Vec::new();
+    for r in receipts {
+        let at = output::save_deletion(r, &dest)?;
+        out.push(json!({"facial_id": r.facial_id, "reason": r.reason, "receipt": at}));
+    }
+    ctx.note(format!(
+        "{} template(s) reached the end of their retention period and were purged at commit; receipts saved in {}",
+        receipts.len(),
+        ctx.receipt_dir.as_deref().unwrap_or(Path::new(".")).display()
+    ));
+    Ok(out)
+}
+
+/// Parses a Facial ID argument.
+pub fn facial_id(s: &str) -> Result<FacialId, Failure> {
+    s.parse::<FacialId>()
+        .map_err(|e| Failure::new(e).hint("a Facial ID is the UUID printed by `fidex enroll`"))
+}
+
+/// Reads a whole input file (exit 9 on failure; 3 is for vaults and templates).
+pub fn read_file(p: &Path, what: &str) -> Result<Vec<u8>, Failure> {
+    std::fs::read(p).map_err(|e| Failure::io(format!("{what} {}", p.display()), e))
+}
+
+/// Loads the vectors of `a`, checking them against the vault dimension.
+pub fn load_vectors(a: &VectorArgs, dim: usize) -> Result<Matrix, Failure> {
+    let Some(path) = &a.vectors else {
+        return Err(Failure::usage(
+            "--vectors FILE is required (.npy, .json or .csv)",
+        ));
+    };
+    let format = a
+        .format
+        .or_else(|| Format::from_path(path))
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "cannot tell the format of {} from its extension",
+                path.display()
+            ))
+            .hint("name it .npy, .json or .csv, or pass --format npy|json|csv")
+        })?;
+    let len = std::fs::metadata(path)
+        .map_err(|e| Failure::io(format!("vector file {}", path.display()), e))?
+        .len();
+    if len > vectors::MAX_FILE_BYTES {
+        return Err(Failure::usage(format!(
+            "vector file {} is {len} bytes; the limit is {}",
+            path.display(),
+            vectors::MAX_FILE_BYTES
+        )));
+    }
+    let bytes = read_file(path, "vector file")?;
+    let m = vectors::parse(&bytes, format)
+        .map_err(|msg| Failure::usage(msg).context(format!("vector file {}", path.display())))?;
+    if m.dim != dim {
+        return Err(Failure::new(Error::DimensionMismatch {
+            expected: dim,
+            got: m.dim,
+        })
+        .context(format!("vector file {}", path.display())));
+    }
+    match a.row {
+        None => Ok(m),
+        Some(r) if r < m.rows => Ok(Matrix {
+            rows: 1,
+            dim,
+            data: m.row(r).to_vec(),
+        }),
+        Some(r) => Err(Failure::usage(format!(
+            "--row {r} is out of range: {} holds {} vector(s)",
+            path.display(),
+            m.rows
+        ))),
+    }
+}
+
+/// Exactly one vector (single-subject enrollment, verification).
+pub fn one_vector(a: &VectorArgs, dim: usize) -> Result<Vec<f32>, Failure> {
+    let m = load_vectors(a, dim)?;
+    if m.rows != 1 {
+        return Err(Failure::usage(format!(
+            "{} holds {} vectors but this command takes one",
+            a.vectors.as_deref().unwrap_or(Path::new("?")).display(),
+            m.rows
+        ))
+        .hint("pick one with --row N (0-based)"));
+    }
+    Ok(m.data)
+}
+
+pub fn metric_name(m: Metric) -> &'static str {
+    match m.code() {
+        1 => "cosine",
+        2 => "ip",
+        3 => "l2",
+        _ => "unknown",
+    }
+}
+
+pub fn storage_name(s: Storage) -> &'static str {
+    match s.code() {
+        1 => "f32",
+        2 => "f16",
+        3 => "int8-exact",
+        4 => "int8",
+        _ => "unknown",
+    }
+}
+
+/// What a score means, for human output.
+pub fn score_meaning(m: Metric) -> &'static str {
+    match m.code() {
+        3 => "Euclidean distance, lower is closer",
+        2 => "inner product, higher is closer",
+        _ => "cosine similarity, higher is closer",
+    }
+}
+
+pub fn config_json(c: &VaultConfig) -> Value {
+    json!({
+        "dimension": c.dimension,
+        "metric": metric_name(c.metric),
+        "storage": storage_name(c.storage),
+        "match_threshold": c.match_threshold,
+        "duplicate_threshold": c.duplicate_threshold,
+        "retention_secs": c.retention_secs,
+        "max_templates": c.max_templates,
+        "purposes": c.purposes,
+        "cancelable": c.cancelable,
+        "auto_purge": c.auto_purge,
+    })
+}
+
+/// Writes `text` to a new file (never overwrites).
+pub fn write_new(path: &Path, text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Failure::io(path.display(), e))?;
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| Failure::io(path.display(), e))
+}
+
+/// Checks an output path can be created (does not exist; parent exists).
+pub fn preflight_new(path: &Path) -> Result<(), Failure> {
+    Dest::File(path.to_path_buf())
+        .preflight()
+        .map_err(|f| f.hint("refusing to overwrite: choose another path"))
+}
+
+/// Human size.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

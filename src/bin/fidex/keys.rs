@@ -1,0 +1,141 @@
+//! Getting the vault key (file or environment, never the command line) and writing key files.
+
+use crate::fail::Failure;
+use fidex::receipt::VerificationKey;
+use fidex::VaultKey;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// Environment variable holding the path of a key file.
+pub const ENV_KEY_FILE: &str = "FIDEX_KEY_FILE";
+/// Environment variable holding the key text itself.
+pub const ENV_KEY: &str = "FIDEX_KEY";
+
+const HOW: &str =
+    "pass --key-file FILE, or set FIDEX_KEY_FILE=FILE or FIDEX_KEY=<key text>; create a key with `fidex key new FILE`";
+
+/// Where the key comes from, for messages.
+pub fn key_from(file: Option<&Path>) -> Result<(VaultKey, String), Failure> {
+    if let Some(p) = file {
+        return read_key_file(p).map(|k| (k, p.display().to_string()));
+    }
+    if let Some(p) = std::env::var_os(ENV_KEY_FILE).filter(|v| !v.is_empty()) {
+        let p = PathBuf::from(p);
+        return read_key_file(&p).map(|k| (k, format!("{} (from {ENV_KEY_FILE})", p.display())));
+    }
+    if let Ok(text) = std::env::var(ENV_KEY) {
+        let text = Zeroizing::new(text);
+        if !text.trim().is_empty() {
+            let k = VaultKey::import_text(&text)
+                .map_err(|e| Failure::new(e).context(format!("key in {ENV_KEY}")))?;
+            return Ok((k, ENV_KEY.to_string()));
+        }
+    }
+    Err(Failure::key("no vault key given", HOW))
+}
+
+/// Reads a key file (one line of `fidex-key-1:…` text); warns if others can read it.
+pub fn read_key_file(p: &Path) -> Result<VaultKey, Failure> {
+    let text =
+        Zeroizing::new(std::fs::read_to_string(p).map_err(|e| {
+            Failure::key(format!("cannot read key file {}: {e}", p.display()), HOW)
+        })?);
+    warn_if_exposed(p);
+    VaultKey::import_text(&text)
+        .map_err(|e| Failure::new(e).context(format!("key file {}", p.display())))
+}
+
+#[cfg(unix)]
+fn warn_if_exposed(p: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = std::fs::metadata(p) {
+        let mode = m.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            eprintln!(
+                "fidex: warning: key file {} is readable by other users (mode {mode:04o}); run: chmod 600 {}",
+                p.display(),
+                p.display()
+            );
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_exposed(_: &Path) {}
+
+/// Creates `path` exclusively with mode 0600 (owner read/write only) and writes `text`.
+pub fn write_private(path: &Path, text: &[u8]) -> Result<(), Failure> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .map_err(|e| Failure::io(path.display(), e))?;
+    #[cfg(unix)]
+    {
+        // The umask can only remove bits; make it exactly 0600 whatever it was.
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| Failure::io(path.display(), e))?;
+    }
+    let res = f.write_all(text).and_then(|_| f.sync_all());
+    if let Err(e) = res {
+        drop(f);
+        let _ = std::fs::remove_file(path);
+        return Err(Failure::io(path.display(), e));
+    }
+    Ok(())
+}
+
+/// Writes a new key file; returns the key.
+pub fn new_key_file(path: &Path) -> Result<VaultKey, Failure> {
+    let key = VaultKey::generate();
+    let mut text = Zeroizing::new(key.export_text().to_string());
+    text.push('\n');
+    write_private(path, text.as_bytes())?;
+    Ok(key)
+}
+
+/// Reads verification keys from `--key` values: each is key text (`fidex-vk-1:…`) or a file
+/// holding one key per line (blank lines and `#` comments ignored).
+pub fn verification_keys(args: &[String]) -> Result<Vec<VerificationKey>, Failure> {
+    let mut out = Vec::new();
+    for a in args {
+        if a.trim()
+            .starts_with(fidex::receipt::VERIFICATION_KEY_PREFIX)
+        {
+            out.push(VerificationKey::from_text(a).map_err(Failure::new)?);
+            continue;
+        }
+        let text = std::fs::read_to_string(a).map_err(|e| {
+            Failure::key(
+                format!("--key '{a}' is neither verification key text (fidex-vk-1:…) nor a readable file: {e}"),
+                "pass the published verification key (e.g. verification-key.txt, or `fidex key public VAULT`)",
+            )
+        })?;
+        let mut n = 0;
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            out.push(
+                VerificationKey::from_text(line)
+                    .map_err(|e| Failure::new(e).context(format!("verification key file {a}")))?,
+            );
+            n += 1;
+        }
+        if n == 0 {
+            return Err(Failure::key(
+                format!("verification key file {a} holds no key"),
+                "it should hold a line fidex-vk-1:…",
+            ));
+        }
+    }
+    Ok(out)
+}

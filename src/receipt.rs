@@ -382,8 +382,21 @@ pub fn to_json<T: Serialize>(v: &T) -> String {
 /// Checks that `newer` extends `older` (the log was only appended to): both heads verify
 /// with `vk` and `proof` is a valid RFC 9162 consistency proof between them.
 pub fn verify_consistency(older: &SignedTreeHead, newer: &SignedTreeHead, proof: &[String], vk: &VerificationKey) -> Result<()> {
-    older.verify(vk)?;
-    newer.verify(vk)?;
+    verify_consistency_with_keys(older, newer, proof, std::slice::from_ref(vk))
+}
+
+/// [`verify_consistency`] across key rotations: each head must verify with one of `keys`
+/// (the vault's current and previous verification keys).
+pub fn verify_consistency_with_keys(older: &SignedTreeHead, newer: &SignedTreeHead, proof: &[String], keys: &[VerificationKey]) -> Result<()> {
+    let signed_by_one = |h: &SignedTreeHead| {
+        if keys.iter().any(|k| h.verify(k).is_ok()) {
+            Ok(())
+        } else {
+            Err(Error::VerificationFailed("tree head does not verify with any of the given keys".into()))
+        }
+    };
+    signed_by_one(older)?;
+    signed_by_one(newer)?;
     if newer.log_size < older.log_size {
         return Err(Error::VerificationFailed("the newer tree head is smaller".into()));
     }

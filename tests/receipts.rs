@@ -196,8 +196,14 @@ fn key_rotation_reencrypts_and_old_receipts_still_verify() {
     let files_before: Vec<String> = std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n != "LOCK" && n != "fidex.vault").collect();
     let probe = f.capture(&centres[4]);
     let before = v.identify(&probe, 3, None, "identification").unwrap();
+    let head_before = v.tree_head();
     let new_key = VaultKey::generate();
     v.rotate_key(&new_key).unwrap();
+    let head_after = v.tree_head();
+    let proof = v.consistency_proof(head_before.log_size, head_after.log_size).unwrap();
+    let keys = [vk_old, v.verification_key()];
+    receipt::verify_consistency_with_keys(&head_before, &head_after, &proof, &keys).unwrap();
+    assert!(receipt::verify_consistency(&head_before, &head_after, &proof, &v.verification_key()).is_err());
     assert_ne!(v.verification_key(), vk_old);
     assert_eq!(v.previous_verification_keys(), vec![vk_old]);
     receipt::verify(&r_old, &vk_old).unwrap();

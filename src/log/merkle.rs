@@ -195,7 +195,7 @@ impl MerkleLog {
         self.levels[0].push(leaf);
         let index = self.levels[0].len() as u64 - 1;
         let mut h = 0;
-        while self.levels[h].len() % 2 == 0 {
+        while self.levels[h].len().is_multiple_of(2) {
             let lvl = &self.levels[h];
             let n = lvl.len();
             let parent = node_hash(&lvl[n - 2], &lvl[n - 1]);
@@ -298,7 +298,7 @@ impl MerkleLog {
         if n == 0 {
             return empty_root();
         }
-        if n.is_power_of_two() && start % n == 0 {
+        if n.is_power_of_two() && start.is_multiple_of(n) {
             let h = n.trailing_zeros() as usize;
             // Present by the invariant whenever start + n <= len().
             if let Some(x) = self

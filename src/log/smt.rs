@@ -34,18 +34,21 @@
 //!
 //! # Storage
 //!
-//! A PATRICIA (crit-bit) trie in an arena `Vec<Node>` with a free list: `n`
-//! leaves and `n − 1` branching internal nodes, ≈ 2n nodes of 60 bytes, O(n)
-//! memory. A stored internal node remembers the bit where its keys diverge, a
-//! representative key (its bits before the branching bit are the prefix shared
-//! by the whole subtree — true for *every* key ever in the subtree, so it never
-//! needs updating), and its own hash at its own depth. Runs of single-child
-//! internal nodes of the canonical tree (shared prefixes) are not stored: their
-//! hashes are recomputed on demand by folding the placeholder in, which costs
-//! one hash per skipped level. An insert or remove rehashes the O(depth) nodes
-//! on the key's path; every skipped level is folded at most twice, so an
-//! update costs at most a few hundred hashes and, for random keys, about
-//! `log2 n` plus a small constant. The root is cached, so [`LiveSet::root`] is O(1).
+//! A PATRICIA (crit-bit) trie over arenas with free lists: `n` leaves (just
+//! the 16-byte key) and `n − 1` branching internal nodes. An internal node
+//! stores its branching bit (= its depth), two tagged child references, and
+//! the hashes of both children *as seen from it* — so O(n) memory, ≈ 92
+//! bytes per key. Runs of single-child internal nodes of the canonical tree
+//! (shared prefixes) are not stored; their hashes are folded on the fly (one
+//! hash per skipped level, the prefix bits taken from any key below).
+//!
+//! An insert descends to the nearest leaf, finds the first differing bit,
+//! splices in one internal node and rehashes the path bottom-up; a remove
+//! splices out the leaf's parent and rehashes the path. Neither touches
+//! off-path nodes (their hashes are cached in the parent), so an update costs
+//! one hash per internal node on the path plus one per skipped level: about
+//! `log2 n + 3` hashes for random keys (≈ 22 at 1M keys), at most a few
+//! hundred for adversarial ones. The root is cached: [`LiveSet::root`] is O(1).
 //!
 //! # Proofs
 //!
@@ -252,36 +255,56 @@ pub fn verify_non_membership(root: &Hash, key: &Key, proof: &SmtProof) -> Result
     }
 }
 
+/// Empty-tree / no-node reference.
 const NIL: u32 = u32::MAX;
-const LEAF: u8 = u8::MAX;
+/// High bit of a node reference: set for leaves (index into `leaves`),
+/// clear for internal nodes (index into `inners`).
+const LEAF_TAG: u32 = 1 << 31;
 
-#[derive(Clone, Debug)]
-struct Node {
-    /// Leaf: `leaf_hash(key)`. Internal: `internal_hash` of its two children
-    /// as seen at depth `bit + 1` (i.e. the node's hash at its own depth).
-    hash: Hash,
-    /// Leaf: the key. Internal: a key that was in the subtree when the node
-    /// was made; bits `< bit` are the prefix shared by the whole subtree.
-    key: Key,
-    /// Internal: the branching bit (= depth), 0..=127. Leaf: `LEAF`.
-    bit: u8,
-    /// Internal: left (bit 0) and right (bit 1) child indices.
-    children: [u32; 2],
+#[inline]
+fn is_leaf(r: u32) -> bool {
+    r & LEAF_TAG != 0
 }
 
-impl Node {
-    fn is_leaf(&self) -> bool {
-        self.bit == LEAF
-    }
+#[inline]
+fn index(r: u32) -> usize {
+    (r & !LEAF_TAG) as usize
+}
+
+/// The links of a branching internal node of the PATRICIA trie. Its child
+/// hashes live in the parallel `LiveSet::child_hashes` array, so the links
+/// walked by every lookup stay compact (12 bytes/node) and cache-friendly.
+#[derive(Clone, Copy, Debug)]
+struct Inner {
+    /// Left (bit 0) and right (bit 1) children (tagged references).
+    children: [u32; 2],
+    /// The branching bit, which is also this node's depth (0..=127).
+    bit: u8,
+}
+
+/// An internal node's hash at its own depth, from its two child hashes.
+fn pair_hash(h: &[Hash; 2]) -> Hash {
+    internal_hash(&h[0], &h[1])
 }
 
 /// The set of live keys with an incrementally maintained root.
 ///
-/// Capacity: up to 2^31 keys (arena indices are `u32`).
+/// Memory: per key, a 16-byte leaf plus (for n − 1 internal nodes) a 12-byte
+/// link record and 64 bytes of child hashes: ≈ 92 bytes/key, plus `Vec`
+/// growth slack; freed slots are reused, the arenas never shrink. Capacity:
+/// up to 2^31 − 1 keys.
 #[derive(Clone)]
 pub struct LiveSet {
-    nodes: Vec<Node>,
-    free: Vec<u32>,
+    leaves: Vec<Key>,
+    inners: Vec<Inner>,
+    /// `child_hashes[i]`: the hashes of inner node `i`'s two children *as
+    /// seen from it*, i.e. at depth `bit + 1` (a child internal node's own
+    /// hash extended by its chain of single-child levels; a leaf child is
+    /// just its leaf hash). Keeping them here means an update never has to
+    /// touch off-path nodes.
+    child_hashes: Vec<[Hash; 2]>,
+    free_leaves: Vec<u32>,
+    free_inners: Vec<u32>,
     root: u32,
     len: usize,
     root_hash: Hash,
@@ -307,8 +330,11 @@ impl LiveSet {
     /// An empty set (root = [`PLACEHOLDER`]).
     pub fn new() -> Self {
         Self {
-            nodes: Vec::new(),
-            free: Vec::new(),
+            leaves: Vec::new(),
+            inners: Vec::new(),
+            child_hashes: Vec::new(),
+            free_leaves: Vec::new(),
+            free_inners: Vec::new(),
             root: NIL,
             len: 0,
             root_hash: PLACEHOLDER,
@@ -316,7 +342,7 @@ impl LiveSet {
     }
 
     /// Bulk-build from keys (duplicates ignored): O(n log n) to sort, then
-    /// O(n) node construction.
+    /// O(n) node construction and hashing.
     pub fn from_keys(keys: impl IntoIterator<Item = Key>) -> Self {
         let mut keys: Vec<Key> = keys.into_iter().collect();
         keys.sort_unstable();
@@ -325,31 +351,40 @@ impl LiveSet {
         if keys.is_empty() {
             return set;
         }
-        set.nodes.reserve(2 * keys.len() - 1);
-        set.root = set.build(&keys);
+        set.leaves.reserve_exact(keys.len());
+        set.inners.reserve_exact(keys.len() - 1);
+        set.child_hashes.reserve_exact(keys.len() - 1);
+        let (root, h) = set.build(&keys);
+        set.root = root;
         set.len = keys.len();
-        set.root_hash = set.slot_hash(set.root, 0);
+        set.root_hash = set.lift(root, h, &keys[0], 0);
         set
     }
 
-    /// `keys` sorted, distinct, non-empty.
-    fn build(&mut self, keys: &[Key]) -> u32 {
+    /// `keys` sorted, distinct, non-empty. Returns the subtree's reference
+    /// and its hash at its own depth.
+    fn build(&mut self, keys: &[Key]) -> (u32, Hash) {
         if keys.len() == 1 {
-            return self.alloc_leaf(keys[0]);
+            return (self.alloc_leaf(keys[0]), leaf_hash(&keys[0]));
         }
         let (first, last) = (&keys[0], &keys[keys.len() - 1]);
         let b = first_diff(first, last);
         let split = keys.partition_point(|k| bit(k, b) == 0);
-        let l = self.build(&keys[..split]);
-        let r = self.build(&keys[split..]);
-        let n = self.alloc(Node {
-            hash: PLACEHOLDER,
-            key: *first,
-            bit: b as u8,
-            children: [l, r],
-        });
-        self.rehash(n);
-        n
+        let (l, hl) = self.build(&keys[..split]);
+        let (r, hr) = self.build(&keys[split..]);
+        let child_hash = [
+            self.lift(l, hl, &keys[0], b + 1),
+            self.lift(r, hr, &keys[split], b + 1),
+        ];
+        let h = internal_hash(&child_hash[0], &child_hash[1]);
+        let n = self.alloc_inner(
+            Inner {
+                children: [l, r],
+                bit: b as u8,
+            },
+            child_hash,
+        );
+        (n, h)
     }
 
     /// Number of keys.
@@ -370,7 +405,7 @@ impl LiveSet {
     /// Whether `key` is in the set. O(depth).
     pub fn contains(&self, key: &Key) -> bool {
         self.find_leaf(key)
-            .is_some_and(|l| self.nodes[l as usize].key == *key)
+            .is_some_and(|l| self.leaves[index(l)] == *key)
     }
 
     /// Keys in ascending (byte-lexicographic) order.
@@ -389,53 +424,53 @@ impl LiveSet {
     /// Insert `key`; `false` if it was already present. O(depth) hashes.
     pub fn insert(&mut self, key: Key) -> bool {
         let Some(near) = self.find_leaf(&key) else {
-            let l = self.alloc_leaf(key);
-            self.root = l;
+            self.root = self.alloc_leaf(key);
             self.len = 1;
-            self.root_hash = self.nodes[l as usize].hash;
+            self.root_hash = leaf_hash(&key);
             return true;
         };
-        let other = self.nodes[near as usize].key;
+        let other = self.leaves[index(near)];
         if other == key {
             return false;
         }
         let crit = first_diff(&key, &other);
-        // Descend again to the first node branching at or below `crit`.
-        // Every key under that node agrees with `key` (and `other`) on bits
-        // < crit, and the node itself branches strictly after `crit`.
+        // Descend again to the first node branching after `crit`: the new
+        // internal node goes in its slot. Nodes above it branch before
+        // `crit`, so `key` shares their prefixes.
         let mut path: Vec<u32> = Vec::with_capacity(48);
         let mut cur = self.root;
-        loop {
-            let n = &self.nodes[cur as usize];
-            if n.is_leaf() || n.bit as usize > crit {
+        while !is_leaf(cur) {
+            let n = &self.inners[index(cur)];
+            if n.bit as usize > crit {
                 break;
             }
             path.push(cur);
             cur = n.children[bit(&key, n.bit as usize)];
         }
+        // `other` lies under `cur`, so its bits give `cur`'s prefix.
+        let own = if is_leaf(cur) {
+            leaf_hash(&other)
+        } else {
+            pair_hash(&self.child_hashes[index(cur)])
+        };
+        let displaced = self.lift(cur, own, &other, crit + 1);
         let leaf = self.alloc_leaf(key);
         let d = bit(&key, crit);
+        let mut child_hash = [displaced; 2];
+        child_hash[d] = leaf_hash(&key);
         let mut children = [cur; 2];
         children[d] = leaf;
-        let inner = self.alloc(Node {
-            hash: PLACEHOLDER,
-            key,
-            bit: crit as u8,
-            children,
-        });
-        self.rehash(inner);
-        match path.last() {
-            None => self.root = inner,
-            Some(&p) => {
-                let pb = self.nodes[p as usize].bit as usize;
-                self.nodes[p as usize].children[bit(&key, pb)] = inner;
-            }
-        }
-        for &p in path.iter().rev() {
-            self.rehash(p);
-        }
+        let h = pair_hash(&child_hash);
+        let inner = self.alloc_inner(
+            Inner {
+                children,
+                bit: crit as u8,
+            },
+            child_hash,
+        );
+        self.set_child(path.last().copied(), &key, inner);
+        self.propagate(&path, &key, h, crit, false);
         self.len += 1;
-        self.root_hash = self.slot_hash(self.root, 0);
         true
     }
 
@@ -446,38 +481,41 @@ impl LiveSet {
         }
         let mut path: Vec<u32> = Vec::with_capacity(48);
         let mut cur = self.root;
-        loop {
-            let n = &self.nodes[cur as usize];
-            if n.is_leaf() {
-                break;
-            }
+        while !is_leaf(cur) {
             path.push(cur);
+            let n = &self.inners[index(cur)];
             cur = n.children[bit(key, n.bit as usize)];
         }
-        if self.nodes[cur as usize].key != *key {
+        if self.leaves[index(cur)] != *key {
             return false;
         }
-        self.release(cur);
+        self.free_leaves.push(cur);
         self.len -= 1;
         let Some(parent) = path.pop() else {
             self.root = NIL;
             self.root_hash = PLACEHOLDER;
             return true;
         };
-        let pn = &self.nodes[parent as usize];
-        let sibling = pn.children[1 - bit(key, pn.bit as usize)];
-        self.release(parent);
-        match path.last() {
-            None => self.root = sibling,
-            Some(&g) => {
-                let gb = self.nodes[g as usize].bit as usize;
-                self.nodes[g as usize].children[bit(key, gb)] = sibling;
-            }
+        // The sibling takes the parent's place.
+        let p = &self.inners[index(parent)];
+        let pb = p.bit as usize;
+        let side = 1 - bit(key, pb);
+        let sibling = p.children[side];
+        let seen = self.child_hashes[index(parent)][side];
+        self.free_inners.push(parent);
+        self.set_child(path.last().copied(), key, sibling);
+        if is_leaf(sibling) {
+            self.propagate(&path, key, seen, pb, true);
+        } else {
+            // `seen` is the sibling at depth pb + 1; one level up (depth pb)
+            // it is the only child. Above that it shares `key`'s bits.
+            let h = if side == 0 {
+                internal_hash(&seen, &PLACEHOLDER)
+            } else {
+                internal_hash(&PLACEHOLDER, &seen)
+            };
+            self.propagate(&path, key, h, pb, false);
         }
-        for &p in path.iter().rev() {
-            self.rehash(p);
-        }
-        self.root_hash = self.slot_hash(self.root, 0);
         true
     }
 
@@ -493,29 +531,37 @@ impl LiveSet {
         }
         let (mut cur, mut depth) = (self.root, 0usize);
         loop {
-            let n = &self.nodes[cur as usize];
-            if n.is_leaf() {
+            if is_leaf(cur) {
                 return SmtProof {
                     siblings,
-                    terminal: Terminal::Leaf(n.key),
+                    terminal: Terminal::Leaf(self.leaves[index(cur)]),
                 };
             }
+            let n = &self.inners[index(cur)];
             let b = n.bit as usize;
-            // Levels of the shared prefix: the other side is empty, unless
-            // `key` leaves the prefix here, in which case its side is empty.
-            for j in depth..b {
-                if bit(key, j) == bit(&n.key, j) {
-                    siblings.push(PLACEHOLDER);
+            if depth < b {
+                // Skipped single-child levels: the other side is empty,
+                // unless `key` leaves the shared prefix here, in which case
+                // *its* side is empty and the sibling is this whole subtree.
+                let prefix = self.any_key(cur);
+                let diverge = if prefix == *key {
+                    MAX_DEPTH
                 } else {
-                    siblings.push(self.slot_hash(cur, j + 1));
+                    first_diff(key, &prefix)
+                };
+                if diverge < b {
+                    siblings.resize(diverge, PLACEHOLDER);
+                    let own = pair_hash(&self.child_hashes[index(cur)]);
+                    siblings.push(chain(own, &prefix, diverge + 1, b));
                     return SmtProof {
                         siblings,
                         terminal: Terminal::Empty,
                     };
                 }
+                siblings.resize(b, PLACEHOLDER);
             }
             let d = bit(key, b);
-            siblings.push(self.slot_hash(n.children[1 - d], b + 1));
+            siblings.push(self.child_hashes[index(cur)][1 - d]);
             cur = n.children[d];
             depth = b + 1;
         }
@@ -529,59 +575,99 @@ impl LiveSet {
             return None;
         }
         let mut cur = self.root;
-        loop {
-            let n = &self.nodes[cur as usize];
-            if n.is_leaf() {
-                return Some(cur);
-            }
+        while !is_leaf(cur) {
+            let n = &self.inners[index(cur)];
             cur = n.children[bit(key, n.bit as usize)];
         }
+        Some(cur)
     }
 
-    /// Hash of node `idx` as seen in a slot at depth `depth` (≤ its own depth):
-    /// a leaf is collapsed (its own hash); an internal node is extended by the
-    /// chain of single-child levels above it.
-    fn slot_hash(&self, idx: u32, depth: usize) -> Hash {
-        let n = &self.nodes[idx as usize];
-        if n.is_leaf() {
-            n.hash
+    /// Some key stored under `r` (all keys under an internal node share its
+    /// prefix, so any one gives the prefix bits).
+    fn any_key(&self, mut r: u32) -> Key {
+        while !is_leaf(r) {
+            r = self.inners[index(r)].children[0];
+        }
+        self.leaves[index(r)]
+    }
+
+    /// Hash of node `r` (own hash `own`) as seen in a slot at depth `depth`:
+    /// a leaf is collapsed, an internal node is extended by its chain of
+    /// single-child levels, whose sides follow `prefix` (any key under `r`).
+    fn lift(&self, r: u32, own: Hash, prefix: &Key, depth: usize) -> Hash {
+        if is_leaf(r) {
+            own
         } else {
-            chain(n.hash, &n.key, depth, n.bit as usize)
+            chain(own, prefix, depth, self.inners[index(r)].bit as usize)
         }
     }
 
-    fn rehash(&mut self, idx: u32) {
-        let n = &self.nodes[idx as usize];
-        let below = n.bit as usize + 1;
-        let [l, r] = n.children;
-        let h = internal_hash(&self.slot_hash(l, below), &self.slot_hash(r, below));
-        self.nodes[idx as usize].hash = h;
+    /// Make `child` the child of `parent` on `key`'s side (or the root).
+    fn set_child(&mut self, parent: Option<u32>, key: &Key, child: u32) {
+        match parent {
+            None => self.root = child,
+            Some(p) => {
+                let n = &mut self.inners[index(p)];
+                n.children[bit(key, n.bit as usize)] = child;
+            }
+        }
+    }
+
+    /// Rehash `path` (root first) bottom-up after its lowest node's child on
+    /// `key`'s side changed to a subtree with hash `h` at depth `depth` (a
+    /// leaf if `leaf`; then `depth` is ignored). That subtree shares `key`'s
+    /// bits above `depth`. Updates the cached root.
+    fn propagate(
+        &mut self,
+        path: &[u32],
+        key: &Key,
+        mut h: Hash,
+        mut depth: usize,
+        mut leaf: bool,
+    ) {
+        for &p in path.iter().rev() {
+            let pb = self.inners[index(p)].bit as usize;
+            let ch = &mut self.child_hashes[index(p)];
+            ch[bit(key, pb)] = if leaf {
+                h
+            } else {
+                chain(h, key, pb + 1, depth)
+            };
+            h = pair_hash(ch);
+            depth = pb;
+            leaf = false;
+        }
+        self.root_hash = if leaf { h } else { chain(h, key, 0, depth) };
     }
 
     fn alloc_leaf(&mut self, key: Key) -> u32 {
-        self.alloc(Node {
-            hash: leaf_hash(&key),
-            key,
-            bit: LEAF,
-            children: [NIL; 2],
-        })
-    }
-
-    fn alloc(&mut self, node: Node) -> u32 {
-        if let Some(i) = self.free.pop() {
-            self.nodes[i as usize] = node;
-            return i;
+        if let Some(r) = self.free_leaves.pop() {
+            self.leaves[index(r)] = key;
+            return r;
         }
-        let i = u32::try_from(self.nodes.len())
-            .ok()
-            .filter(|&i| i != NIL)
-            .expect("LiveSet capacity (2^31 keys) exceeded");
-        self.nodes.push(node);
-        i
+        let i = self.leaves.len();
+        assert!(
+            i < (LEAF_TAG - 1) as usize,
+            "LiveSet capacity (2^31 - 1 keys) exceeded"
+        );
+        self.leaves.push(key);
+        LEAF_TAG | i as u32
     }
 
-    fn release(&mut self, idx: u32) {
-        self.free.push(idx);
+    fn alloc_inner(&mut self, node: Inner, hashes: [Hash; 2]) -> u32 {
+        if let Some(r) = self.free_inners.pop() {
+            self.inners[index(r)] = node;
+            self.child_hashes[index(r)] = hashes;
+            return r;
+        }
+        let i = self.inners.len();
+        assert!(
+            i < LEAF_TAG as usize,
+            "LiveSet capacity (2^31 - 1 keys) exceeded"
+        );
+        self.inners.push(node);
+        self.child_hashes.push(hashes);
+        i as u32
     }
 }
 
@@ -610,12 +696,12 @@ impl<'a> Iterator for Iter<'a> {
     type Item = &'a Key;
 
     fn next(&mut self) -> Option<&'a Key> {
-        while let Some(i) = self.stack.pop() {
-            let n = &self.set.nodes[i as usize];
-            if n.is_leaf() {
+        while let Some(r) = self.stack.pop() {
+            if is_leaf(r) {
                 self.remaining -= 1;
-                return Some(&n.key);
+                return Some(&self.set.leaves[index(r)]);
             }
+            let n = &self.set.inners[index(r)];
             self.stack.push(n.children[1]);
             self.stack.push(n.children[0]);
         }

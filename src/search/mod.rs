@@ -1,53 +1,176 @@
-//! PLACEHOLDER (replaced by the SIMD engine): scalar index with the agreed API.
-#![allow(missing_docs)]
+//! Similarity search over the facial templates of one vault.
+//!
+//! # Overview
+//!
+//! An [`Index`] is the in-memory template matrix of one vault: `len()` rows of `dim()`
+//! `f32` components, stored row-major in one contiguous buffer per representation
+//! ([`Storage`]), plus a `u64` tag bitmask per row (the vault maps consent purposes to
+//! bits). It answers 1:N identification ([`Index::search`], [`Index::search_batch`]) and
+//! 1:1 verification ([`Index::score`]). Scores are always *higher is better*: inner
+//! product for [`Metric::Cosine`] and [`Metric::InnerProduct`], and the **negative**
+//! squared Euclidean distance for [`Metric::L2`].
+//!
+//! # Preconditions (validated by the caller, i.e. the vault)
+//!
+//! * `1 <= dim <= MAX_DIM` ([`Index::new`] panics otherwise, documented there);
+//! * every vector passed in (`push`, probes) has exactly `dim` finite components and
+//!   is not the zero vector; for [`Metric::Cosine`] it is already L2-normalised.
+//!
+//! Inputs that break these rules never cause undefined behaviour: lengths are checked
+//! before every SIMD loop, a probe of the wrong length yields no hits (and
+//! `score` yields `f32::NEG_INFINITY`), non-finite scores never enter a result.
+//! Only `push` of a wrongly sized vector panics (the row would otherwise be corrupt).
+//!
+//! # Design
+//!
+//! * [`kernels`]: dot product and squared L2 for `f32·f32`, `f32·f16` and `i8·i8`, in a
+//!   portable reference version and SIMD versions (x86-64 AVX2+FMA+F16C, x86-64
+//!   AVX-512 F/BW/VL with an AVX-512 VNNI variant for int8, aarch64 NEON). The best
+//!   path is chosen once per process by runtime feature detection
+//!   ([`kernels::detected`]); `FIDEX_FORCE_PORTABLE=1` forces the portable path.
+//!   Every kernel is a register-blocked "P probes × R rows" microkernel; one
+//!   (probe, row) pair is always accumulated the same way whatever P and R are, so
+//!   single-probe search, batch search, `score` and re-ranking give bit-identical
+//!   scores within one kernel set.
+//! * [`quant`]: f16 conversion and symmetric int8 quantisation with a scale calibrated
+//!   from the data.
+//! * [`topk`]: a bounded min-heap with a deterministic tie-break (lower row wins).
+//! * [`Index`]: storage, growth in ≤ 1/16 steps (memory ≤ ~1.07× the raw bytes), zeroing
+//!   of every vacated or reallocated byte, scans blocked by rows, optional multi-threading
+//!   of large scans on rayon's global pool, and a cache-blocked batch search.
+//! * [`synth`] (hidden): seeded identity-clustered unit vectors for tests and benchmarks.
+
+pub mod index;
+pub mod kernels;
+pub mod quant;
+#[doc(hidden)]
+pub mod synth;
+pub mod topk;
+
+pub use index::{Index, SearchOptions, MAX_DIM};
+pub use topk::{Hit, TopK};
+
+/// Zeroes `s` (template memory about to be freed or reused). The `black_box` and the
+/// fence keep the compiler from treating the stores as dead even when a free follows.
+pub(crate) fn wipe<T: Copy + Default>(s: &mut [T]) {
+    s.fill(T::default());
+    std::hint::black_box(&mut *s);
+    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+}
+
+/// How two templates are compared.
+///
+/// Scores are always "higher is better" (see [`Index::score`]).
+///
+/// ```
+/// use fidex::search::Metric;
+/// assert_eq!(Metric::from_code(Metric::L2.code()), Some(Metric::L2));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Metric { Cosine, InnerProduct, L2 }
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Storage { F32, F16, Int8 { rerank: bool } }
+pub enum Metric {
+    /// Cosine similarity. The caller L2-normalises every vector, so the kernel is the
+    /// inner product; scores lie in `[-1, 1]`.
+    Cosine,
+    /// Raw inner product (unnormalised vectors).
+    InnerProduct,
+    /// Euclidean distance; internally squared, reported as `-(squared distance)` so
+    /// that higher is better.
+    L2,
+}
+
 impl Metric {
-    pub fn code(self) -> u8 { match self { Metric::Cosine => 1, Metric::InnerProduct => 2, Metric::L2 => 3 } }
-    pub fn from_code(c: u8) -> Option<Metric> { match c { 1 => Some(Metric::Cosine), 2 => Some(Metric::InnerProduct), 3 => Some(Metric::L2), _ => None } }
+    /// Stable on-disk code: Cosine = 1, InnerProduct = 2, L2 = 3.
+    pub const fn code(self) -> u8 {
+        match self {
+            Metric::Cosine => 1,
+            Metric::InnerProduct => 2,
+            Metric::L2 => 3,
+        }
+    }
+
+    /// Inverse of [`Metric::code`]; `None` for an unknown code.
+    pub const fn from_code(code: u8) -> Option<Metric> {
+        match code {
+            1 => Some(Metric::Cosine),
+            2 => Some(Metric::InnerProduct),
+            3 => Some(Metric::L2),
+            _ => None,
+        }
+    }
+
+    /// The kernel operation that implements this metric.
+    pub(crate) const fn op(self) -> kernels::Op {
+        match self {
+            Metric::Cosine | Metric::InnerProduct => kernels::Op::Dot,
+            Metric::L2 => kernels::Op::L2Sq,
+        }
+    }
 }
+
+/// How the rows of an [`Index`] are stored in memory.
+///
+/// | storage | bytes / component | scores |
+/// |---|---|---|
+/// | `F32` | 4 | exact |
+/// | `F16` | 2 | f16-rounded rows, f32 probe and accumulation |
+/// | `Int8 { rerank: true }` | 1 + 4 | exact (int8 scan, then exact f32 re-rank) |
+/// | `Int8 { rerank: false }` | 1 | approximate (int8 · scale²) |
+///
+/// ```
+/// use fidex::search::Storage;
+/// let s = Storage::Int8 { rerank: true };
+/// assert_eq!(s.code(), 3);
+/// assert_eq!(Storage::from_code(3), Some(s));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Storage {
+    /// Exact `f32` rows.
+    F32,
+    /// Half-precision rows: half the memory, relative error ~ 2⁻¹¹ per component.
+    F16,
+    /// Symmetric int8 rows (a quarter of the memory). With `rerank: true` the `f32`
+    /// rows are kept too and the best candidates of the int8 scan are re-scored
+    /// exactly; with `rerank: false` only int8 is kept and scores are approximate.
+    Int8 {
+        /// Keep `f32` rows and re-rank candidates exactly.
+        rerank: bool,
+    },
+}
+
 impl Storage {
-    pub fn code(self) -> u8 { match self { Storage::F32 => 1, Storage::F16 => 2, Storage::Int8 { rerank: true } => 3, Storage::Int8 { rerank: false } => 4 } }
-    pub fn from_code(c: u8) -> Option<Storage> { match c { 1 => Some(Storage::F32), 2 => Some(Storage::F16), 3 => Some(Storage::Int8 { rerank: true }), 4 => Some(Storage::Int8 { rerank: false }), _ => None } }
-}
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Hit { pub row: u32, pub score: f32 }
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SearchOptions { pub threads: usize }
-pub struct Index { dim: usize, metric: Metric, storage: Storage, data: Vec<f32>, tags: Vec<u64> }
-impl Index {
-    pub fn new(dim: usize, metric: Metric, storage: Storage) -> Index { Index { dim, metric, storage, data: Vec::new(), tags: Vec::new() } }
-    pub fn len(&self) -> usize { self.tags.len() }
-    pub fn is_empty(&self) -> bool { self.tags.is_empty() }
-    pub fn dim(&self) -> usize { self.dim }
-    pub fn metric(&self) -> Metric { self.metric }
-    pub fn storage(&self) -> Storage { self.storage }
-    pub fn memory_bytes(&self) -> usize { self.data.capacity() * 4 + self.tags.capacity() * 8 }
-    pub fn push(&mut self, v: &[f32], tags: u64) -> u32 { self.data.extend_from_slice(v); self.tags.push(tags); (self.tags.len() - 1) as u32 }
-    pub fn swap_remove(&mut self, row: u32) -> Option<u32> {
-        let r = row as usize; let last = self.tags.len() - 1; let d = self.dim;
-        if r != last { let (a, b) = self.data.split_at_mut(last * d); a[r * d..r * d + d].copy_from_slice(&b[..d]); self.tags[r] = self.tags[last]; }
-        for x in &mut self.data[last * d..] { *x = 0.0; }
-        self.data.truncate(last * d); self.tags.pop();
-        if r != last { Some(last as u32) } else { None }
+    /// Stable on-disk code: F32 = 1, F16 = 2, Int8{rerank:true} = 3, Int8{rerank:false} = 4.
+    pub const fn code(self) -> u8 {
+        match self {
+            Storage::F32 => 1,
+            Storage::F16 => 2,
+            Storage::Int8 { rerank: true } => 3,
+            Storage::Int8 { rerank: false } => 4,
+        }
     }
-    pub fn set_tags(&mut self, row: u32, tags: u64) { self.tags[row as usize] = tags; }
-    pub fn tags(&self, row: u32) -> u64 { self.tags[row as usize] }
-    pub fn row_f32(&self, row: u32) -> Option<Vec<f32>> { let r = row as usize; if r < self.len() { Some(self.data[r * self.dim..(r + 1) * self.dim].to_vec()) } else { None } }
-    pub fn clear(&mut self) { for x in &mut self.data { *x = 0.0; } self.data.clear(); self.tags.clear(); }
-    pub fn score(&self, row: u32, probe: &[f32]) -> f32 {
-        let r = &self.data[row as usize * self.dim..(row as usize + 1) * self.dim];
-        match self.metric { Metric::L2 => -r.iter().zip(probe).map(|(a, b)| (a - b) * (a - b)).sum::<f32>(), _ => r.iter().zip(probe).map(|(a, b)| a * b).sum() }
+
+    /// Inverse of [`Storage::code`]; `None` for an unknown code.
+    pub const fn from_code(code: u8) -> Option<Storage> {
+        match code {
+            1 => Some(Storage::F32),
+            2 => Some(Storage::F16),
+            3 => Some(Storage::Int8 { rerank: true }),
+            4 => Some(Storage::Int8 { rerank: false }),
+            _ => None,
+        }
     }
-    pub fn search(&self, probe: &[f32], k: usize, min_score: f32, required_tags: u64, _o: &SearchOptions) -> Vec<Hit> {
-        let mut v: Vec<Hit> = (0..self.len() as u32).filter(|&r| self.tags[r as usize] & required_tags == required_tags)
-            .map(|r| Hit { row: r, score: self.score(r, probe) }).filter(|h| h.score >= min_score).collect();
-        v.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.row.cmp(&b.row))); v.truncate(k); v
+
+    /// Whether exact `f32` rows are kept.
+    pub const fn keeps_f32(self) -> bool {
+        matches!(self, Storage::F32 | Storage::Int8 { rerank: true })
     }
-    pub fn search_batch(&self, probes: &[f32], k: usize, min_score: f32, required_tags: u64, o: &SearchOptions) -> Vec<Vec<Hit>> {
-        probes.chunks(self.dim).map(|p| self.search(p, k, min_score, required_tags, o)).collect()
+
+    /// Bytes per component over all representations kept (4, 2, 5 or 1).
+    pub const fn bytes_per_component(self) -> usize {
+        match self {
+            Storage::F32 => 4,
+            Storage::F16 => 2,
+            Storage::Int8 { rerank: true } => 5,
+            Storage::Int8 { rerank: false } => 1,
+        }
     }
 }
-pub mod kernels { pub fn detected() -> &'static str { "portable" } }

@@ -722,7 +722,10 @@ impl Vault {
         {
             let mut w = self.write();
             let uniq: BTreeSet<FacialId> = ids.iter().copied().collect();
-            if uniq.len() != ids.len() || ids.iter().any(|i| !w.records.contains_key(i)) {
+            if uniq.len() != ids.len() {
+                return Err(Error::InvalidArgument("the same Facial ID is listed twice".into()));
+            }
+            if ids.iter().any(|i| !w.records.contains_key(i)) {
                 return Err(Error::NotFound);
             }
             for id in ids {
@@ -802,9 +805,32 @@ impl Vault {
         self.commit_concurrent()
     }
 
-    /// Commits pending changes and closes the vault.
-    pub fn close(self) -> Result<()> {
-        self.commit().map(|_| ())
+    /// Commits pending changes (purging expired templates if `auto_purge`) and closes the
+    /// vault; the receipts of any purge are in [`CommitInfo::purged`].
+    pub fn close(self) -> Result<CommitInfo> {
+        self.commit()
+    }
+
+    /// When `id` will be purged unless used again: the earlier of consent expiry and last
+    /// interaction + retention (unix seconds). Reading it is not logged.
+    pub fn retention_deadline(&self, id: &FacialId) -> Result<i64> {
+        let r = self.read();
+        let rec = r.records.get(id).ok_or(Error::NotFound)?;
+        Ok(rec.deadline(r.config.retention_secs, self.touched(id)))
+    }
+
+    /// Templates whose deadline is at or before `now`, with their deadlines (a dry run of
+    /// [`Vault::purge_expired`]).
+    pub fn expired(&self, now: i64) -> Vec<(FacialId, i64)> {
+        let r = self.read();
+        let mut v: Vec<(FacialId, i64)> = r
+            .records
+            .iter()
+            .map(|(id, rec)| (*id, rec.deadline(r.config.retention_secs, self.touched(id))))
+            .filter(|(_, d)| *d <= now)
+            .collect();
+        v.sort();
+        v
     }
 
     /// A freshly signed tree head over the current log and live set.
@@ -852,8 +878,13 @@ impl Vault {
             .filter_map(|b| LogEntry::from_bytes(b).ok())
             .filter(|e| e.event.facial_id() == Some(*id))
             .collect();
+        let vault_id = to_hex(&w.header.vault_id);
+        drop(w);
+        // The export is personal data leaving the vault: its log entry is made durable
+        // before the data is handed out.
+        self.commit_concurrent()?;
         Ok(SubjectExport {
-            vault_id: to_hex(&w.header.vault_id),
+            vault_id,
             facial_id: *id,
             consent,
             payload_hex,

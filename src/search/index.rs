@@ -1,0 +1,993 @@
+//! The in-memory template matrix of one vault, and search over it.
+//!
+//! # Memory
+//!
+//! Each representation ([`Storage`]) lives in one contiguous, row-major, fully
+//! initialised buffer; every buffer has room for the same number of rows (the
+//! capacity). Rows `len..capacity` are always zero. When the buffer is full it grows by
+//! `max(len / 16, ≈64 KiB)` rows, so at steady state the index uses at most ≈ 1.07× the
+//! raw bytes of its rows (tags included) — not the 2× of `Vec` doubling. Growth
+//! allocates a new zeroed buffer, copies the live rows, then **zeroes the old buffer**
+//! before freeing it, so no template is left behind in freed memory (a plain `realloc`
+//! could leave a stale copy). [`Index::swap_remove`] and [`Index::clear`] zero what they
+//! vacate, and dropping an `Index` zeroes all of its buffers. When removals leave more
+//! than ~1/8 slack, the buffers are shrunk (same copy-then-zero procedure).
+//!
+//! # Search
+//!
+//! A single-probe scan walks the rows in blocks of 256: one kernel call fills a block of
+//! scores, then each score passing the tag filter and `min_score` is offered to a
+//! bounded min-heap ([`TopK`]). Blocks without any row carrying `required_tags` are
+//! skipped without reading their vectors. Scratch buffers (scores, quantised probe,
+//! heaps) are thread-local and reused, so a search in steady state allocates only its
+//! result. With `Storage::Int8 { rerank: true }` the int8 scan keeps
+//! [`rerank_candidates`]`(k) = max(4k, 64)` candidates (tags applied, `min_score` not
+//! applied since int8 scores are approximate), which are then re-scored exactly with
+//! the `f32` rows; `min_score` applies to the exact scores.
+//!
+//! [`Index::search_batch`] tiles probes (64 at a time) × rows (≈ 32 KiB of rows, which
+//! stay in L1/L2) and runs the 4-probe microkernel, so each row fetched from memory
+//! serves 64 probes and each row load from cache serves 4 probes.
+//!
+//! # Threads
+//!
+//! Parallel work runs on rayon's *global* pool (or the pool the caller is running in).
+//! `SearchOptions::threads = t` splits a scan into at most `t` chunks, which bounds its
+//! concurrency to `t` without creating threads: dedicated pools per thread count would
+//! multiply OS threads when many vault handles search at once, and could not share
+//! work with the caller's own rayon tasks. A single-probe scan is split only when every
+//! chunk gets at least 8192 rows (≥ 16 k rows for 2 threads): below that, rayon's
+//! wake-up cost (~10–20 µs) is comparable to the scan itself. A batch is split by probes.
+//! Top-k selection is a total order, so results do not depend on the split.
+#![forbid(unsafe_code)]
+
+use super::kernels::{self, Kernels, Op};
+use super::quant::{self, Int8Quantizer};
+use super::topk::{Hit, TopK};
+use super::{wipe, Metric, Storage};
+use half::f16;
+use rayon::prelude::*;
+use std::cell::RefCell;
+use std::ops::Range;
+
+/// Largest supported dimension (int8 kernels are exact up to this length).
+pub const MAX_DIM: usize = 32768;
+
+/// Rows per block in a single-probe scan.
+const BLOCK_ROWS: usize = 256;
+/// Minimum rows per chunk before a single-probe scan is split across threads.
+const PAR_MIN_ROWS: usize = 8192;
+/// Growth step: at least `len / GROW_DIVISOR` rows...
+const GROW_DIVISOR: usize = 16;
+/// ... and at least this many bytes of rows.
+const GROW_MIN_BYTES: usize = 64 * 1024;
+/// Probes per batch tile.
+const PROBE_TILE: usize = 64;
+/// Bytes of rows per batch tile (kept in L1/L2 while the probe tile runs over it).
+const ROW_TILE_BYTES: usize = 32 * 1024;
+
+/// Number of int8 candidates re-ranked exactly for a top-`k` query:
+/// `max(4k, 64)`.
+pub const fn rerank_candidates(k: usize) -> usize {
+    let c = k.saturating_mul(4);
+    if c < 64 {
+        64
+    } else {
+        c
+    }
+}
+
+/// Options for [`Index::search`] and [`Index::search_batch`].
+///
+/// ```
+/// use fidex::search::SearchOptions;
+/// assert_eq!(SearchOptions::default().threads, 0); // all cores
+/// let one = SearchOptions { threads: 1 };          // stay on the calling thread
+/// # let _ = one;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SearchOptions {
+    /// Maximum number of threads one call may use; `0` means all threads of the
+    /// current rayon pool (by default one per core). `1` never leaves the caller's thread.
+    pub threads: usize,
+}
+
+/// A fully initialised buffer that is zeroed whenever it is dropped or replaced.
+struct Buf<T: Copy + Default> {
+    data: Vec<T>,
+}
+
+impl<T: Copy + Default> Buf<T> {
+    fn new() -> Self {
+        Buf { data: Vec::new() }
+    }
+
+    /// Replaces the buffer by a zeroed one of `n` elements holding the first `live`
+    /// elements of the old one, and zeroes the old one before it is freed.
+    fn resize_to(&mut self, n: usize, live: usize) {
+        if n == self.data.len() {
+            return;
+        }
+        let mut new = vec![T::default(); n];
+        let live = live.min(n).min(self.data.len());
+        new[..live].copy_from_slice(&self.data[..live]);
+        wipe(&mut self.data);
+        self.data = new;
+    }
+
+    /// Copies element range `from` onto the range starting at `to`.
+    fn move_within(&mut self, from: Range<usize>, to: usize) {
+        self.data.copy_within(from, to);
+    }
+}
+
+impl<T: Copy + Default> Drop for Buf<T> {
+    fn drop(&mut self) {
+        wipe(&mut self.data);
+    }
+}
+
+/// Per-thread reusable buffers (no allocation per probe in steady state).
+#[derive(Default)]
+struct Scratch {
+    scores: Vec<f32>,
+    iscores: Vec<i32>,
+    /// Quantised probes; zeroed after every use.
+    qprobes: Vec<i8>,
+    top: TopK,
+    top2: TopK,
+    tops: Vec<TopK>,
+}
+
+impl Scratch {
+    fn ensure_scores(&mut self, n: usize) {
+        if self.scores.len() < n {
+            self.scores.resize(n, 0.0);
+            self.iscores.resize(n, 0);
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch, or with a fresh one if it is already in use
+/// (e.g. a rayon worker that picked up a second search while waiting inside the first).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => f(&mut s),
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
+/// Int8 score: `raw · scale²`, negated for L2. Used by every int8 path alike.
+#[inline]
+fn i8_score(raw: i32, product_scale: f32, negate: bool) -> f32 {
+    let s = raw as f32 * product_scale;
+    if negate {
+        -s
+    } else {
+        s
+    }
+}
+
+/// A probe in the representation the scan needs.
+#[derive(Clone, Copy)]
+enum ProbeRef<'a> {
+    /// `f32` probe(s), for `F32` and `F16` rows.
+    F32(&'a [f32]),
+    /// Quantised probe(s), for int8 rows.
+    I8(&'a [i8]),
+}
+
+/// The template matrix of one vault. See the module docs for the design.
+///
+/// ```
+/// use fidex::search::{Index, Metric, SearchOptions, Storage};
+/// let mut idx = Index::new(3, Metric::Cosine, Storage::F32);
+/// let a = idx.push(&[1.0, 0.0, 0.0], 0b01);
+/// let b = idx.push(&[0.0, 1.0, 0.0], 0b11);
+/// let hits = idx.search(&[0.6, 0.8, 0.0], 10, 0.0, 0b10, &SearchOptions::default());
+/// assert_eq!(hits.len(), 1); // only row b carries tag bit 0b10
+/// assert_eq!(hits[0].row, b);
+/// assert!((hits[0].score - 0.8).abs() < 1e-6);
+/// assert_eq!(idx.swap_remove(a), Some(b)); // b moved into a's place
+/// assert_eq!(idx.tags(a), 0b11);
+/// ```
+pub struct Index {
+    dim: usize,
+    metric: Metric,
+    storage: Storage,
+    kernels: &'static Kernels,
+    len: usize,
+    /// Capacity in rows, common to every buffer.
+    cap: usize,
+    tags: Buf<u64>,
+    f32s: Buf<f32>,
+    f16s: Buf<f16>,
+    i8s: Buf<i8>,
+    quant: Option<Int8Quantizer>,
+}
+
+impl std::fmt::Debug for Index {
+    /// Shape only: templates are never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("dim", &self.dim)
+            .field("metric", &self.metric)
+            .field("storage", &self.storage)
+            .field("len", &self.len)
+            .field("capacity", &self.cap)
+            .field("kernels", &self.kernels.name())
+            .field("int8_scale", &self.quant.map(|q| q.scale()))
+            .finish()
+    }
+}
+
+impl Index {
+    /// An empty index using the process-wide kernels ([`kernels::kernels`]).
+    ///
+    /// # Panics
+    /// If `dim == 0` or `dim > MAX_DIM` (the caller validates the dimension first).
+    pub fn new(dim: usize, metric: Metric, storage: Storage) -> Index {
+        Index::with_kernels(dim, metric, storage, kernels::kernels())
+    }
+
+    /// Like [`Index::new`] with an explicit kernel path (tests and benchmarks compare
+    /// paths in one process).
+    ///
+    /// # Panics
+    /// If `dim == 0` or `dim > MAX_DIM`.
+    pub fn with_kernels(
+        dim: usize,
+        metric: Metric,
+        storage: Storage,
+        kernels: &'static Kernels,
+    ) -> Index {
+        assert!(
+            (1..=MAX_DIM).contains(&dim),
+            "Index dimension must be in 1..={MAX_DIM}, got {dim}"
+        );
+        Index {
+            dim,
+            metric,
+            storage,
+            kernels,
+            len: 0,
+            cap: 0,
+            tags: Buf::new(),
+            f32s: Buf::new(),
+            f16s: Buf::new(),
+            i8s: Buf::new(),
+            quant: None,
+        }
+    }
+
+    /// The kernel path this index uses.
+    pub fn kernels(&self) -> &'static Kernels {
+        self.kernels
+    }
+
+    /// Switches the kernel path (results change only within float tolerance).
+    pub fn set_kernels(&mut self, kernels: &'static Kernels) {
+        self.kernels = kernels;
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Components per row.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The metric.
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// The storage type.
+    pub fn storage(&self) -> Storage {
+        self.storage
+    }
+
+    /// Rows that fit without reallocating.
+    pub fn capacity(&self) -> usize {
+        self.cap
+    }
+
+    /// Bytes of one row over all kept representations, plus its 8-byte tag mask.
+    fn row_bytes(&self) -> usize {
+        self.dim * self.storage.bytes_per_component() + 8
+    }
+
+    /// Bytes allocated for rows and tags (capacity, not length).
+    pub fn memory_bytes(&self) -> usize {
+        self.tags.data.len() * 8
+            + self.f32s.data.len() * 4
+            + self.f16s.data.len() * 2
+            + self.i8s.data.len()
+    }
+
+    /// Bytes the live rows and tags need (`len × row bytes`): the reference for
+    /// [`Index::memory_bytes`], which stays below ≈ 1.07× this at steady state.
+    pub fn payload_bytes(&self) -> usize {
+        self.len * self.row_bytes()
+    }
+
+    fn grow_chunk(&self) -> usize {
+        (self.len / GROW_DIVISOR)
+            .max(GROW_MIN_BYTES.div_ceil(self.row_bytes()))
+            .max(1)
+    }
+
+    /// Reallocates every buffer to `cap` rows (≥ len), zeroing the old buffers.
+    fn set_capacity(&mut self, cap: usize) {
+        let cap = cap.max(self.len);
+        if cap == self.cap {
+            return;
+        }
+        let (d, live) = (self.dim, self.len);
+        self.tags.resize_to(cap, live);
+        if self.storage.keeps_f32() {
+            self.f32s.resize_to(cap * d, live * d);
+        }
+        if self.storage == Storage::F16 {
+            self.f16s.resize_to(cap * d, live * d);
+        }
+        if matches!(self.storage, Storage::Int8 { .. }) {
+            self.i8s.resize_to(cap * d, live * d);
+        }
+        self.cap = cap;
+    }
+
+    /// Makes room for at least `additional` more rows with one exact allocation (use it
+    /// before bulk loading).
+    pub fn reserve(&mut self, additional: usize) {
+        let want = self.len.saturating_add(additional);
+        if want > self.cap {
+            self.set_capacity(want);
+        }
+    }
+
+    /// Releases all spare capacity (the old buffers are zeroed first).
+    pub fn shrink_to_fit(&mut self) {
+        self.set_capacity(self.len);
+    }
+
+    fn span(&self, row: usize) -> Range<usize> {
+        row * self.dim..(row + 1) * self.dim
+    }
+
+    /// Appends a row and returns its number (`len()` before the call). Int8 rows are
+    /// quantised with the current scale (the first row ever pushed sets the scale, see
+    /// [`quant`]); values outside the int8 or f16 range saturate.
+    ///
+    /// Precondition: `v` has `dim` finite components (and is normalised for Cosine).
+    ///
+    /// # Panics
+    /// If `v.len() != dim`, or if the index already holds `u32::MAX` rows.
+    pub fn push(&mut self, v: &[f32], tags: u64) -> u32 {
+        assert_eq!(
+            v.len(),
+            self.dim,
+            "Index::push: the vector has {} components but the index dimension is {}",
+            v.len(),
+            self.dim
+        );
+        assert!(
+            self.len < u32::MAX as usize,
+            "Index::push: the index is full ({} rows)",
+            u32::MAX
+        );
+        if self.len == self.cap {
+            self.set_capacity(self.len + self.grow_chunk());
+        }
+        let row = self.len;
+        let span = self.span(row);
+        self.tags.data[row] = tags;
+        match self.storage {
+            Storage::F32 => self.f32s.data[span].copy_from_slice(v),
+            Storage::F16 => quant::f32_to_f16_slice(v, &mut self.f16s.data[span]),
+            Storage::Int8 { rerank } => {
+                let q = *self.quant.get_or_insert_with(|| quant::from_first_row(v));
+                q.quantize(v, &mut self.i8s.data[span.clone()]);
+                if rerank {
+                    self.f32s.data[span].copy_from_slice(v);
+                }
+            }
+        }
+        self.len += 1;
+        row as u32
+    }
+
+    /// Removes `row` by moving the last row into its place. Returns the old number of the
+    /// moved row (`Some(len - 1)` before the call), or `None` if `row` was the last row
+    /// (or out of range, in which case nothing happens). Every byte vacated is zeroed in
+    /// every representation; the moved row keeps its tags and vector.
+    pub fn swap_remove(&mut self, row: u32) -> Option<u32> {
+        let row = row as usize;
+        if row >= self.len {
+            return None;
+        }
+        let last = self.len - 1;
+        let (from, to) = (self.span(last), row * self.dim);
+        if row != last {
+            self.tags.data[row] = self.tags.data[last];
+            if self.storage.keeps_f32() {
+                self.f32s.move_within(from.clone(), to);
+            }
+            match self.storage {
+                Storage::F16 => self.f16s.move_within(from.clone(), to),
+                Storage::Int8 { .. } => self.i8s.move_within(from.clone(), to),
+                Storage::F32 => {}
+            }
+        }
+        self.tags.data[last] = 0;
+        if self.storage.keeps_f32() {
+            wipe(&mut self.f32s.data[from.clone()]);
+        }
+        match self.storage {
+            Storage::F16 => wipe(&mut self.f16s.data[from]),
+            Storage::Int8 { .. } => wipe(&mut self.i8s.data[from]),
+            Storage::F32 => {}
+        }
+        self.len = last;
+        // Give memory back after many removals (hysteresis: > 1/8 slack plus a chunk).
+        let chunk = self.grow_chunk();
+        if self.cap > self.len + self.len / 8 + 2 * chunk {
+            self.set_capacity(self.len + chunk);
+        }
+        (row != last).then_some(last as u32)
+    }
+
+    /// Replaces the tag mask of `row` (does nothing if `row` is out of range).
+    pub fn set_tags(&mut self, row: u32, tags: u64) {
+        if let Some(t) = self.tags.data[..self.len].get_mut(row as usize) {
+            *t = tags;
+        }
+    }
+
+    /// The tag mask of `row`; `0` (no purpose bit, so it fails every non-empty filter)
+    /// if `row` is out of range.
+    pub fn tags(&self, row: u32) -> u64 {
+        self.tags.data[..self.len]
+            .get(row as usize)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The vector of `row`: exact when `f32` rows are kept, otherwise widened from f16
+    /// or dequantised from int8. `None` if out of range.
+    pub fn row_f32(&self, row: u32) -> Option<Vec<f32>> {
+        let row = row as usize;
+        if row >= self.len {
+            return None;
+        }
+        let span = self.span(row);
+        let mut out = vec![0.0f32; self.dim];
+        match self.storage {
+            Storage::F32 | Storage::Int8 { rerank: true } => {
+                out.copy_from_slice(&self.f32s.data[span])
+            }
+            Storage::F16 => quant::f16_to_f32_slice(&self.f16s.data[span], &mut out),
+            Storage::Int8 { rerank: false } => {
+                let q = self.quant?;
+                q.dequantize(&self.i8s.data[span], &mut out);
+            }
+        }
+        Some(out)
+    }
+
+    /// Removes every row, zeroing all buffers (capacity and int8 scale are kept).
+    pub fn clear(&mut self) {
+        wipe(&mut self.tags.data);
+        wipe(&mut self.f32s.data);
+        wipe(&mut self.f16s.data);
+        wipe(&mut self.i8s.data);
+        self.len = 0;
+    }
+
+    /// The int8 scale (value of one step), once set; `None` for non-int8 storage or
+    /// before the first row.
+    pub fn int8_scale(&self) -> Option<f32> {
+        self.quant.map(|q| q.scale())
+    }
+
+    /// Sets the int8 scale (e.g. restored from disk, or calibrated by the vault) and
+    /// re-quantises the existing rows: exactly from `f32` when kept, otherwise from the
+    /// dequantised int8 values (lossy: saturated values stay saturated). Returns `false`
+    /// (nothing changed) for non-int8 storage or an invalid scale (not finite and > 0).
+    pub fn set_int8_scale(&mut self, scale: f32) -> bool {
+        let Storage::Int8 { rerank } = self.storage else {
+            return false;
+        };
+        let Some(new) = Int8Quantizer::new(scale) else {
+            return false;
+        };
+        let live = self.len * self.dim;
+        if rerank {
+            new.quantize(&self.f32s.data[..live], &mut self.i8s.data[..live]);
+        } else if let Some(old) = self.quant {
+            let mut tmp = vec![0.0f32; self.dim];
+            for row in self.i8s.data[..live].chunks_exact_mut(self.dim) {
+                old.dequantize(row, &mut tmp);
+                new.quantize(&tmp, row);
+            }
+            wipe(&mut tmp);
+        }
+        self.quant = Some(new);
+        true
+    }
+
+    /// Recomputes the int8 scale from all stored `f32` rows ([`quant::calibrate`]) and
+    /// re-quantises every row. Only possible with `Storage::Int8 { rerank: true }`; for
+    /// `Int8 { rerank: false }` the exact values are gone, so this returns `false` and
+    /// changes nothing — rebuild the index from the vault's `f32` templates instead
+    /// (e.g. [`Index::set_int8_scale`] with [`quant::calibrate`] on them, then push).
+    /// Also `false` for non-int8 storage or an empty index.
+    pub fn recalibrate(&mut self) -> bool {
+        if self.storage != (Storage::Int8 { rerank: true }) || self.len == 0 {
+            return false;
+        }
+        let live = self.len * self.dim;
+        let q = quant::calibrate(&self.f32s.data[..live]);
+        q.quantize(&self.f32s.data[..live], &mut self.i8s.data[..live]);
+        self.quant = Some(q);
+        true
+    }
+
+    /// `raw` f32-kernel result → score (negated for L2).
+    #[inline]
+    fn f32_score(&self, raw: f32) -> f32 {
+        match self.metric.op() {
+            Op::Dot => raw,
+            Op::L2Sq => -raw,
+        }
+    }
+
+    fn product_scale(&self) -> f32 {
+        self.quant.map_or(0.0, |q| q.product_scale())
+    }
+
+    /// Exact score of `row` from the kept `f32` rows (caller checks `keeps_f32`).
+    fn exact_score(&self, row: usize, probe: &[f32]) -> f32 {
+        let raw = self
+            .kernels
+            .pair_f32(self.metric.op(), probe, &self.f32s.data[self.span(row)]);
+        self.f32_score(raw)
+    }
+
+    /// Similarity of `probe` to `row`; higher is better: inner product for Cosine and
+    /// InnerProduct, **negative** squared L2 distance for L2. Exact when `f32` rows are
+    /// kept (`F32`, `Int8 { rerank: true }`), f16- or int8-approximate otherwise.
+    /// Identical to the score [`Index::search`] reports for the same row.
+    ///
+    /// Returns `f32::NEG_INFINITY` if `row` is out of range or `probe.len() != dim`.
+    pub fn score(&self, row: u32, probe: &[f32]) -> f32 {
+        let row = row as usize;
+        if row >= self.len || probe.len() != self.dim {
+            return f32::NEG_INFINITY;
+        }
+        let op = self.metric.op();
+        let span = self.span(row);
+        match self.storage {
+            Storage::F32 | Storage::Int8 { rerank: true } => self.exact_score(row, probe),
+            Storage::F16 => self.f32_score(self.kernels.pair_f16(op, probe, &self.f16s.data[span])),
+            Storage::Int8 { rerank: false } => {
+                let Some(q) = self.quant else {
+                    return f32::NEG_INFINITY;
+                };
+                with_scratch(|s| {
+                    s.qprobes.resize(self.dim, 0);
+                    q.quantize(probe, &mut s.qprobes);
+                    let raw = self.kernels.pair_i8(op, &s.qprobes, &self.i8s.data[span]);
+                    wipe(&mut s.qprobes);
+                    i8_score(raw, q.product_scale(), op == Op::L2Sq)
+                })
+            }
+        }
+    }
+
+    fn effective_threads(opts: &SearchOptions) -> usize {
+        let pool = rayon::current_num_threads().max(1);
+        if opts.threads == 0 {
+            pool
+        } else {
+            opts.threads.min(pool)
+        }
+    }
+
+    /// Size of the first-stage selection and the `min_score` used while scanning.
+    fn first_stage(&self, k: usize, min_score: f32) -> (usize, f32) {
+        if self.storage == (Storage::Int8 { rerank: true }) {
+            (rerank_candidates(k).min(self.len), f32::NEG_INFINITY)
+        } else {
+            (k.min(self.len), min_score)
+        }
+    }
+
+    /// Scores of `g` (1 or 4) probes against rows `rows` into `out[..g * n]`
+    /// (probe-major), already converted to "higher is better".
+    fn score_block(
+        &self,
+        probes: ProbeRef<'_>,
+        g: usize,
+        rows: Range<usize>,
+        out: &mut [f32],
+        iout: &mut [i32],
+    ) {
+        let d = self.dim;
+        let n = rows.len();
+        let op = self.metric.op();
+        let span = rows.start * d..rows.end * d;
+        let k = self.kernels;
+        match probes {
+            ProbeRef::F32(p) => {
+                let out = &mut out[..g * n];
+                match (self.storage, g) {
+                    (Storage::F16, 4) => k.scan4_f16(op, split4(p, d), &self.f16s.data[span], out),
+                    (Storage::F16, _) => k.scan_f16(op, &p[..d], &self.f16s.data[span], out),
+                    (_, 4) => k.scan4_f32(op, split4(p, d), &self.f32s.data[span], out),
+                    (_, _) => k.scan_f32(op, &p[..d], &self.f32s.data[span], out),
+                }
+                if op == Op::L2Sq {
+                    out.iter_mut().for_each(|s| *s = -*s);
+                }
+            }
+            ProbeRef::I8(p) => {
+                let iout = &mut iout[..g * n];
+                if g == 4 {
+                    k.scan4_i8(op, split4(p, d), &self.i8s.data[span], iout);
+                } else {
+                    k.scan_i8(op, &p[..d], &self.i8s.data[span], iout);
+                }
+                let (ps, neg) = (self.product_scale(), op == Op::L2Sq);
+                for (o, &r) in out[..g * n].iter_mut().zip(iout.iter()) {
+                    *o = i8_score(r, ps, neg);
+                }
+            }
+        }
+    }
+
+    /// Rows `start..end` as (all rows match `required`, at least one matches).
+    fn tag_block(&self, rows: Range<usize>, required: u64) -> (bool, bool) {
+        if required == 0 {
+            return (true, true);
+        }
+        let tags = &self.tags.data[rows];
+        let matching = tags.iter().filter(|&&t| t & required == required).count();
+        (matching == tags.len(), matching > 0)
+    }
+
+    /// Single-probe scan of `rows` into `top`.
+    fn scan_one(
+        &self,
+        probe: ProbeRef<'_>,
+        rows: Range<usize>,
+        (required, min_score): (u64, f32),
+        top: &mut TopK,
+        (scores, iscores): (&mut [f32], &mut [i32]),
+    ) {
+        let mut start = rows.start;
+        while start < rows.end {
+            let end = (start + BLOCK_ROWS).min(rows.end);
+            let (all, any) = self.tag_block(start..end, required);
+            if any {
+                self.score_block(probe, 1, start..end, scores, iscores);
+                let tags = &self.tags.data[start..end];
+                for (j, (&s, &t)) in scores[..end - start].iter().zip(tags).enumerate() {
+                    if s >= min_score && (all || t & required == required) {
+                        top.push((start + j) as u32, s);
+                    }
+                }
+            }
+            start = end;
+        }
+    }
+
+    /// Final hits from the first-stage heap `top`: sorted as is, or re-ranked exactly
+    /// (int8 with rerank). Leaves `top` empty.
+    fn finish(
+        &self,
+        probe: &[f32],
+        top: &mut TopK,
+        top2: &mut TopK,
+        k: usize,
+        min_score: f32,
+    ) -> Vec<Hit> {
+        let mut out = Vec::new();
+        if self.storage != (Storage::Int8 { rerank: true }) {
+            out.reserve_exact(top.len());
+            top.drain_sorted_into(&mut out);
+            return out;
+        }
+        top2.reset(k.min(top.len()));
+        for h in top.as_unsorted() {
+            let s = self.exact_score(h.row as usize, probe);
+            if s >= min_score {
+                top2.push(h.row, s);
+            }
+        }
+        top.reset(0);
+        out.reserve_exact(top2.len());
+        top2.drain_sorted_into(&mut out);
+        out
+    }
+
+    /// 1:N search: the best `k` rows (best first; score ties → lower row first) among
+    /// rows with `tags & required_tags == required_tags` and `score >= min_score`
+    /// (scores as in [`Index::score`]; pass `f32::NEG_INFINITY` for no threshold).
+    ///
+    /// Returns no hits if `probe.len() != dim`, `k == 0` or the index is empty.
+    pub fn search(
+        &self,
+        probe: &[f32],
+        k: usize,
+        min_score: f32,
+        required_tags: u64,
+        opts: &SearchOptions,
+    ) -> Vec<Hit> {
+        if probe.len() != self.dim || k == 0 || self.len == 0 {
+            return Vec::new();
+        }
+        let (cap, scan_min) = self.first_stage(k, min_score);
+        let threads = Index::effective_threads(opts);
+        let chunks = threads.min(self.len / PAR_MIN_ROWS).max(1);
+        let is_i8 = matches!(self.storage, Storage::Int8 { .. });
+        if chunks == 1 {
+            return with_scratch(|s| {
+                s.ensure_scores(BLOCK_ROWS);
+                let Scratch {
+                    scores,
+                    iscores,
+                    qprobes,
+                    top,
+                    top2,
+                    ..
+                } = s;
+                let p = if is_i8 {
+                    self.quantize_probes(probe, qprobes);
+                    ProbeRef::I8(qprobes)
+                } else {
+                    ProbeRef::F32(probe)
+                };
+                top.reset(cap);
+                self.scan_one(
+                    p,
+                    0..self.len,
+                    (required_tags, scan_min),
+                    top,
+                    (scores, iscores),
+                );
+                wipe(qprobes);
+                self.finish(probe, top, top2, k, min_score)
+            });
+        }
+        // Parallel: no thread-local borrow is held across rayon (a worker may run
+        // another search while it waits); each chunk borrows its own thread's scratch.
+        let mut qprobe = Vec::new();
+        let p = if is_i8 {
+            self.quantize_probes(probe, &mut qprobe);
+            ProbeRef::I8(&qprobe)
+        } else {
+            ProbeRef::F32(probe)
+        };
+        let len = self.len;
+        let parts: Vec<Vec<Hit>> = (0..chunks)
+            .into_par_iter()
+            .map(|c| {
+                let rows = len * c / chunks..len * (c + 1) / chunks;
+                with_scratch(|s| {
+                    s.ensure_scores(BLOCK_ROWS);
+                    s.top.reset(cap);
+                    self.scan_one(
+                        p,
+                        rows,
+                        (required_tags, scan_min),
+                        &mut s.top,
+                        (&mut s.scores, &mut s.iscores),
+                    );
+                    let mut v = Vec::with_capacity(s.top.len());
+                    s.top.drain_sorted_into(&mut v);
+                    v
+                })
+            })
+            .collect();
+        wipe(&mut qprobe);
+        with_scratch(|s| {
+            s.top.reset(cap);
+            for h in parts.iter().flatten() {
+                s.top.push(h.row, h.score);
+            }
+            let Scratch { top, top2, .. } = s;
+            self.finish(probe, top, top2, k, min_score)
+        })
+    }
+
+    /// Quantises `probes` (a multiple of `dim`) into `out` with the index's int8 scale.
+    fn quantize_probes(&self, probes: &[f32], out: &mut Vec<i8>) {
+        out.clear();
+        out.resize(probes.len(), 0);
+        if let Some(q) = self.quant {
+            q.quantize(probes, out);
+        }
+    }
+
+    /// 1:N search for many probes at once (`probes` is `n × dim`, row-major); returns one
+    /// result list per probe, each exactly what [`Index::search`] returns for that probe.
+    /// Probes are tiled with rows so that every row read from memory serves many probes,
+    /// and split across threads by probe.
+    ///
+    /// Returns an empty `Vec` if `probes.len()` is not a multiple of `dim`.
+    pub fn search_batch(
+        &self,
+        probes: &[f32],
+        k: usize,
+        min_score: f32,
+        required_tags: u64,
+        opts: &SearchOptions,
+    ) -> Vec<Vec<Hit>> {
+        let d = self.dim;
+        if !probes.len().is_multiple_of(d) {
+            return Vec::new();
+        }
+        let n = probes.len() / d;
+        if k == 0 || self.len == 0 {
+            return vec![Vec::new(); n];
+        }
+        let threads = Index::effective_threads(opts);
+        if n < 4 {
+            // Too few probes to tile: per-probe search (which may split rows instead).
+            return probes
+                .chunks_exact(d)
+                .map(|p| self.search(p, k, min_score, required_tags, opts))
+                .collect();
+        }
+        if threads <= 1 {
+            return with_scratch(|s| self.batch_serial(probes, k, min_score, required_tags, s));
+        }
+        let parts = threads.min(n.div_ceil(4));
+        let chunks: Vec<&[f32]> = (0..parts)
+            .map(|c| &probes[n * c / parts * d..n * (c + 1) / parts * d])
+            .collect();
+        chunks
+            .into_par_iter()
+            .map(|ch| with_scratch(|s| self.batch_serial(ch, k, min_score, required_tags, s)))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// Batch search on the current thread (cache-blocked).
+    fn batch_serial(
+        &self,
+        probes: &[f32],
+        k: usize,
+        min_score: f32,
+        required: u64,
+        s: &mut Scratch,
+    ) -> Vec<Vec<Hit>> {
+        let d = self.dim;
+        let (cap, scan_min) = self.first_stage(k, min_score);
+        let is_i8 = matches!(self.storage, Storage::Int8 { .. });
+        let scan_bytes = match self.storage {
+            Storage::F32 => 4,
+            Storage::F16 => 2,
+            Storage::Int8 { .. } => 1,
+        } * d;
+        let rt = ((ROW_TILE_BYTES / scan_bytes).clamp(4, 256) / 4) * 4;
+        s.ensure_scores(4 * rt);
+        if s.tops.len() < PROBE_TILE {
+            s.tops.resize_with(PROBE_TILE, TopK::default);
+        }
+        let Scratch {
+            scores,
+            iscores,
+            qprobes,
+            top2,
+            tops,
+            ..
+        } = s;
+        let mut results = Vec::with_capacity(probes.len() / d);
+        for tile in probes.chunks(PROBE_TILE * d) {
+            let pt = tile.len() / d;
+            for t in &mut tops[..pt] {
+                t.reset(cap);
+            }
+            if is_i8 {
+                self.quantize_probes(tile, qprobes);
+            }
+            let mut start = 0;
+            while start < self.len {
+                let end = (start + rt).min(self.len);
+                let nr = end - start;
+                let (all, any) = self.tag_block(start..end, required);
+                if !any {
+                    start = end;
+                    continue;
+                }
+                let tags = &self.tags.data[start..end];
+                let mut p = 0;
+                while p < pt {
+                    let g = if pt - p >= 4 { 4 } else { 1 };
+                    let pr = if is_i8 {
+                        ProbeRef::I8(&qprobes[p * d..(p + g) * d])
+                    } else {
+                        ProbeRef::F32(&tile[p * d..(p + g) * d])
+                    };
+                    self.score_block(pr, g, start..end, scores, iscores);
+                    for (gi, top) in tops[p..p + g].iter_mut().enumerate() {
+                        let sc = &scores[gi * nr..(gi + 1) * nr];
+                        for (j, (&sv, &t)) in sc.iter().zip(tags).enumerate() {
+                            if sv >= scan_min && (all || t & required == required) {
+                                top.push((start + j) as u32, sv);
+                            }
+                        }
+                    }
+                    p += g;
+                }
+                start = end;
+            }
+            for (i, top) in tops[..pt].iter_mut().enumerate() {
+                let probe = &tile[i * d..(i + 1) * d];
+                results.push(self.finish(probe, top, top2, k, min_score));
+            }
+            wipe(qprobes);
+        }
+        results
+    }
+
+    /// All buffer bytes including spare capacity (little-endian), for tests that check
+    /// that no removed template survives in memory.
+    #[doc(hidden)]
+    pub fn raw_capacity_bytes_for_test(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.memory_bytes());
+        out.extend(self.tags.data.iter().flat_map(|t| t.to_le_bytes()));
+        out.extend(self.f32s.data.iter().flat_map(|x| x.to_le_bytes()));
+        out.extend(
+            self.f16s
+                .data
+                .iter()
+                .flat_map(|x| x.to_bits().to_le_bytes()),
+        );
+        out.extend(self.i8s.data.iter().map(|&x| x as u8));
+        out
+    }
+
+    /// Whether every slot beyond `len` is zero in every buffer.
+    #[doc(hidden)]
+    pub fn spare_capacity_is_zeroed_for_test(&self) -> bool {
+        let (l, d) = (self.len, self.dim);
+        self.tags.data[l..].iter().all(|&t| t == 0)
+            && self.f32s.data[(l * d).min(self.f32s.data.len())..]
+                .iter()
+                .all(|x| x.to_bits() == 0)
+            && self.f16s.data[(l * d).min(self.f16s.data.len())..]
+                .iter()
+                .all(|x| x.to_bits() == 0)
+            && self.i8s.data[(l * d).min(self.i8s.data.len())..]
+                .iter()
+                .all(|&x| x == 0)
+    }
+}
+
+/// The four consecutive `d`-long probes at the start of `p` (caller guarantees 4·d).
+fn split4<T>(p: &[T], d: usize) -> [&[T]; 4] {
+    [&p[..d], &p[d..2 * d], &p[2 * d..3 * d], &p[3 * d..4 * d]]
+}
+
+#[allow(dead_code)]
+fn assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<Index>();
+}

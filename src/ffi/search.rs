@@ -9,7 +9,7 @@ use super::id::{fidex_facial_id, read_id};
 use super::util::{call_vault, input_slice, input_str, out, out_slice, Failure, FfiResult};
 use super::vault::fidex_vault;
 use super::{fidex_status, FIDEX_BUFFER_TOO_LARGE, FIDEX_MAX_BATCH, FIDEX_MAX_DIMENSION, FIDEX_MAX_K};
-use crate::{Error, Match};
+use crate::{Error, Match, Vault};
 use std::ffi::c_char;
 
 /// One search result.
@@ -46,12 +46,13 @@ impl From<Match> for fidex_match {
 ///
 /// # Safety
 /// `ptr` must be NULL or readable for `len` floats.
-pub(crate) unsafe fn vector<'a>(ptr: *const f32, len: usize, name: &str, dim: usize) -> FfiResult<&'a [f32]> {
+pub(crate) unsafe fn vector<'a>(ptr: *const f32, len: usize, name: &str, v: &Vault) -> FfiResult<&'a [f32]> {
     if len > FIDEX_MAX_DIMENSION as usize {
         if ptr.is_null() {
             return Err(Failure::null(name));
         }
-        return Err(Error::DimensionMismatch { expected: dim, got: len }.into());
+        let expected = v.config().dimension as usize;
+        return Err(Error::DimensionMismatch { expected, got: len }.into());
     }
     // SAFETY: forwarded contract.
     unsafe { input_slice(ptr, len, name, FIDEX_MAX_DIMENSION as usize) }
@@ -91,14 +92,13 @@ pub unsafe extern "C" fn fidex_vault_identify(
     out_count: *mut usize,
 ) -> fidex_status {
     call_vault(vault, |v| {
-        let dim = v.config().dimension as usize;
         if out_matches.is_null() {
             return Err(Failure::null("out_matches"));
         }
         // SAFETY: the caller guarantees every pointer per the contract above.
         let (probe, purpose, matches, count) = unsafe {
             (
-                vector(probe, probe_len, "probe", dim)?,
+                vector(probe, probe_len, "probe", v)?,
                 input_str(purpose, purpose_len, "purpose")?,
                 out_slice(out_matches, out_capacity, "out_matches")?,
                 out(out_count, "out_count")?,
@@ -223,12 +223,11 @@ pub unsafe extern "C" fn fidex_vault_verify(
     out_result: *mut fidex_verification,
 ) -> fidex_status {
     call_vault(vault, |v| {
-        let dim = v.config().dimension as usize;
         // SAFETY: the caller guarantees every pointer per the contract above.
         let (id, probe, purpose, o) = unsafe {
             (
                 read_id(id, "id")?,
-                vector(probe, probe_len, "probe", dim)?,
+                vector(probe, probe_len, "probe", v)?,
                 input_str(purpose, purpose_len, "purpose")?,
                 out(out_result, "out_result")?,
             )

@@ -671,11 +671,10 @@ pub unsafe extern "C" fn fidex_vault_enroll(
     out_receipt_json: *mut *mut fidex_bytes,
 ) -> fidex_status {
     call_vault(vault, |v| {
-        let dim = v.config().dimension as usize;
         // SAFETY: the caller guarantees every pointer per the contract above.
         let (template, consent, payload, oid, orc) = unsafe {
             (
-                vector(template, template_len, "template", dim)?,
+                vector(template, template_len, "template", v)?,
                 input_str(consent_json, consent_json_len, "consent_json")?,
                 input_slice(payload, payload_len, "payload", FIDEX_MAX_INPUT_BYTES)?,
                 out(out_id, "out_id")?,

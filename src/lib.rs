@@ -36,6 +36,7 @@
 pub mod clock;
 pub mod consent;
 mod error;
+pub mod ffi;
 mod id;
 pub mod key;
 pub mod log;

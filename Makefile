@@ -1,0 +1,70 @@
+# C ABI packaging and checks for fidex. The Rust crate itself builds with cargo; these
+# targets build the C libraries, install them for C/C++ users, and run the C examples.
+#
+#   make lib                          build libfidex.so and libfidex.a (PROFILE=release)
+#   make install PREFIX=/opt/fidex    headers, libraries, pkg-config file, CMake package
+#   make uninstall PREFIX=/opt/fidex
+#   make native-static-libs           print the link line the static library needs
+#   make header                       regenerate include/fidex.h (cbindgen, pinned)
+#   make ffi-check                    Rust ABI tests + C/C++ examples (ASan/UBSan, valgrind,
+#                                     install + pkg-config + CMake) + Miri when available
+
+PREFIX      ?= /usr/local
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+DESTDIR     ?=
+PROFILE     ?= release
+CARGO       ?= cargo
+TARGET_DIR  ?= $(or $(CARGO_TARGET_DIR),target)
+VERSION     := $(shell sed -n 's/^version *= *"\([^"]*\)".*/\1/p' Cargo.toml | head -n 1)
+# From `make native-static-libs` on x86_64-unknown-linux-gnu; override for other targets.
+NATIVE_STATIC_LIBS ?= -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+
+ifeq ($(PROFILE),release)
+  PROFILE_FLAG := --release
+  OUT := $(TARGET_DIR)/release
+else
+  PROFILE_FLAG :=
+  OUT := $(TARGET_DIR)/debug
+endif
+
+.PHONY: lib install uninstall native-static-libs header ffi-check examples miri
+
+lib:
+	$(CARGO) build --lib $(PROFILE_FLAG)
+
+native-static-libs:
+	$(CARGO) rustc --lib $(PROFILE_FLAG) --crate-type staticlib -- --print native-static-libs 2>&1 \
+	  | sed -n 's/.*native-static-libs: //p'
+
+header:
+	FIDEX_BLESS=1 $(CARGO) test --test ffi_header
+
+install: lib
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(LIBDIR)/cmake/fidex
+	install -m 644 include/fidex.h include/fidex.hpp $(DESTDIR)$(INCLUDEDIR)/
+	install -m 755 $(OUT)/libfidex.so $(DESTDIR)$(LIBDIR)/libfidex.so
+	install -m 644 $(OUT)/libfidex.a $(DESTDIR)$(LIBDIR)/libfidex.a
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@NATIVE_STATIC_LIBS@|$(NATIVE_STATIC_LIBS)|g' \
+	    fidex.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/fidex.pc
+	install -m 644 cmake/fidexConfig.cmake $(DESTDIR)$(LIBDIR)/cmake/fidex/fidexConfig.cmake
+	sed -e 's|@VERSION@|$(VERSION)|g' cmake/fidexConfigVersion.cmake.in \
+	    > $(DESTDIR)$(LIBDIR)/cmake/fidex/fidexConfigVersion.cmake
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/fidex.h $(DESTDIR)$(INCLUDEDIR)/fidex.hpp
+	rm -f $(DESTDIR)$(LIBDIR)/libfidex.so $(DESTDIR)$(LIBDIR)/libfidex.a
+	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/fidex.pc
+	rm -rf $(DESTDIR)$(LIBDIR)/cmake/fidex
+
+examples:
+	bash examples/run.sh
+
+miri:
+	bash ffi/miri.sh
+
+ffi-check:
+	$(CARGO) test --test ffi --test ffi_header
+	bash examples/run.sh
+	bash ffi/miri.sh

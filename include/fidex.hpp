@@ -1,0 +1,345 @@
+// fidex.hpp — C++17 header-only RAII wrappers over the fidex C ABI (fidex.h).
+//
+// Every handle is owned by a std::unique_ptr with the matching fidex_*_free deleter, so
+// nothing leaks on any path; every failing call throws fidex::Error, which carries the
+// fidex_status code and the detailed message of the failure. Thread safety is that of the
+// C ABI: a Vault may be used from many threads at once (Vault::close included); moving or
+// destroying it must not race with other use.
+//
+// SPDX-License-Identifier: Apache-2.0
+#ifndef FIDEX_HPP
+#define FIDEX_HPP
+
+#include "fidex.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+/// Facial IDs compare by value (declared at global scope, the namespace of the C type, so
+/// argument-dependent lookup finds them).
+inline bool operator==(const fidex_facial_id &a, const fidex_facial_id &b) noexcept {
+    for (int i = 0; i < 16; ++i)
+        if (a.bytes[i] != b.bytes[i]) return false;
+    return true;
+}
+inline bool operator!=(const fidex_facial_id &a, const fidex_facial_id &b) noexcept { return !(a == b); }
+
+namespace fidex {
+
+/// A failed fidex call: code() is the fidex_status (FIDEX_NOT_FOUND, ...), what() the
+/// static description followed by the detailed message.
+class Error : public std::runtime_error {
+public:
+    Error(fidex_status code, const std::string &message) : std::runtime_error(message), code_(code) {}
+    fidex_status code() const noexcept { return code_; }
+
+private:
+    fidex_status code_;
+};
+
+namespace detail {
+
+struct BytesDeleter {
+    void operator()(fidex_bytes *b) const noexcept { fidex_bytes_free(b); }
+};
+struct KeyDeleter {
+    void operator()(fidex_key *k) const noexcept { fidex_key_free(k); }
+};
+struct VaultDeleter {
+    void operator()(fidex_vault *v) const noexcept { fidex_vault_free(v); }
+};
+using BytesPtr = std::unique_ptr<fidex_bytes, BytesDeleter>;
+
+/// Takes ownership of a fidex_bytes and copies it into a std::string.
+inline std::string take(fidex_bytes *raw) {
+    BytesPtr b(raw);
+    return std::string(reinterpret_cast<const char *>(fidex_bytes_data(b.get())), fidex_bytes_len(b.get()));
+}
+
+/// Throws fidex::Error for `st`, with this thread's detailed message of the failure.
+[[noreturn]] inline void raise(fidex_status st) {
+    std::string message = fidex_status_message(st);
+    fidex_status code = FIDEX_OK;
+    fidex_bytes *detail = nullptr;
+    if (fidex_last_error(&code, &detail) == FIDEX_OK) {
+        std::string d = take(detail);
+        if (code == st && !d.empty()) message += ": " + d;
+    }
+    throw Error(st, message);
+}
+
+inline void check(fidex_status st) {
+    if (st != FIDEX_OK) raise(st);
+}
+
+/// Calls `f(&out)` for a fidex_bytes out-parameter and returns its contents.
+template <typename F>
+std::string text(F &&f) {
+    fidex_bytes *out = nullptr;
+    check(f(&out));
+    return take(out);
+}
+
+}  // namespace detail
+
+/// A Facial ID (16 bytes; comparable; text form via to_string / parse_facial_id).
+using FacialId = fidex_facial_id;
+
+inline std::string to_string(const FacialId &id) {
+    char buf[FIDEX_FACIAL_ID_TEXT_LEN + 1];
+    detail::check(fidex_facial_id_to_text(&id, buf, sizeof buf));
+    return std::string(buf, FIDEX_FACIAL_ID_TEXT_LEN);
+}
+
+inline FacialId parse_facial_id(std::string_view text) {
+    FacialId id{};
+    detail::check(fidex_facial_id_parse(text.data(), text.size(), &id));
+    return id;
+}
+
+/// Library version string ("0.1.0").
+inline std::string version() { return fidex_version(); }
+
+/// Why a template is deleted.
+enum class DeletionReason : fidex_deletion_reason {
+    SubjectRequest = FIDEX_DELETION_SUBJECT_REQUEST,
+    ConsentWithdrawn = FIDEX_DELETION_CONSENT_WITHDRAWN,
+    RetentionExpired = FIDEX_DELETION_RETENTION_EXPIRED,
+    Admin = FIDEX_DELETION_ADMIN,
+};
+
+/// The kind of a verified receipt.
+enum class ReceiptKind : fidex_receipt_kind {
+    Deletion = FIDEX_RECEIPT_DELETION,
+    Enrollment = FIDEX_RECEIPT_ENROLLMENT,
+};
+
+/// A vault key (secret). Move-only.
+class Key {
+public:
+    static Key generate() {
+        fidex_key *k = nullptr;
+        detail::check(fidex_key_generate(&k));
+        return Key(k);
+    }
+    static Key import_text(std::string_view text) {
+        fidex_key *k = nullptr;
+        detail::check(fidex_key_import_text(text.data(), text.size(), &k));
+        return Key(k);
+    }
+    /// The secret as one line of text: store it like a password.
+    std::string export_text() const {
+        return detail::text([&](fidex_bytes **o) { return fidex_key_export_text(p_.get(), o); });
+    }
+    std::string fingerprint() const {
+        return detail::text([&](fidex_bytes **o) { return fidex_key_fingerprint(p_.get(), o); });
+    }
+    const fidex_key *get() const noexcept { return p_.get(); }
+
+private:
+    explicit Key(fidex_key *k) : p_(k) {}
+    std::unique_ptr<fidex_key, detail::KeyDeleter> p_;
+};
+
+/// What enroll returns.
+struct Enrollment {
+    FacialId id;
+    std::string receipt_json;  ///< canonical enrollment receipt text
+};
+
+/// A vault handle. Move-only; the destructor frees it (uncommitted enrollments are
+/// discarded unless commit() or close() ran).
+class Vault {
+public:
+    /// `config_json`: e.g. R"({"dimension": 512})" (see fidex_vault_create).
+    static Vault create(std::string_view path, const Key &key, std::string_view config_json) {
+        fidex_vault *v = nullptr;
+        detail::check(fidex_vault_create(path.data(), path.size(), key.get(), config_json.data(), config_json.size(), &v));
+        return Vault(v);
+    }
+    static Vault open(std::string_view path, const Key &key) {
+        fidex_vault *v = nullptr;
+        detail::check(fidex_vault_open(path.data(), path.size(), key.get(), &v));
+        return Vault(v);
+    }
+    /// The plaintext header of a vault on disk, without a key (JSON).
+    static std::string read_header(std::string_view path) {
+        return detail::text([&](fidex_bytes **o) { return fidex_vault_read_header(path.data(), path.size(), o); });
+    }
+
+    Enrollment enroll(const std::vector<float> &templ, std::string_view consent_json, std::string_view payload = {}) const {
+        Enrollment e{};
+        fidex_bytes *r = nullptr;
+        detail::check(fidex_vault_enroll(p_.get(), templ.data(), templ.size(), consent_json.data(), consent_json.size(),
+                                         reinterpret_cast<const uint8_t *>(payload.data()), payload.size(), &e.id, &r));
+        e.receipt_json = detail::take(r);
+        return e;
+    }
+
+    /// 1:N identification; `threshold` empty = the vault's default.
+    std::vector<fidex_match> identify(const std::vector<float> &probe, std::size_t k, std::string_view purpose,
+                                      std::optional<float> threshold = std::nullopt) const {
+        std::vector<fidex_match> out(k);
+        std::size_t n = 0;
+        detail::check(fidex_vault_identify(p_.get(), probe.data(), probe.size(), k, mode(threshold), threshold.value_or(0.0f),
+                                           purpose.data(), purpose.size(), out.data(), out.size(), &n));
+        out.resize(n);
+        return out;
+    }
+
+    /// Batch identification: `probes` is n × dimension floats; one result vector per probe.
+    std::vector<std::vector<fidex_match>> identify_batch(const std::vector<float> &probes, std::size_t n, std::size_t k,
+                                                         std::string_view purpose,
+                                                         std::optional<float> threshold = std::nullopt) const {
+        std::vector<fidex_match> flat(n * k);
+        std::vector<std::size_t> counts(n);
+        detail::check(fidex_vault_identify_batch(p_.get(), probes.data(), probes.size(), k, mode(threshold),
+                                                 threshold.value_or(0.0f), purpose.data(), purpose.size(), flat.data(),
+                                                 flat.size(), counts.data(), counts.size()));
+        std::vector<std::vector<fidex_match>> out(n);
+        for (std::size_t i = 0; i < n; ++i)
+            out[i].assign(flat.begin() + static_cast<std::ptrdiff_t>(i * k),
+                          flat.begin() + static_cast<std::ptrdiff_t>(i * k + counts[i]));
+        return out;
+    }
+
+    /// 1:1 verification.
+    fidex_verification verify(const FacialId &id, const std::vector<float> &probe, std::string_view purpose,
+                              std::optional<float> threshold = std::nullopt) const {
+        fidex_verification r{};
+        detail::check(fidex_vault_verify(p_.get(), &id, probe.data(), probe.size(), mode(threshold), threshold.value_or(0.0f),
+                                         purpose.data(), purpose.size(), &r));
+        return r;
+    }
+
+    /// Deletes and returns the deletion receipt text (`delete` is a C++ keyword).
+    std::string remove(const FacialId &id, DeletionReason reason = DeletionReason::SubjectRequest) const {
+        return detail::text([&](fidex_bytes **o) {
+            return fidex_vault_delete(p_.get(), &id, static_cast<fidex_deletion_reason>(reason), o);
+        });
+    }
+    /// JSON array of receipt texts.
+    std::string remove_many(const std::vector<FacialId> &ids, DeletionReason reason) const {
+        return detail::text([&](fidex_bytes **o) {
+            return fidex_vault_delete_many(p_.get(), ids.data(), ids.size(), static_cast<fidex_deletion_reason>(reason), o);
+        });
+    }
+    std::string withdraw_consent(const FacialId &id) const {
+        return detail::text([&](fidex_bytes **o) { return fidex_vault_withdraw_consent(p_.get(), &id, o); });
+    }
+    /// JSON array of receipt texts; `now` empty = the vault's clock.
+    std::string purge_expired(std::optional<std::int64_t> now = std::nullopt) const {
+        return detail::text([&](fidex_bytes **o) {
+            return fidex_vault_purge_expired(p_.get(), now ? FIDEX_CLOCK_FIXED : FIDEX_CLOCK_DEFAULT, now.value_or(0), o);
+        });
+    }
+    /// `now` empty = the system clock; else frozen at `now`.
+    void set_clock(std::optional<std::int64_t> now) const {
+        detail::check(fidex_vault_set_clock(p_.get(), now ? FIDEX_CLOCK_FIXED : FIDEX_CLOCK_DEFAULT, now.value_or(0)));
+    }
+
+    std::string commit() const { return detail::text([&](fidex_bytes **o) { return fidex_vault_commit(p_.get(), o); }); }
+    std::string compact() const { return detail::text([&](fidex_bytes **o) { return fidex_vault_compact(p_.get(), o); }); }
+    /// Commits and closes; later calls throw Error with code FIDEX_CLOSED.
+    void close() const { detail::check(fidex_vault_close(p_.get())); }
+    void check_integrity() const { detail::check(fidex_vault_check(p_.get())); }
+    void rotate_key(const Key &new_key) const { detail::check(fidex_vault_rotate_key(p_.get(), new_key.get())); }
+
+    std::uint64_t size() const {
+        std::uint64_t n = 0;
+        detail::check(fidex_vault_len(p_.get(), &n));
+        return n;
+    }
+    bool contains(const FacialId &id) const {
+        bool yes = false;
+        detail::check(fidex_vault_contains(p_.get(), &id, &yes));
+        return yes;
+    }
+    std::string consent(const FacialId &id) const {
+        return detail::text([&](fidex_bytes **o) { return fidex_vault_consent(p_.get(), &id, o); });
+    }
+    std::string payload(const FacialId &id) const {
+        return detail::text([&](fidex_bytes **o) { return fidex_vault_payload(p_.get(), &id, o); });
+    }
+    std::string verification_key() const {
+        return detail::text([&](fidex_bytes **o) { return fidex_vault_verification_key(p_.get(), o); });
+    }
+    std::string previous_verification_keys() const {
+        return detail::text([&](fidex_bytes **o) { return fidex_vault_previous_verification_keys(p_.get(), o); });
+    }
+    std::string key_fingerprint() const {
+        return detail::text([&](fidex_bytes **o) { return fidex_vault_key_fingerprint(p_.get(), o); });
+    }
+    std::string id() const { return detail::text([&](fidex_bytes **o) { return fidex_vault_id(p_.get(), o); }); }
+    std::string config() const { return detail::text([&](fidex_bytes **o) { return fidex_vault_config(p_.get(), o); }); }
+    std::string header() const { return detail::text([&](fidex_bytes **o) { return fidex_vault_header(p_.get(), o); }); }
+    std::string facial_ids() const {
+        return detail::text([&](fidex_bytes **o) { return fidex_vault_facial_ids(p_.get(), o); });
+    }
+    std::string stats() const { return detail::text([&](fidex_bytes **o) { return fidex_vault_stats(p_.get(), o); }); }
+    std::string audit_entries(std::uint64_t from = 0, std::uint64_t to = FIDEX_AUDIT_END) const {
+        return detail::text([&](fidex_bytes **o) { return fidex_vault_audit_entries(p_.get(), from, to, o); });
+    }
+    std::string export_subject(const FacialId &id, bool include_template) const {
+        return detail::text([&](fidex_bytes **o) {
+            return fidex_vault_export_subject(
+                p_.get(), &id, include_template ? FIDEX_EXPORT_WITH_TEMPLATE : FIDEX_EXPORT_WITHOUT_TEMPLATE, o);
+        });
+    }
+    std::string processing_record() const {
+        return detail::text([&](fidex_bytes **o) { return fidex_vault_processing_record(p_.get(), o); });
+    }
+    std::string tree_head() const {
+        return detail::text([&](fidex_bytes **o) { return fidex_vault_tree_head(p_.get(), o); });
+    }
+    std::string consistency_proof(std::uint64_t old_size, std::uint64_t new_size) const {
+        return detail::text([&](fidex_bytes **o) { return fidex_vault_consistency_proof(p_.get(), old_size, new_size, o); });
+    }
+    std::string pending_removals() const {
+        return detail::text([&](fidex_bytes **o) { return fidex_vault_pending_removals(p_.get(), o); });
+    }
+
+    /// The underlying handle, for calls this wrapper does not cover.
+    const fidex_vault *get() const noexcept { return p_.get(); }
+
+private:
+    explicit Vault(fidex_vault *v) : p_(v) {}
+    static fidex_threshold_mode mode(const std::optional<float> &t) noexcept {
+        return t ? FIDEX_THRESHOLD_EXPLICIT : FIDEX_THRESHOLD_VAULT_DEFAULT;
+    }
+    std::unique_ptr<fidex_vault, detail::VaultDeleter> p_;
+};
+
+/// Verifies a receipt offline with a published verification key; throws on failure.
+inline ReceiptKind verify_receipt(std::string_view receipt_json, std::string_view verification_key) {
+    fidex_receipt_kind kind = 0;
+    detail::check(fidex_receipt_verify(receipt_json.data(), receipt_json.size(), verification_key.data(),
+                                       verification_key.size(), &kind));
+    return static_cast<ReceiptKind>(kind);
+}
+
+/// Checks that tree head `newer` extends `older`; throws on failure.
+inline void verify_consistency(std::string_view older, std::string_view newer, std::string_view proof_json,
+                               std::string_view verification_key) {
+    detail::check(fidex_verify_consistency(older.data(), older.size(), newer.data(), newer.size(), proof_json.data(),
+                                           proof_json.size(), verification_key.data(), verification_key.size()));
+}
+
+/// A minimal explicit-consent receipt (Kantara JSON); `purposes_json` e.g. R"(["authentication"])".
+inline std::string consent_explicit_json(std::string_view subject, std::string_view controller, std::string_view policy_url,
+                                         std::string_view purposes_json, std::int64_t consent_timestamp) {
+    return detail::text([&](fidex_bytes **o) {
+        return fidex_consent_explicit_json(subject.data(), subject.size(), controller.data(), controller.size(),
+                                           policy_url.data(), policy_url.size(), purposes_json.data(), purposes_json.size(),
+                                           consent_timestamp, o);
+    });
+}
+
+}  // namespace fidex
+
+#endif  // FIDEX_HPP

@@ -1,0 +1,1195 @@
+//! The C ABI called directly from Rust, as a C program would: every function, every bad
+//! input (NULL for each pointer, zero and huge lengths, NaN/Inf, wrong dimension, invalid
+//! UTF-8, invalid enum values), out-params untouched on failure, close/use-after-close,
+//! and concurrency through the ABI.
+//!
+//! Tests named `pure_*` touch neither the filesystem nor heavy crypto; `ffi/miri.sh` runs
+//! exactly those under Miri.
+
+mod common;
+
+use fidex::ffi::*;
+use std::ffi::{c_char, CStr};
+use std::ptr::{null, null_mut};
+
+// ---------------------------------------------------------------------------------------
+// Helpers.
+
+fn s(x: &str) -> (*const c_char, usize) {
+    (x.as_ptr().cast(), x.len())
+}
+
+/// Reads and frees a fidex_bytes.
+fn take(b: *mut fidex_bytes) -> String {
+    assert!(!b.is_null());
+    // SAFETY (test): `b` came from a successful fidex call and is freed once here.
+    unsafe {
+        let len = fidex_bytes_len(b);
+        let data = std::slice::from_raw_parts(fidex_bytes_data(b), len).to_vec();
+        assert_eq!(*fidex_bytes_data(b).add(len), 0, "fidex_bytes must be NUL-terminated");
+        assert_eq!(fidex_bytes_cstr(b).cast::<u8>(), fidex_bytes_data(b));
+        fidex_bytes_free(b);
+        String::from_utf8(data).expect("text result is UTF-8")
+    }
+}
+
+fn last_error() -> (fidex_status, String) {
+    let mut code = 12345;
+    let mut msg = null_mut();
+    assert_eq!(unsafe { fidex_last_error(&mut code, &mut msg) }, FIDEX_OK);
+    (code, take(msg))
+}
+
+/// Asserts `status == want` and that the thread's last error agrees and has a message.
+#[track_caller]
+fn expect(status: fidex_status, want: fidex_status) {
+    assert_eq!(status, want, "got {status} ({:?}), wanted {want}; last error: {:?}", msg(status), last_error());
+    if want != FIDEX_OK {
+        let (code, m) = last_error();
+        assert_eq!(code, want);
+        assert!(!m.is_empty());
+    }
+}
+
+fn msg(code: fidex_status) -> String {
+    unsafe { CStr::from_ptr(fidex_status_message(code)) }.to_string_lossy().into_owned()
+}
+
+/// A pointer value that fidex must never write over on failure.
+fn sentinel<T>() -> *mut T {
+    0x5a5a_5a50usize as *mut T
+}
+
+const T0: i64 = common::T0;
+
+/// A vault pointer shared with test threads.
+struct P(*mut fidex_vault);
+// SAFETY (test): fidex_vault is internally synchronized and outlives the threads.
+unsafe impl Send for P {}
+unsafe impl Sync for P {}
+impl P {
+    fn get(&self) -> *mut fidex_vault {
+        self.0
+    }
+}
+
+fn consent_json(subject: &str, purposes: &[&str]) -> String {
+    fidex::ConsentReceipt::explicit(subject, "Acme Corp", "https://acme.example/privacy", purposes, T0 - 10).to_json()
+}
+
+fn new_key() -> *mut fidex_key {
+    let mut k = null_mut();
+    expect(unsafe { fidex_key_generate(&mut k) }, FIDEX_OK);
+    k
+}
+
+/// An open vault in a temp dir, with its clock fixed at T0. Freed on drop.
+struct TestVault {
+    v: *mut fidex_vault,
+    key: *mut fidex_key,
+    dir: tempfile::TempDir,
+}
+
+impl TestVault {
+    fn new(dim: usize) -> TestVault {
+        Self::with_config(&format!("{{\"dimension\": {dim}}}"))
+    }
+
+    fn with_config(config: &str) -> TestVault {
+        let dir = tempfile::tempdir().unwrap();
+        let key = new_key();
+        let path = dir.path().join("vault").to_str().unwrap().to_string();
+        let mut v = null_mut();
+        let (p, pl) = s(&path);
+        let (c, cl) = s(config);
+        expect(unsafe { fidex_vault_create(p, pl, key, c, cl, &mut v) }, FIDEX_OK);
+        expect(unsafe { fidex_vault_set_clock(v, FIDEX_CLOCK_FIXED, T0) }, FIDEX_OK);
+        TestVault { v, key, dir }
+    }
+
+    fn path(&self) -> String {
+        self.dir.path().join("vault").to_str().unwrap().to_string()
+    }
+
+    fn enroll(&self, t: &[f32], subject: &str) -> (fidex_facial_id, String) {
+        let c = consent_json(subject, &["authentication", "identification"]);
+        let mut id = fidex_facial_id::default();
+        let mut r = null_mut();
+        expect(
+            unsafe { fidex_vault_enroll(self.v, t.as_ptr(), t.len(), c.as_ptr().cast(), c.len(), b"p".as_ptr(), 1, &mut id, &mut r) },
+            FIDEX_OK,
+        );
+        (id, take(r))
+    }
+
+    fn vk(&self) -> String {
+        let mut b = null_mut();
+        expect(unsafe { fidex_vault_verification_key(self.v, &mut b) }, FIDEX_OK);
+        take(b)
+    }
+
+    fn identify(&self, probe: &[f32], k: usize) -> Result<Vec<fidex_match>, fidex_status> {
+        let mut out = vec![fidex_match::default(); k];
+        let mut n = 0usize;
+        let (p, pl) = s("identification");
+        let st = unsafe {
+            fidex_vault_identify(self.v, probe.as_ptr(), probe.len(), k, FIDEX_THRESHOLD_VAULT_DEFAULT, 0.0, p, pl, out.as_mut_ptr(), k, &mut n)
+        };
+        if st != FIDEX_OK {
+            return Err(st);
+        }
+        out.truncate(n);
+        Ok(out)
+    }
+}
+
+impl Drop for TestVault {
+    fn drop(&mut self) {
+        unsafe {
+            fidex_vault_free(self.v);
+            fidex_key_free(self.key);
+        }
+    }
+}
+
+fn verify_receipt(receipt: &str, vk: &str) -> Result<fidex_receipt_kind, fidex_status> {
+    let mut kind = 0;
+    let st = unsafe { fidex_receipt_verify(receipt.as_ptr().cast(), receipt.len(), vk.as_ptr().cast(), vk.len(), &mut kind) };
+    if st == FIDEX_OK {
+        Ok(kind)
+    } else {
+        Err(st)
+    }
+}
+
+fn faces(dim: usize, seed: u64) -> common::Faces {
+    common::Faces::new(dim, seed)
+}
+
+/// RFC 8032 test vector 1 public key: a valid Ed25519 point for key-text tests.
+const RFC8032_PK: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+
+// ---------------------------------------------------------------------------------------
+// Pure tests (no filesystem, no heavy crypto): also run under Miri.
+
+#[test]
+fn pure_version_macros_match_cargo() {
+    let major: u32 = env!("CARGO_PKG_VERSION_MAJOR").parse().unwrap();
+    let minor: u32 = env!("CARGO_PKG_VERSION_MINOR").parse().unwrap();
+    let patch: u32 = env!("CARGO_PKG_VERSION_PATCH").parse().unwrap();
+    assert_eq!((FIDEX_VERSION_MAJOR, FIDEX_VERSION_MINOR, FIDEX_VERSION_PATCH), (major, minor, patch));
+    assert_eq!(FIDEX_VERSION_NUMBER, major * 1_000_000 + minor * 1000 + patch);
+    let v = unsafe { CStr::from_ptr(fidex_version()) }.to_str().unwrap();
+    assert_eq!(v, env!("CARGO_PKG_VERSION"));
+    assert_eq!(v, format!("{major}.{minor}.{patch}"));
+}
+
+#[test]
+fn pure_status_codes_match_core_and_are_unique() {
+    use fidex::Error as E;
+    let id = fidex::FacialId::from_bytes([0; 16]);
+    let pairs = [
+        (E::InvalidArgument(String::new()), FIDEX_INVALID_ARGUMENT),
+        (E::DimensionMismatch { expected: 1, got: 2 }, FIDEX_DIMENSION_MISMATCH),
+        (E::NonFiniteValue { index: 0 }, FIDEX_NON_FINITE_VALUE),
+        (E::ZeroVector, FIDEX_ZERO_VECTOR),
+        (E::NoConsent, FIDEX_NO_CONSENT),
+        (E::ConsentExpired { expired_at: 0 }, FIDEX_CONSENT_EXPIRED),
+        (E::PurposeNotCovered { purpose: String::new() }, FIDEX_PURPOSE_NOT_COVERED),
+        (E::Duplicate { existing: id, score: 1.0 }, FIDEX_DUPLICATE),
+        (E::NotFound, FIDEX_NOT_FOUND),
+        (E::WrongKey, FIDEX_WRONG_KEY),
+        (E::Corrupt(String::new()), FIDEX_CORRUPT),
+        (E::Io(String::new()), FIDEX_IO),
+        (E::QuotaExceeded { quota: 1 }, FIDEX_QUOTA_EXCEEDED),
+        (E::PayloadTooLarge { len: 1, max: 0 }, FIDEX_PAYLOAD_TOO_LARGE),
+        (E::InvalidConsent(String::new()), FIDEX_INVALID_CONSENT),
+        (E::InvalidKeyText(String::new()), FIDEX_INVALID_KEY_TEXT),
+        (E::InvalidConfig(String::new()), FIDEX_INVALID_CONFIG),
+        (E::AlreadyExists(String::new()), FIDEX_ALREADY_EXISTS),
+        (E::UnsupportedVersion { found: 2, supported: 1 }, FIDEX_UNSUPPORTED_VERSION),
+        (E::Locked, FIDEX_LOCKED),
+        (E::VerificationFailed(String::new()), FIDEX_VERIFICATION_FAILED),
+        (E::NotAVault(String::new()), FIDEX_NOT_A_VAULT),
+        (E::InvalidJson(String::new()), FIDEX_INVALID_JSON),
+        (E::Closed, FIDEX_CLOSED),
+        (E::UnknownPurpose(String::new()), FIDEX_UNKNOWN_PURPOSE),
+    ];
+    for (e, c) in &pairs {
+        assert_eq!(e.code(), *c, "{e:?}");
+    }
+    let all = fidex::ffi::all_status_codes();
+    let mut sorted = all.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), all.len(), "a status code is listed twice");
+    // Every core code of this build is covered by a C constant.
+    for code in 1000..1100 {
+        if fidex::Error::describe_code(code) != "unknown status code" {
+            assert!(all.contains(&code), "core code {code} has no FIDEX_ constant");
+        }
+    }
+    // ABI-only codes live at 1100 and above, never colliding with the core's range.
+    for c in [FIDEX_NULL_PARAMETER, FIDEX_PANIC, FIDEX_INVALID_UTF8, FIDEX_INVALID_ENUM, FIDEX_BUFFER_TOO_LARGE, FIDEX_BUFFER_TOO_SMALL, FIDEX_MISALIGNED_POINTER] {
+        assert!(c >= 1100);
+        assert_eq!(fidex::Error::describe_code(c), "unknown status code");
+    }
+}
+
+#[test]
+fn pure_status_message_for_every_code() {
+    for &code in fidex::ffi::all_status_codes() {
+        let m = msg(code);
+        assert!(!m.is_empty(), "empty message for {code}");
+        assert_ne!(m, "unknown status code", "code {code} has no message");
+    }
+    assert_eq!(msg(FIDEX_OK), "ok");
+    assert_eq!(msg(FIDEX_CLOSED), fidex::Error::describe_code(1024));
+    for unknown in [1, 999, 1026, 1099, 1107, 5000, u32::MAX] {
+        assert_eq!(msg(unknown), "unknown status code");
+    }
+    // Static: the same pointer every time.
+    assert_eq!(fidex_status_message(FIDEX_PANIC), fidex_status_message(FIDEX_PANIC));
+}
+
+#[test]
+fn pure_panic_becomes_status_with_message() {
+    assert_eq!(fidex::ffi::__panic_boundary_selftest(), FIDEX_PANIC);
+    let (code, m) = last_error();
+    assert_eq!(code, FIDEX_PANIC);
+    assert!(m.contains("panic boundary self-test"), "{m}");
+}
+
+#[test]
+fn pure_last_error_is_per_thread() {
+    let mut k = sentinel();
+    let (t, l) = s("not a key");
+    assert_eq!(unsafe { fidex_key_import_text(t, l, &mut k) }, FIDEX_INVALID_KEY_TEXT);
+    assert_eq!(k, sentinel(), "out-param written on failure");
+    let (code, m) = last_error();
+    assert_eq!(code, FIDEX_INVALID_KEY_TEXT);
+    assert!(m.contains("fidex-key-1:"), "{m}");
+    // Reading it does not clear or change it.
+    assert_eq!(last_error().0, FIDEX_INVALID_KEY_TEXT);
+    // A successful call does not clear it either.
+    let key = new_key();
+    assert_eq!(last_error().0, FIDEX_INVALID_KEY_TEXT);
+    unsafe { fidex_key_free(key) };
+    // Another thread has its own.
+    let other = std::thread::spawn(last_error).join().unwrap();
+    assert_eq!(other, (FIDEX_OK, String::new()));
+    // NULL out-params.
+    let mut c = 0;
+    let mut b = null_mut();
+    assert_eq!(unsafe { fidex_last_error(null_mut(), &mut b) }, FIDEX_NULL_PARAMETER);
+    assert_eq!(unsafe { fidex_last_error(&mut c, null_mut()) }, FIDEX_NULL_PARAMETER);
+    assert!(b.is_null());
+    // ... which does not overwrite the recorded error.
+    assert_eq!(last_error().0, FIDEX_INVALID_KEY_TEXT);
+}
+
+#[test]
+fn pure_free_functions_accept_null() {
+    unsafe {
+        fidex_bytes_free(null_mut());
+        fidex_key_free(null_mut());
+        fidex_vault_free(null_mut());
+        assert!(fidex_bytes_data(null()).is_null());
+        assert!(fidex_bytes_cstr(null()).is_null());
+        assert_eq!(fidex_bytes_len(null()), 0);
+    }
+}
+
+#[test]
+fn pure_key_round_trip_and_bad_inputs() {
+    let key = new_key();
+    unsafe {
+        let mut t = null_mut();
+        expect(fidex_key_export_text(key, &mut t), FIDEX_OK);
+        let text = take(t);
+        assert!(text.starts_with("fidex-key-1:"));
+        let mut back = null_mut();
+        expect(fidex_key_import_text(text.as_ptr().cast(), text.len(), &mut back), FIDEX_OK);
+        let fp = |k| {
+            let mut f = null_mut();
+            expect(fidex_key_fingerprint(k, &mut f), FIDEX_OK);
+            take(f)
+        };
+        assert_eq!(fp(key), fp(back));
+        assert_eq!(fp(key).len(), 16);
+
+        // Raw bytes.
+        let mut raw = [0u8; 40];
+        expect(fidex_key_expose_secret(key, raw.as_mut_ptr(), 31), FIDEX_BUFFER_TOO_SMALL);
+        assert_eq!(raw, [0u8; 40], "written on failure");
+        expect(fidex_key_expose_secret(key, raw.as_mut_ptr(), 40), FIDEX_OK);
+        assert_eq!(raw[32..], [0u8; 8]);
+        let mut from = null_mut();
+        expect(fidex_key_from_bytes(raw.as_ptr(), 32, &mut from), FIDEX_OK);
+        assert_eq!(fp(from), fp(key));
+        let mut k2 = sentinel();
+        expect(fidex_key_from_bytes(raw.as_ptr(), 31, &mut k2), FIDEX_INVALID_ARGUMENT);
+        expect(fidex_key_from_bytes(raw.as_ptr(), 0, &mut k2), FIDEX_INVALID_ARGUMENT);
+        expect(fidex_key_from_bytes(null(), 32, &mut k2), FIDEX_NULL_PARAMETER);
+        expect(fidex_key_from_bytes(raw.as_ptr(), usize::MAX, &mut k2), FIDEX_BUFFER_TOO_LARGE);
+        expect(fidex_key_from_bytes(raw.as_ptr(), 32, null_mut()), FIDEX_NULL_PARAMETER);
+        assert_eq!(k2, sentinel());
+
+        // NULL for each pointer.
+        expect(fidex_key_generate(null_mut()), FIDEX_NULL_PARAMETER);
+        expect(fidex_key_export_text(null(), &mut t), FIDEX_NULL_PARAMETER);
+        expect(fidex_key_export_text(key, null_mut()), FIDEX_NULL_PARAMETER);
+        expect(fidex_key_fingerprint(null(), &mut t), FIDEX_NULL_PARAMETER);
+        expect(fidex_key_fingerprint(key, null_mut()), FIDEX_NULL_PARAMETER);
+        expect(fidex_key_expose_secret(null(), raw.as_mut_ptr(), 32), FIDEX_NULL_PARAMETER);
+        expect(fidex_key_expose_secret(key, null_mut(), 32), FIDEX_NULL_PARAMETER);
+        expect(fidex_key_expose_secret(key, null_mut(), 0), FIDEX_NULL_PARAMETER);
+        expect(fidex_key_import_text(null(), 5, &mut k2), FIDEX_NULL_PARAMETER);
+        expect(fidex_key_import_text(text.as_ptr().cast(), text.len(), null_mut()), FIDEX_NULL_PARAMETER);
+        // Zero length: empty text, reported by the core.
+        expect(fidex_key_import_text(null(), 0, &mut k2), FIDEX_INVALID_KEY_TEXT);
+        // Huge length: refused unread.
+        expect(fidex_key_import_text(text.as_ptr().cast(), usize::MAX, &mut k2), FIDEX_BUFFER_TOO_LARGE);
+        expect(fidex_key_import_text(text.as_ptr().cast(), FIDEX_MAX_INPUT_BYTES + 1, &mut k2), FIDEX_BUFFER_TOO_LARGE);
+        // Invalid UTF-8.
+        let bad = b"fidex-key-1:\xff\xfe";
+        expect(fidex_key_import_text(bad.as_ptr().cast(), bad.len(), &mut k2), FIDEX_INVALID_UTF8);
+        // A typo.
+        let mut typo = text.clone().into_bytes();
+        typo[20] = if typo[20] == b'0' { b'1' } else { b'0' };
+        expect(fidex_key_import_text(typo.as_ptr().cast(), typo.len(), &mut k2), FIDEX_INVALID_KEY_TEXT);
+        assert_eq!(k2, sentinel(), "out_key written on failure");
+
+        fidex_key_free(back);
+        fidex_key_free(from);
+        fidex_key_free(key);
+    }
+}
+
+#[test]
+fn pure_facial_id_text() {
+    let id = fidex_facial_id { bytes: [0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x47, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00] };
+    let mut buf = [0x7f as c_char; 40];
+    unsafe {
+        expect(fidex_facial_id_to_text(&id, buf.as_mut_ptr(), 36), FIDEX_BUFFER_TOO_SMALL);
+        assert!(buf.iter().all(|&c| c == 0x7f), "written on failure");
+        expect(fidex_facial_id_to_text(&id, buf.as_mut_ptr(), 37), FIDEX_OK);
+        let text = CStr::from_ptr(buf.as_ptr()).to_str().unwrap().to_string();
+        assert_eq!(text, "11223344-5566-4788-99aa-bbccddeeff00");
+        assert_eq!(text.len(), FIDEX_FACIAL_ID_TEXT_LEN);
+        assert_eq!(buf[37], 0x7f, "wrote past the NUL");
+        let mut back = fidex_facial_id::default();
+        let (t, l) = s(&text);
+        expect(fidex_facial_id_parse(t, l, &mut back), FIDEX_OK);
+        assert_eq!(back, id);
+        let upper = text.to_uppercase();
+        expect(fidex_facial_id_parse(upper.as_ptr().cast(), upper.len(), &mut back), FIDEX_OK);
+        assert_eq!(back, id);
+
+        let mut untouched = fidex_facial_id { bytes: [9; 16] };
+        let (t, l) = s("not-a-uuid");
+        expect(fidex_facial_id_parse(t, l, &mut untouched), FIDEX_INVALID_ARGUMENT);
+        expect(fidex_facial_id_parse(null(), 0, &mut untouched), FIDEX_INVALID_ARGUMENT);
+        expect(fidex_facial_id_parse(null(), 36, &mut untouched), FIDEX_NULL_PARAMETER);
+        expect(fidex_facial_id_parse(t, usize::MAX, &mut untouched), FIDEX_BUFFER_TOO_LARGE);
+        expect(fidex_facial_id_parse(b"\xc3\x28".as_ptr().cast(), 2, &mut untouched), FIDEX_INVALID_UTF8);
+        expect(fidex_facial_id_parse(t, l, null_mut()), FIDEX_NULL_PARAMETER);
+        assert_eq!(untouched.bytes, [9; 16]);
+        expect(fidex_facial_id_to_text(null(), buf.as_mut_ptr(), 40), FIDEX_NULL_PARAMETER);
+        expect(fidex_facial_id_to_text(&id, null_mut(), 40), FIDEX_NULL_PARAMETER);
+        expect(fidex_facial_id_to_text(&id, null_mut(), 0), FIDEX_NULL_PARAMETER);
+    }
+}
+
+#[test]
+fn pure_consent_helpers() {
+    let purposes = r#"["authentication"]"#;
+    let (sub, subl) = s("user-1");
+    let (ctl, ctll) = s("Acme");
+    let (url, urll) = s("https://acme.example/privacy");
+    let (pj, pjl) = s(purposes);
+    unsafe {
+        let mut out = null_mut();
+        expect(fidex_consent_explicit_json(sub, subl, ctl, ctll, url, urll, pj, pjl, T0 - 10, &mut out), FIDEX_OK);
+        let json = take(out);
+        let c = fidex::ConsentReceipt::from_json(&json).unwrap();
+        assert!(c.covers("authentication") && !c.covers("identification"));
+        let (j, jl) = s(&json);
+        expect(fidex_consent_validate(j, jl, FIDEX_CLOCK_FIXED, T0), FIDEX_OK);
+        expect(fidex_consent_validate(j, jl, FIDEX_CLOCK_DEFAULT, 0), FIDEX_OK);
+        expect(fidex_consent_validate(j, jl, 2, T0), FIDEX_INVALID_ENUM);
+        expect(fidex_consent_validate(j, jl, u32::MAX, T0), FIDEX_INVALID_ENUM);
+        // Consent given "in the future" relative to the fixed clock.
+        expect(fidex_consent_validate(j, jl, FIDEX_CLOCK_FIXED, T0 - 100_000), FIDEX_INVALID_CONSENT);
+        expect(fidex_consent_validate(null(), 0, FIDEX_CLOCK_DEFAULT, 0), FIDEX_NO_CONSENT);
+        expect(fidex_consent_validate(null(), 3, FIDEX_CLOCK_DEFAULT, 0), FIDEX_NULL_PARAMETER);
+        expect(fidex_consent_validate(j, usize::MAX, FIDEX_CLOCK_DEFAULT, 0), FIDEX_BUFFER_TOO_LARGE);
+        expect(fidex_consent_validate(b"{\"a\":\"\xff\"}".as_ptr().cast(), 9, FIDEX_CLOCK_DEFAULT, 0), FIDEX_INVALID_UTF8);
+        let (bad, badl) = s("{not json");
+        expect(fidex_consent_validate(bad, badl, FIDEX_CLOCK_DEFAULT, 0), FIDEX_INVALID_CONSENT);
+
+        let mut untouched = sentinel();
+        let (np, npl) = s(r#"{"purposes": 1}"#);
+        expect(fidex_consent_explicit_json(sub, subl, ctl, ctll, url, urll, np, npl, T0, &mut untouched), FIDEX_INVALID_JSON);
+        expect(fidex_consent_explicit_json(null(), 1, ctl, ctll, url, urll, pj, pjl, T0, &mut untouched), FIDEX_NULL_PARAMETER);
+        expect(fidex_consent_explicit_json(sub, subl, null(), 1, url, urll, pj, pjl, T0, &mut untouched), FIDEX_NULL_PARAMETER);
+        expect(fidex_consent_explicit_json(sub, subl, ctl, ctll, null(), 1, pj, pjl, T0, &mut untouched), FIDEX_NULL_PARAMETER);
+        expect(fidex_consent_explicit_json(sub, subl, ctl, ctll, url, urll, null(), 1, T0, &mut untouched), FIDEX_NULL_PARAMETER);
+        expect(fidex_consent_explicit_json(sub, subl, ctl, ctll, url, urll, pj, pjl, T0, null_mut()), FIDEX_NULL_PARAMETER);
+        expect(fidex_consent_explicit_json(b"\xff".as_ptr().cast(), 1, ctl, ctll, url, urll, pj, pjl, T0, &mut untouched), FIDEX_INVALID_UTF8);
+        assert_eq!(untouched, sentinel());
+    }
+}
+
+#[test]
+fn pure_receipt_verification_rejects_bad_input() {
+    let vk = format!("fidex-vk-1:{}:{}", "00".repeat(16), RFC8032_PK);
+    let (v, vl) = s(&vk);
+    unsafe {
+        let mut kind = 77;
+        let (r, rl) = s(r#"{"type": "fidex-deletion-receipt"}"#);
+        expect(fidex_receipt_verify(r, rl, v, vl, &mut kind), FIDEX_VERIFICATION_FAILED);
+        expect(fidex_receipt_verify(null(), 0, v, vl, &mut kind), FIDEX_VERIFICATION_FAILED);
+        let (bk, bkl) = s("fidex-vk-1:nothex");
+        expect(fidex_receipt_verify(r, rl, bk, bkl, &mut kind), FIDEX_INVALID_KEY_TEXT);
+        expect(fidex_receipt_verify(null(), 4, v, vl, &mut kind), FIDEX_NULL_PARAMETER);
+        expect(fidex_receipt_verify(r, rl, null(), 4, &mut kind), FIDEX_NULL_PARAMETER);
+        expect(fidex_receipt_verify(r, rl, v, vl, null_mut()), FIDEX_NULL_PARAMETER);
+        expect(fidex_receipt_verify(r, usize::MAX, v, vl, &mut kind), FIDEX_BUFFER_TOO_LARGE);
+        expect(fidex_receipt_verify(b"\xff\xff".as_ptr().cast(), 2, v, vl, &mut kind), FIDEX_INVALID_UTF8);
+        expect(fidex_receipt_verify(r, rl, b"\xff".as_ptr().cast(), 1, &mut kind), FIDEX_INVALID_UTF8);
+        assert_eq!(kind, 77);
+
+        let (h, hl) = s("{}");
+        let (p, pl) = s("[]");
+        expect(fidex_verify_consistency(h, hl, h, hl, p, pl, v, vl), FIDEX_INVALID_JSON);
+        expect(fidex_verify_consistency(h, hl, h, hl, p, pl, bk, bkl), FIDEX_INVALID_KEY_TEXT);
+        expect(fidex_verify_consistency(null(), 2, h, hl, p, pl, v, vl), FIDEX_NULL_PARAMETER);
+        expect(fidex_verify_consistency(h, hl, null(), 2, p, pl, v, vl), FIDEX_NULL_PARAMETER);
+        expect(fidex_verify_consistency(h, hl, h, hl, null(), 2, v, vl), FIDEX_NULL_PARAMETER);
+        expect(fidex_verify_consistency(h, hl, h, hl, p, pl, null(), 2), FIDEX_NULL_PARAMETER);
+    }
+}
+
+/// Every function taking a vault rejects a NULL vault before touching anything else.
+#[test]
+fn pure_null_vault_is_rejected_everywhere() {
+    let id = fidex_facial_id::default();
+    let t = [1.0f32; 4];
+    let (p, pl) = s("identification");
+    let mut b = sentinel::<fidex_bytes>();
+    let mut n = 0usize;
+    let mut u = 0u64;
+    let mut flag = false;
+    let mut m = [fidex_match::default(); 2];
+    let mut counts = [0usize; 2];
+    let mut ver = fidex_verification::default();
+    let mut code = 0;
+    let mut fid = fidex_facial_id::default();
+    let k = new_key();
+    let nv: *const fidex_vault = null();
+    unsafe {
+        let statuses = [
+            fidex_vault_close(nv),
+            fidex_vault_commit(nv, &mut b),
+            fidex_vault_compact(nv, &mut b),
+            fidex_vault_set_clock(nv, FIDEX_CLOCK_DEFAULT, 0),
+            fidex_vault_config(nv, &mut b),
+            fidex_vault_header(nv, &mut b),
+            fidex_vault_id(nv, &mut b),
+            fidex_vault_verification_key(nv, &mut b),
+            fidex_vault_previous_verification_keys(nv, &mut b),
+            fidex_vault_key_fingerprint(nv, &mut b),
+            fidex_vault_len(nv, &mut u),
+            fidex_vault_contains(nv, &id, &mut flag),
+            fidex_vault_facial_ids(nv, &mut b),
+            fidex_vault_consent(nv, &id, &mut b),
+            fidex_vault_payload(nv, &id, &mut b),
+            fidex_vault_enroll(nv, t.as_ptr(), 4, p, pl, null(), 0, &mut fid, &mut b),
+            fidex_vault_delete(nv, &id, FIDEX_DELETION_ADMIN, &mut b),
+            fidex_vault_delete_many(nv, &id, 1, FIDEX_DELETION_ADMIN, &mut b),
+            fidex_vault_withdraw_consent(nv, &id, &mut b),
+            fidex_vault_purge_expired(nv, FIDEX_CLOCK_DEFAULT, 0, &mut b),
+            fidex_vault_stats(nv, &mut b),
+            fidex_vault_audit_entries(nv, 0, FIDEX_AUDIT_END, &mut b),
+            fidex_vault_export_subject(nv, &id, FIDEX_EXPORT_WITHOUT_TEMPLATE, &mut b),
+            fidex_vault_processing_record(nv, &mut b),
+            fidex_vault_rotate_key(nv, k),
+            fidex_vault_tree_head(nv, &mut b),
+            fidex_vault_consistency_proof(nv, 0, 1, &mut b),
+            fidex_vault_pending_removals(nv, &mut b),
+            fidex_vault_check(nv),
+            fidex_vault_identify(nv, t.as_ptr(), 4, 1, FIDEX_THRESHOLD_VAULT_DEFAULT, 0.0, p, pl, m.as_mut_ptr(), 2, &mut n),
+            fidex_vault_identify_batch(nv, t.as_ptr(), 4, 1, FIDEX_THRESHOLD_VAULT_DEFAULT, 0.0, p, pl, m.as_mut_ptr(), 2, counts.as_mut_ptr(), 2),
+            fidex_vault_verify(nv, &id, t.as_ptr(), 4, FIDEX_THRESHOLD_VAULT_DEFAULT, 0.0, p, pl, &mut ver),
+            fidex_vault_last_error(nv, &mut code, &mut b),
+        ];
+        for (i, st) in statuses.iter().enumerate() {
+            assert_eq!(*st, FIDEX_NULL_PARAMETER, "function #{i}");
+        }
+        // And the path-taking constructors reject NULL paths / keys / outs.
+        let mut v = sentinel::<fidex_vault>();
+        let (c, cl) = s(r#"{"dimension": 4}"#);
+        expect(fidex_vault_create(null(), 3, k, c, cl, &mut v), FIDEX_NULL_PARAMETER);
+        expect(fidex_vault_create(p, pl, null(), c, cl, &mut v), FIDEX_NULL_PARAMETER);
+        expect(fidex_vault_create(p, pl, k, null(), 3, &mut v), FIDEX_NULL_PARAMETER);
+        expect(fidex_vault_create(p, pl, k, c, cl, null_mut()), FIDEX_NULL_PARAMETER);
+        expect(fidex_vault_create(p, usize::MAX, k, c, cl, &mut v), FIDEX_BUFFER_TOO_LARGE);
+        expect(fidex_vault_create(b"\xff/x".as_ptr().cast(), 3, k, c, cl, &mut v), FIDEX_INVALID_UTF8);
+        expect(fidex_vault_create(null(), 0, k, c, cl, &mut v), FIDEX_INVALID_ARGUMENT);
+        expect(fidex_vault_open(null(), 3, k, &mut v), FIDEX_NULL_PARAMETER);
+        expect(fidex_vault_open(p, pl, null(), &mut v), FIDEX_NULL_PARAMETER);
+        expect(fidex_vault_open(p, pl, k, null_mut()), FIDEX_NULL_PARAMETER);
+        expect(fidex_vault_open(b"\xfe".as_ptr().cast(), 1, k, &mut v), FIDEX_INVALID_UTF8);
+        expect(fidex_vault_open(null(), 0, k, &mut v), FIDEX_INVALID_ARGUMENT);
+        expect(fidex_vault_read_header(null(), 3, &mut b), FIDEX_NULL_PARAMETER);
+        expect(fidex_vault_read_header(p, pl, null_mut()), FIDEX_NULL_PARAMETER);
+        expect(fidex_vault_read_header(b"\xfe".as_ptr().cast(), 1, &mut b), FIDEX_INVALID_UTF8);
+        assert_eq!(v, sentinel());
+        assert_eq!(b, sentinel());
+        fidex_key_free(k);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Vault tests (filesystem).
+
+#[test]
+fn login_flow_through_the_abi() {
+    let tv = TestVault::new(32);
+    let mut f = faces(32, 7);
+    let alice = f.identity();
+    let bob = f.identity();
+    let (a_id, a_receipt) = tv.enroll(&f.capture(&alice), "alice");
+    let (b_id, _) = tv.enroll(&f.capture(&bob), "bob");
+    let vk = tv.vk();
+    assert_eq!(verify_receipt(&a_receipt, &vk), Ok(FIDEX_RECEIPT_ENROLLMENT));
+    let mut info = null_mut();
+    expect(unsafe { fidex_vault_commit(tv.v, &mut info) }, FIDEX_OK);
+    let info: serde_json::Value = serde_json::from_str(&take(info)).unwrap();
+    assert!(info["generation"].as_u64().unwrap() >= 1);
+    assert_eq!(info["purged"], serde_json::json!([]));
+
+    // Identify.
+    let hits = tv.identify(&f.capture(&alice), 2).unwrap();
+    assert_eq!(hits[0].facial_id, a_id);
+    assert!(hits.iter().all(|h| h.facial_id != b_id || h.score < hits[0].score));
+
+    // Verify.
+    let mut ver = fidex_verification::default();
+    let probe = f.capture(&alice);
+    let (p, pl) = s("authentication");
+    unsafe {
+        expect(fidex_vault_verify(tv.v, &a_id, probe.as_ptr(), probe.len(), FIDEX_THRESHOLD_VAULT_DEFAULT, f32::NAN, p, pl, &mut ver), FIDEX_OK);
+        assert!(ver.matched && ver.score > 0.5 && ver.threshold == 0.5, "{ver:?}");
+        expect(fidex_vault_verify(tv.v, &b_id, probe.as_ptr(), probe.len(), FIDEX_THRESHOLD_VAULT_DEFAULT, 0.0, p, pl, &mut ver), FIDEX_OK);
+        assert!(!ver.matched);
+        expect(fidex_vault_verify(tv.v, &a_id, probe.as_ptr(), probe.len(), FIDEX_THRESHOLD_EXPLICIT, 0.999, p, pl, &mut ver), FIDEX_OK);
+        assert!(!ver.matched && ver.threshold == 0.999);
+    }
+
+    // Payload, consent, contains, ids, len.
+    unsafe {
+        let mut b = null_mut();
+        expect(fidex_vault_payload(tv.v, &a_id, &mut b), FIDEX_OK);
+        assert_eq!(take(b), "p");
+        expect(fidex_vault_consent(tv.v, &a_id, &mut b), FIDEX_OK);
+        assert!(take(b).contains("\"piiPrincipalId\": \"alice\""));
+        let mut yes = false;
+        expect(fidex_vault_contains(tv.v, &a_id, &mut yes), FIDEX_OK);
+        assert!(yes);
+        let mut n = 0u64;
+        expect(fidex_vault_len(tv.v, &mut n), FIDEX_OK);
+        assert_eq!(n, 2);
+        expect(fidex_vault_facial_ids(tv.v, &mut b), FIDEX_OK);
+        let ids: Vec<String> = serde_json::from_str(&take(b)).unwrap();
+        assert_eq!(ids.len(), 2);
+        let mut text = [0 as c_char; 37];
+        expect(fidex_facial_id_to_text(&a_id, text.as_mut_ptr(), 37), FIDEX_OK);
+        assert!(ids.contains(&CStr::from_ptr(text.as_ptr()).to_str().unwrap().to_string()));
+    }
+
+    // Delete with receipt; verify; tamper.
+    let mut r = null_mut();
+    expect(unsafe { fidex_vault_delete(tv.v, &a_id, FIDEX_DELETION_SUBJECT_REQUEST, &mut r) }, FIDEX_OK);
+    let receipt = take(r);
+    assert_eq!(verify_receipt(&receipt, &vk), Ok(FIDEX_RECEIPT_DELETION));
+    assert_eq!(verify_receipt(&format!("{receipt}\n"), &vk), Ok(FIDEX_RECEIPT_DELETION));
+    let tampered = receipt.replacen("subject_request", "admin", 1);
+    assert_ne!(tampered, receipt);
+    assert_eq!(verify_receipt(&tampered, &vk), Err(FIDEX_VERIFICATION_FAILED));
+    let other = TestVault::new(4);
+    assert_eq!(verify_receipt(&receipt, &other.vk()), Err(FIDEX_VERIFICATION_FAILED));
+    // Deleted: not found any more.
+    let mut r2 = sentinel();
+    expect(unsafe { fidex_vault_delete(tv.v, &a_id, FIDEX_DELETION_SUBJECT_REQUEST, &mut r2) }, FIDEX_NOT_FOUND);
+    assert_eq!(r2, sentinel());
+    assert!(tv.identify(&f.capture(&alice), 2).unwrap().iter().all(|h| h.facial_id != a_id));
+
+    // Close, double close, use after close, free after close.
+    expect(unsafe { fidex_vault_close(tv.v) }, FIDEX_OK);
+    expect(unsafe { fidex_vault_close(tv.v) }, FIDEX_CLOSED);
+    assert_eq!(tv.identify(&f.capture(&bob), 1), Err(FIDEX_CLOSED));
+    let mut n = 7u64;
+    expect(unsafe { fidex_vault_len(tv.v, &mut n) }, FIDEX_CLOSED);
+    assert_eq!(n, 7);
+    let mut code = 0;
+    let mut m = null_mut();
+    expect(unsafe { fidex_vault_last_error(tv.v, &mut code, &mut m) }, FIDEX_OK);
+    assert_eq!(code, FIDEX_CLOSED);
+    assert!(take(m).contains("closed"));
+
+    // Reopen: bob is still there, alice is gone (the lock was released by close).
+    let mut v2 = null_mut();
+    let path = tv.path();
+    expect(unsafe { fidex_vault_open(path.as_ptr().cast(), path.len(), tv.key, &mut v2) }, FIDEX_OK);
+    let mut n = 0u64;
+    expect(unsafe { fidex_vault_len(v2, &mut n) }, FIDEX_OK);
+    assert_eq!(n, 1);
+    unsafe { fidex_vault_free(v2) };
+}
+
+#[test]
+fn null_for_each_pointer_of_vault_functions_and_outputs_untouched() {
+    let tv = TestVault::new(8);
+    let mut f = faces(8, 1);
+    let t = f.identity();
+    let (id, _) = tv.enroll(&t, "s");
+    let v = tv.v;
+    let (p, pl) = s("identification");
+    let c = consent_json("x", &["identification"]);
+    let (cj, cjl) = (c.as_ptr().cast::<c_char>(), c.len());
+    let mut b = sentinel::<fidex_bytes>();
+    let mut fid = fidex_facial_id { bytes: [3; 16] };
+    let mut m = [fidex_match { facial_id: fidex_facial_id { bytes: [4; 16] }, score: -7.0 }; 4];
+    let mut n = 99usize;
+    let mut counts = [99usize; 2];
+    let mut ver = fidex_verification { score: -1.0, threshold: -1.0, matched: true };
+    unsafe {
+        let checks: Vec<(&str, fidex_status)> = vec![
+            ("commit out", fidex_vault_commit(v, null_mut())),
+            ("compact out", fidex_vault_compact(v, null_mut())),
+            ("config out", fidex_vault_config(v, null_mut())),
+            ("header out", fidex_vault_header(v, null_mut())),
+            ("id out", fidex_vault_id(v, null_mut())),
+            ("vk out", fidex_vault_verification_key(v, null_mut())),
+            ("prev vk out", fidex_vault_previous_verification_keys(v, null_mut())),
+            ("fingerprint out", fidex_vault_key_fingerprint(v, null_mut())),
+            ("len out", fidex_vault_len(v, null_mut())),
+            ("contains id", fidex_vault_contains(v, null(), &mut false)),
+            ("contains out", fidex_vault_contains(v, &id, null_mut())),
+            ("ids out", fidex_vault_facial_ids(v, null_mut())),
+            ("consent id", fidex_vault_consent(v, null(), &mut b)),
+            ("consent out", fidex_vault_consent(v, &id, null_mut())),
+            ("payload id", fidex_vault_payload(v, null(), &mut b)),
+            ("payload out", fidex_vault_payload(v, &id, null_mut())),
+            ("enroll template", fidex_vault_enroll(v, null(), 8, cj, cjl, null(), 0, &mut fid, &mut b)),
+            ("enroll consent", fidex_vault_enroll(v, t.as_ptr(), 8, null(), 5, null(), 0, &mut fid, &mut b)),
+            ("enroll payload", fidex_vault_enroll(v, t.as_ptr(), 8, cj, cjl, null(), 3, &mut fid, &mut b)),
+            ("enroll out_id", fidex_vault_enroll(v, t.as_ptr(), 8, cj, cjl, null(), 0, null_mut(), &mut b)),
+            ("enroll out_receipt", fidex_vault_enroll(v, t.as_ptr(), 8, cj, cjl, null(), 0, &mut fid, null_mut())),
+            ("delete id", fidex_vault_delete(v, null(), FIDEX_DELETION_ADMIN, &mut b)),
+            ("delete out", fidex_vault_delete(v, &id, FIDEX_DELETION_ADMIN, null_mut())),
+            ("delete_many ids", fidex_vault_delete_many(v, null(), 1, FIDEX_DELETION_ADMIN, &mut b)),
+            ("delete_many out", fidex_vault_delete_many(v, &id, 1, FIDEX_DELETION_ADMIN, null_mut())),
+            ("withdraw id", fidex_vault_withdraw_consent(v, null(), &mut b)),
+            ("withdraw out", fidex_vault_withdraw_consent(v, &id, null_mut())),
+            ("purge out", fidex_vault_purge_expired(v, FIDEX_CLOCK_DEFAULT, 0, null_mut())),
+            ("stats out", fidex_vault_stats(v, null_mut())),
+            ("audit out", fidex_vault_audit_entries(v, 0, FIDEX_AUDIT_END, null_mut())),
+            ("export id", fidex_vault_export_subject(v, null(), 0, &mut b)),
+            ("export out", fidex_vault_export_subject(v, &id, 0, null_mut())),
+            ("processing out", fidex_vault_processing_record(v, null_mut())),
+            ("rotate key", fidex_vault_rotate_key(v, null())),
+            ("tree head out", fidex_vault_tree_head(v, null_mut())),
+            ("consistency out", fidex_vault_consistency_proof(v, 0, 1, null_mut())),
+            ("pending out", fidex_vault_pending_removals(v, null_mut())),
+            ("identify probe", fidex_vault_identify(v, null(), 8, 1, 0, 0.0, p, pl, m.as_mut_ptr(), 4, &mut n)),
+            ("identify purpose", fidex_vault_identify(v, t.as_ptr(), 8, 1, 0, 0.0, null(), 3, m.as_mut_ptr(), 4, &mut n)),
+            ("identify matches", fidex_vault_identify(v, t.as_ptr(), 8, 1, 0, 0.0, p, pl, null_mut(), 4, &mut n)),
+            ("identify matches cap 0", fidex_vault_identify(v, t.as_ptr(), 8, 1, 0, 0.0, p, pl, null_mut(), 0, &mut n)),
+            ("identify count", fidex_vault_identify(v, t.as_ptr(), 8, 1, 0, 0.0, p, pl, m.as_mut_ptr(), 4, null_mut())),
+            ("batch probes", fidex_vault_identify_batch(v, null(), 8, 1, 0, 0.0, p, pl, m.as_mut_ptr(), 4, counts.as_mut_ptr(), 2)),
+            ("batch purpose", fidex_vault_identify_batch(v, t.as_ptr(), 8, 1, 0, 0.0, null(), 2, m.as_mut_ptr(), 4, counts.as_mut_ptr(), 2)),
+            ("batch matches", fidex_vault_identify_batch(v, t.as_ptr(), 8, 1, 0, 0.0, p, pl, null_mut(), 4, counts.as_mut_ptr(), 2)),
+            ("batch counts", fidex_vault_identify_batch(v, t.as_ptr(), 8, 1, 0, 0.0, p, pl, m.as_mut_ptr(), 4, null_mut(), 2)),
+            ("verify id", fidex_vault_verify(v, null(), t.as_ptr(), 8, 0, 0.0, p, pl, &mut ver)),
+            ("verify probe", fidex_vault_verify(v, &id, null(), 8, 0, 0.0, p, pl, &mut ver)),
+            ("verify purpose", fidex_vault_verify(v, &id, t.as_ptr(), 8, 0, 0.0, null(), 1, &mut ver)),
+            ("verify out", fidex_vault_verify(v, &id, t.as_ptr(), 8, 0, 0.0, p, pl, null_mut())),
+            ("last_error code", fidex_vault_last_error(v, null_mut(), &mut b)),
+            ("last_error message", fidex_vault_last_error(v, &mut 0, null_mut())),
+        ];
+        for (what, st) in checks {
+            assert_eq!(st, FIDEX_NULL_PARAMETER, "{what}");
+        }
+        assert_eq!(b, sentinel(), "a fidex_bytes out-param was written on failure");
+        assert_eq!(fid.bytes, [3; 16]);
+        assert!(m.iter().all(|x| x.score == -7.0 && x.facial_id.bytes == [4; 16]));
+        assert_eq!((n, counts), (99, [99, 99]));
+        assert!(ver.matched && ver.score == -1.0);
+        // Nothing happened: the template is still there, nothing new was enrolled.
+        let mut len = 0;
+        expect(fidex_vault_len(v, &mut len), FIDEX_OK);
+        assert_eq!(len, 1);
+        // The handle's last error is the NULL failure, with the parameter named.
+        expect(fidex_vault_verify(v, &id, t.as_ptr(), 8, 0, 0.0, p, pl, null_mut()), FIDEX_NULL_PARAMETER);
+        let mut code = 0;
+        let mut msg = null_mut();
+        expect(fidex_vault_last_error(v, &mut code, &mut msg), FIDEX_OK);
+        assert_eq!(code, FIDEX_NULL_PARAMETER);
+        assert!(take(msg).contains("out_result"));
+    }
+}
+
+#[test]
+fn vector_errors_come_back_as_core_codes() {
+    let tv = TestVault::new(4);
+    let c = consent_json("s", &["identification"]);
+    let (p, pl) = s("identification");
+    let enroll = |t: *const f32, len: usize| {
+        let mut id = fidex_facial_id { bytes: [1; 16] };
+        let mut r = sentinel();
+        let st = unsafe { fidex_vault_enroll(tv.v, t, len, c.as_ptr().cast(), c.len(), null(), 0, &mut id, &mut r) };
+        assert_eq!(id.bytes, [1; 16]);
+        assert_eq!(r, sentinel());
+        st
+    };
+    expect(enroll([1.0, f32::NAN, 0.0, 0.0].as_ptr(), 4), FIDEX_NON_FINITE_VALUE);
+    expect(enroll([1.0, 0.0, f32::INFINITY, 0.0].as_ptr(), 4), FIDEX_NON_FINITE_VALUE);
+    expect(enroll([f32::NEG_INFINITY, 0.0, 0.0, 0.0].as_ptr(), 4), FIDEX_NON_FINITE_VALUE);
+    expect(enroll([0.0; 4].as_ptr(), 4), FIDEX_ZERO_VECTOR);
+    expect(enroll([1.0; 3].as_ptr(), 3), FIDEX_DIMENSION_MISMATCH);
+    expect(enroll([1.0; 5].as_ptr(), 5), FIDEX_DIMENSION_MISMATCH);
+    expect(enroll(null(), 0), FIDEX_DIMENSION_MISMATCH);
+    // Far beyond any dimension: refused without reading the (4-element) buffer.
+    expect(enroll([1.0; 4].as_ptr(), 1 << 40), FIDEX_DIMENSION_MISMATCH);
+    expect(enroll([1.0; 4].as_ptr(), usize::MAX), FIDEX_DIMENSION_MISMATCH);
+    expect(enroll(null(), usize::MAX), FIDEX_NULL_PARAMETER);
+    // Misaligned float pointer.
+    let raw = [0u8; 32];
+    let mis = unsafe { raw.as_ptr().add(1) }.cast::<f32>();
+    let mis = if (mis as usize).is_multiple_of(4) { unsafe { raw.as_ptr().add(2) }.cast::<f32>() } else { mis };
+    expect(enroll(mis, 4), FIDEX_MISALIGNED_POINTER);
+
+    // Empty consent, payload too large.
+    let t = [1.0f32, 0.0, 0.0, 0.0];
+    let mut id = fidex_facial_id::default();
+    let mut r = null_mut();
+    unsafe {
+        expect(fidex_vault_enroll(tv.v, t.as_ptr(), 4, null(), 0, null(), 0, &mut id, &mut r), FIDEX_NO_CONSENT);
+        let big = vec![0u8; FIDEX_MAX_PAYLOAD_BYTES + 1];
+        expect(fidex_vault_enroll(tv.v, t.as_ptr(), 4, c.as_ptr().cast(), c.len(), big.as_ptr(), big.len(), &mut id, &mut r), FIDEX_PAYLOAD_TOO_LARGE);
+        expect(fidex_vault_enroll(tv.v, t.as_ptr(), 4, c.as_ptr().cast(), c.len(), big.as_ptr(), usize::MAX, &mut id, &mut r), FIDEX_BUFFER_TOO_LARGE);
+        let c_auth = consent_json("s", &["marketing"]);
+        expect(fidex_vault_enroll(tv.v, t.as_ptr(), 4, c_auth.as_ptr().cast(), c_auth.len(), null(), 0, &mut id, &mut r), FIDEX_PURPOSE_NOT_COVERED);
+        expect(fidex_vault_enroll(tv.v, t.as_ptr(), 4, c.as_ptr().cast(), c.len(), null(), 0, &mut id, &mut r), FIDEX_OK);
+        fidex_bytes_free(r);
+        // Duplicate.
+        expect(fidex_vault_enroll(tv.v, t.as_ptr(), 4, c.as_ptr().cast(), c.len(), null(), 0, &mut id, &mut r), FIDEX_DUPLICATE);
+    }
+
+    // Probes.
+    let mut m = [fidex_match::default(); 3];
+    let mut n = 42usize;
+    let ident = |probe: *const f32, len: usize, k: usize, mode: u32, thr: f32, m: &mut [fidex_match], n: &mut usize| unsafe {
+        fidex_vault_identify(tv.v, probe, len, k, mode, thr, p, pl, m.as_mut_ptr(), m.len(), n)
+    };
+    expect(ident([f32::NAN, 0.0, 0.0, 0.0].as_ptr(), 4, 1, 0, 0.0, &mut m, &mut n), FIDEX_NON_FINITE_VALUE);
+    expect(ident([0.0; 4].as_ptr(), 4, 1, 0, 0.0, &mut m, &mut n), FIDEX_ZERO_VECTOR);
+    expect(ident([1.0; 2].as_ptr(), 2, 1, 0, 0.0, &mut m, &mut n), FIDEX_DIMENSION_MISMATCH);
+    expect(ident(t.as_ptr(), usize::MAX, 1, 0, 0.0, &mut m, &mut n), FIDEX_DIMENSION_MISMATCH);
+    expect(ident(t.as_ptr(), 4, 0, 0, 0.0, &mut m, &mut n), FIDEX_INVALID_ARGUMENT);
+    expect(ident(t.as_ptr(), 4, FIDEX_MAX_K + 1, 0, 0.0, &mut m, &mut n), FIDEX_INVALID_ARGUMENT);
+    expect(ident(t.as_ptr(), 4, 1, FIDEX_THRESHOLD_EXPLICIT, f32::NAN, &mut m, &mut n), FIDEX_INVALID_ARGUMENT);
+    expect(ident(t.as_ptr(), 4, 1, FIDEX_THRESHOLD_EXPLICIT, f32::INFINITY, &mut m, &mut n), FIDEX_INVALID_ARGUMENT);
+    expect(ident(t.as_ptr(), 4, 1, 2, 0.5, &mut m, &mut n), FIDEX_INVALID_ENUM);
+    expect(ident(t.as_ptr(), 4, 1, u32::MAX, 0.5, &mut m, &mut n), FIDEX_INVALID_ENUM);
+    expect(ident(t.as_ptr(), 4, 4, 0, 0.0, &mut m, &mut n), FIDEX_BUFFER_TOO_SMALL);
+    assert_eq!(n, 42);
+    // NaN is fine when the threshold is the vault default (it is ignored).
+    expect(ident(t.as_ptr(), 4, 1, FIDEX_THRESHOLD_VAULT_DEFAULT, f32::NAN, &mut m, &mut n), FIDEX_OK);
+    assert_eq!(n, 1);
+    expect(ident(t.as_ptr(), 4, 3, FIDEX_THRESHOLD_EXPLICIT, 0.9999, &mut m, &mut n), FIDEX_OK);
+    assert_eq!(n, 1);
+    expect(ident([0.0, 1.0, 0.0, 0.0].as_ptr(), 4, 3, FIDEX_THRESHOLD_EXPLICIT, 0.5, &mut m, &mut n), FIDEX_OK);
+    assert_eq!(n, 0);
+    // Purpose errors, invalid UTF-8 purpose.
+    unsafe {
+        let (q, ql) = s("marketing");
+        expect(fidex_vault_identify(tv.v, t.as_ptr(), 4, 1, 0, 0.0, q, ql, m.as_mut_ptr(), 3, &mut n), FIDEX_UNKNOWN_PURPOSE);
+        expect(fidex_vault_identify(tv.v, t.as_ptr(), 4, 1, 0, 0.0, b"\xff".as_ptr().cast(), 1, m.as_mut_ptr(), 3, &mut n), FIDEX_INVALID_UTF8);
+        expect(fidex_vault_identify(tv.v, t.as_ptr(), 4, 1, 0, 0.0, null(), 0, m.as_mut_ptr(), 3, &mut n), FIDEX_UNKNOWN_PURPOSE);
+        expect(fidex_vault_identify(tv.v, t.as_ptr(), 4, 1, 0, 0.0, p, usize::MAX, m.as_mut_ptr(), 3, &mut n), FIDEX_BUFFER_TOO_LARGE);
+    }
+}
+
+#[test]
+fn identify_batch_layout_and_capacity() {
+    let tv = TestVault::new(16);
+    let mut f = faces(16, 3);
+    let people: Vec<Vec<f32>> = (0..5).map(|_| f.identity()).collect();
+    let ids: Vec<fidex_facial_id> = people.iter().enumerate().map(|(i, c)| tv.enroll(&f.capture(c), &format!("u{i}")).0).collect();
+    let probes: Vec<f32> = [4usize, 0, 2].iter().flat_map(|&i| f.capture(&people[i])).collect();
+    let k = 2;
+    let (p, pl) = s("identification");
+    let mut m = vec![fidex_match::default(); 3 * k];
+    let mut counts = [0usize; 3];
+    unsafe {
+        expect(
+            fidex_vault_identify_batch(tv.v, probes.as_ptr(), probes.len(), k, 0, 0.0, p, pl, m.as_mut_ptr(), m.len(), counts.as_mut_ptr(), 3),
+            FIDEX_OK,
+        );
+        for (row, &who) in [4usize, 0, 2].iter().enumerate() {
+            assert!(counts[row] >= 1);
+            assert_eq!(m[row * k].facial_id, ids[who]);
+        }
+        let mut small = [99usize; 2];
+        expect(
+            fidex_vault_identify_batch(tv.v, probes.as_ptr(), probes.len(), k, 0, 0.0, p, pl, m.as_mut_ptr(), m.len(), small.as_mut_ptr(), 2),
+            FIDEX_BUFFER_TOO_SMALL,
+        );
+        assert_eq!(small, [99, 99]);
+        expect(
+            fidex_vault_identify_batch(tv.v, probes.as_ptr(), probes.len(), k, 0, 0.0, p, pl, m.as_mut_ptr(), 5, counts.as_mut_ptr(), 3),
+            FIDEX_BUFFER_TOO_SMALL,
+        );
+        expect(
+            fidex_vault_identify_batch(tv.v, probes.as_ptr(), probes.len() - 1, k, 0, 0.0, p, pl, m.as_mut_ptr(), m.len(), counts.as_mut_ptr(), 3),
+            FIDEX_DIMENSION_MISMATCH,
+        );
+        expect(fidex_vault_identify_batch(tv.v, null(), 0, k, 0, 0.0, p, pl, m.as_mut_ptr(), m.len(), counts.as_mut_ptr(), 3), FIDEX_DIMENSION_MISMATCH);
+        expect(
+            fidex_vault_identify_batch(tv.v, probes.as_ptr(), usize::MAX, k, 0, 0.0, p, pl, m.as_mut_ptr(), m.len(), counts.as_mut_ptr(), 3),
+            FIDEX_BUFFER_TOO_LARGE,
+        );
+        let mut nan = probes.clone();
+        nan[20] = f32::NAN;
+        expect(
+            fidex_vault_identify_batch(tv.v, nan.as_ptr(), nan.len(), k, 0, 0.0, p, pl, m.as_mut_ptr(), m.len(), counts.as_mut_ptr(), 3),
+            FIDEX_NON_FINITE_VALUE,
+        );
+        expect(
+            fidex_vault_identify_batch(tv.v, probes.as_ptr(), probes.len(), k, 9, 0.0, p, pl, m.as_mut_ptr(), m.len(), counts.as_mut_ptr(), 3),
+            FIDEX_INVALID_ENUM,
+        );
+    }
+}
+
+#[test]
+fn config_json_is_validated_and_round_trips() {
+    let key = new_key();
+    let dir = tempfile::tempdir().unwrap();
+    let create = |name: &str, cfg: &[u8]| {
+        let path = dir.path().join(name).to_str().unwrap().to_string();
+        let mut v = sentinel::<fidex_vault>();
+        let st = unsafe { fidex_vault_create(path.as_ptr().cast(), path.len(), key, cfg.as_ptr().cast(), cfg.len(), &mut v) };
+        (st, v)
+    };
+    for (cfg, want) in [
+        (&b"{"[..], FIDEX_INVALID_JSON),
+        (b"", FIDEX_INVALID_JSON),
+        (b"[1]", FIDEX_INVALID_CONFIG),
+        (b"{}", FIDEX_INVALID_CONFIG),
+        (b"{\"dimension\": 0}", FIDEX_INVALID_CONFIG),
+        (b"{\"dimension\": 5000}", FIDEX_INVALID_CONFIG),
+        (b"{\"dimension\": -1}", FIDEX_INVALID_CONFIG),
+        (b"{\"dimension\": 8, \"metric\": \"manhattan\"}", FIDEX_INVALID_CONFIG),
+        (b"{\"dimension\": 8, \"storage\": \"f64\"}", FIDEX_INVALID_CONFIG),
+        (b"{\"dimension\": 8, \"colour\": \"blue\"}", FIDEX_INVALID_CONFIG),
+        (b"{\"dimension\": 8, \"retention_secs\": 999999999}", FIDEX_INVALID_CONFIG),
+        (b"{\"dimension\": 8, \"match_threshold\": 1e99}", FIDEX_INVALID_CONFIG),
+        (b"{\"dimension\": 8, \"purposes\": []}", FIDEX_INVALID_CONFIG),
+        (b"{\"dimension\": 8, \"metric\": \"l2\", \"match_threshold\": -1}", FIDEX_INVALID_CONFIG),
+        (b"{\"dimension\": 8, \"metric\": \"\xff\"}", FIDEX_INVALID_UTF8),
+    ] {
+        let (st, v) = create("bad", cfg);
+        assert_eq!(st, want, "{}", String::from_utf8_lossy(cfg));
+        assert_eq!(v, sentinel());
+    }
+    let cfg = r#"{"dimension": 8, "metric": "inner_product", "storage": "f16", "match_threshold": 0.25,
+        "duplicate_threshold": null, "retention_secs": 86400, "max_templates": 2,
+        "purposes": ["authentication", "payments"], "cancelable": true, "search_threads": 1, "auto_purge": false}"#;
+    let (st, v) = create("good", cfg.as_bytes());
+    expect(st, FIDEX_OK);
+    let mut b = null_mut();
+    expect(unsafe { fidex_vault_config(v, &mut b) }, FIDEX_OK);
+    let back: serde_json::Value = serde_json::from_str(&take(b)).unwrap();
+    let want: serde_json::Value = serde_json::from_str(cfg).unwrap();
+    assert_eq!(back, want);
+    expect(unsafe { fidex_vault_header(v, &mut b) }, FIDEX_OK);
+    let h: serde_json::Value = serde_json::from_str(&take(b)).unwrap();
+    assert_eq!((h["dimension"].as_u64(), h["metric"].as_str(), h["storage"].as_str(), h["cancelable"].as_bool()), (Some(8), Some("inner_product"), Some("f16"), Some(true)));
+    // Creating over an existing vault.
+    let (st, v2) = create("good", b"{\"dimension\": 8}");
+    assert_eq!(st, FIDEX_ALREADY_EXISTS);
+    assert_eq!(v2, sentinel());
+    unsafe {
+        fidex_vault_free(v);
+        fidex_key_free(key);
+    }
+}
+
+#[test]
+fn open_errors_and_header_without_key() {
+    let tv = TestVault::new(4);
+    let path = tv.path();
+    let (p, pl) = s(&path);
+    unsafe {
+        let mut v = sentinel();
+        // The handle holds the lock.
+        expect(fidex_vault_open(p, pl, tv.key, &mut v), FIDEX_LOCKED);
+        let other = new_key();
+        expect(fidex_vault_close(tv.v), FIDEX_OK);
+        expect(fidex_vault_open(p, pl, other, &mut v), FIDEX_WRONG_KEY);
+        let nowhere = tv.dir.path().join("nothing-here").to_str().unwrap().to_string();
+        expect(fidex_vault_open(nowhere.as_ptr().cast(), nowhere.len(), tv.key, &mut v), FIDEX_NOT_A_VAULT);
+        assert_eq!(v, sentinel());
+        let mut b = null_mut();
+        expect(fidex_vault_read_header(p, pl, &mut b), FIDEX_OK);
+        let h: serde_json::Value = serde_json::from_str(&take(b)).unwrap();
+        assert_eq!(h["dimension"], 4);
+        assert_eq!(h["metric"], "cosine");
+        assert_eq!(h["vault_id"].as_str().unwrap().len(), 32);
+        let mut b = sentinel();
+        expect(fidex_vault_read_header(nowhere.as_ptr().cast(), nowhere.len(), &mut b), FIDEX_NOT_A_VAULT);
+        assert_eq!(b, sentinel());
+        fidex_key_free(other);
+    }
+}
+
+#[test]
+fn deletion_variants_audit_export_stats_rotation() {
+    let tv = TestVault::new(8);
+    let mut f = faces(8, 11);
+    let ids: Vec<fidex_facial_id> = (0..5).map(|i| tv.enroll(&f.identity(), &format!("u{i}")).0).collect();
+    let vk = tv.vk();
+    let mut b = null_mut();
+    unsafe {
+        // Invalid reasons.
+        for bad in [0, 5, u32::MAX] {
+            let mut r = sentinel();
+            expect(fidex_vault_delete(tv.v, &ids[0], bad, &mut r), FIDEX_INVALID_ENUM);
+            expect(fidex_vault_delete_many(tv.v, ids.as_ptr(), 2, bad, &mut r), FIDEX_INVALID_ENUM);
+            assert_eq!(r, sentinel());
+        }
+        // delete_many: duplicates → NOT_FOUND, all or nothing.
+        let dup = [ids[0], ids[0]];
+        expect(fidex_vault_delete_many(tv.v, dup.as_ptr(), 2, FIDEX_DELETION_ADMIN, &mut b), FIDEX_NOT_FOUND);
+        expect(fidex_vault_delete_many(tv.v, ids.as_ptr(), usize::MAX, FIDEX_DELETION_ADMIN, &mut b), FIDEX_BUFFER_TOO_LARGE);
+        expect(fidex_vault_delete_many(tv.v, ids.as_ptr(), 2, FIDEX_DELETION_ADMIN, &mut b), FIDEX_OK);
+        let rs: Vec<String> = serde_json::from_str(&take(b)).unwrap();
+        assert_eq!(rs.len(), 2);
+        for r in &rs {
+            assert_eq!(verify_receipt(r, &vk), Ok(FIDEX_RECEIPT_DELETION));
+        }
+        // Withdraw.
+        expect(fidex_vault_withdraw_consent(tv.v, &ids[2], &mut b), FIDEX_OK);
+        let r = take(b);
+        assert!(r.contains("consent_withdrawn"));
+        assert_eq!(verify_receipt(&r, &vk), Ok(FIDEX_RECEIPT_DELETION));
+        expect(fidex_vault_withdraw_consent(tv.v, &ids[2], &mut b), FIDEX_NOT_FOUND);
+
+        // Export with and without template; invalid flag.
+        expect(fidex_vault_export_subject(tv.v, &ids[3], 2, &mut b), FIDEX_INVALID_ENUM);
+        expect(fidex_vault_export_subject(tv.v, &ids[3], FIDEX_EXPORT_WITHOUT_TEMPLATE, &mut b), FIDEX_OK);
+        let e: serde_json::Value = serde_json::from_str(&take(b)).unwrap();
+        assert!(e["template"].is_null());
+        assert_eq!(e["payload_hex"], "70");
+        expect(fidex_vault_export_subject(tv.v, &ids[3], FIDEX_EXPORT_WITH_TEMPLATE, &mut b), FIDEX_OK);
+        let e: serde_json::Value = serde_json::from_str(&take(b)).unwrap();
+        assert_eq!(e["template"].as_array().unwrap().len(), 8);
+
+        // Stats, audit, processing record, pending removals, check.
+        expect(fidex_vault_stats(tv.v, &mut b), FIDEX_OK);
+        let st: serde_json::Value = serde_json::from_str(&take(b)).unwrap();
+        assert_eq!(st["templates"], 2);
+        assert_eq!(st["deletions_by_reason"]["admin"], 2);
+        expect(fidex_vault_audit_entries(tv.v, 0, FIDEX_AUDIT_END, &mut b), FIDEX_OK);
+        let all: Vec<serde_json::Value> = serde_json::from_str(&take(b)).unwrap();
+        assert!(all.len() > 10);
+        expect(fidex_vault_audit_entries(tv.v, 1, 3, &mut b), FIDEX_OK);
+        let some: Vec<serde_json::Value> = serde_json::from_str(&take(b)).unwrap();
+        assert_eq!(some.len(), 2);
+        assert_eq!(some[0]["index"], 1);
+        expect(fidex_vault_audit_entries(tv.v, 5, 3, &mut b), FIDEX_INVALID_ARGUMENT);
+        expect(fidex_vault_processing_record(tv.v, &mut b), FIDEX_OK);
+        let pr: serde_json::Value = serde_json::from_str(&take(b)).unwrap();
+        assert_eq!(pr["security"]["verification_key"], vk.as_str());
+        expect(fidex_vault_pending_removals(tv.v, &mut b), FIDEX_OK);
+        assert_eq!(take(b), "[]");
+        expect(fidex_vault_commit(tv.v, &mut b), FIDEX_OK);
+        fidex_bytes_free(b);
+        expect(fidex_vault_check(tv.v), FIDEX_OK);
+        expect(fidex_vault_compact(tv.v, &mut b), FIDEX_OK);
+        fidex_bytes_free(b);
+        expect(fidex_vault_id(tv.v, &mut b), FIDEX_OK);
+        let vid = take(b);
+        assert!(vk.contains(&vid));
+
+        // Tree heads and consistency.
+        expect(fidex_vault_tree_head(tv.v, &mut b), FIDEX_OK);
+        let h1 = take(b);
+        let size1 = serde_json::from_str::<serde_json::Value>(&h1).unwrap()["log_size"].as_u64().unwrap();
+        tv.enroll(&f.identity(), "late");
+        expect(fidex_vault_tree_head(tv.v, &mut b), FIDEX_OK);
+        let h2 = take(b);
+        let size2 = serde_json::from_str::<serde_json::Value>(&h2).unwrap()["log_size"].as_u64().unwrap();
+        expect(fidex_vault_consistency_proof(tv.v, size1, size2, &mut b), FIDEX_OK);
+        let proof = take(b);
+        let (a, al) = s(&h1);
+        let (c, cl) = s(&h2);
+        let (pp, ppl) = s(&proof);
+        let (k, kl) = s(&vk);
+        expect(fidex_verify_consistency(a, al, c, cl, pp, ppl, k, kl), FIDEX_OK);
+        expect(fidex_verify_consistency(c, cl, a, al, pp, ppl, k, kl), FIDEX_VERIFICATION_FAILED);
+        expect(fidex_vault_consistency_proof(tv.v, size2, size1, &mut b), FIDEX_INVALID_ARGUMENT);
+
+        // Key rotation: old receipts verify with the previous key.
+        let new = new_key();
+        expect(fidex_vault_rotate_key(tv.v, new), FIDEX_OK);
+        let vk2 = tv.vk();
+        assert_ne!(vk2, vk);
+        expect(fidex_vault_previous_verification_keys(tv.v, &mut b), FIDEX_OK);
+        let prev: Vec<String> = serde_json::from_str(&take(b)).unwrap();
+        assert_eq!(prev, vec![vk.clone()]);
+        assert_eq!(verify_receipt(&rs[0], &prev[0]), Ok(FIDEX_RECEIPT_DELETION));
+        let fp = |key| {
+            let mut o = null_mut();
+            expect(fidex_key_fingerprint(key, &mut o), FIDEX_OK);
+            take(o)
+        };
+        expect(fidex_vault_key_fingerprint(tv.v, &mut b), FIDEX_OK);
+        assert_eq!(take(b), fp(new));
+        expect(fidex_vault_close(tv.v), FIDEX_OK);
+        let path = tv.path();
+        let mut v = sentinel();
+        expect(fidex_vault_open(path.as_ptr().cast(), path.len(), tv.key, &mut v), FIDEX_WRONG_KEY);
+        expect(fidex_vault_open(path.as_ptr().cast(), path.len(), new, &mut v), FIDEX_OK);
+        fidex_vault_free(v);
+        fidex_key_free(new);
+    }
+}
+
+#[test]
+fn purge_with_explicit_and_vault_clock() {
+    let tv = TestVault::with_config(r#"{"dimension": 4, "retention_secs": 1000, "auto_purge": false}"#);
+    let (id, _) = tv.enroll(&[1.0, 0.0, 0.0, 0.0], "s");
+    let mut b = null_mut();
+    unsafe {
+        expect(fidex_vault_purge_expired(tv.v, 2, 0, &mut b), FIDEX_INVALID_ENUM);
+        expect(fidex_vault_set_clock(tv.v, 2, 0), FIDEX_INVALID_ENUM);
+        // Vault clock at T0: nothing expired.
+        expect(fidex_vault_purge_expired(tv.v, FIDEX_CLOCK_DEFAULT, 0, &mut b), FIDEX_OK);
+        assert_eq!(take(b), "[]");
+        // Explicit time past the retention deadline.
+        expect(fidex_vault_purge_expired(tv.v, FIDEX_CLOCK_FIXED, T0 + 5000, &mut b), FIDEX_OK);
+        let rs: Vec<String> = serde_json::from_str(&take(b)).unwrap();
+        assert_eq!(rs.len(), 1);
+        assert!(rs[0].contains("retention_expired"));
+        assert_eq!(verify_receipt(&rs[0], &tv.vk()), Ok(FIDEX_RECEIPT_DELETION));
+        let mut yes = true;
+        expect(fidex_vault_contains(tv.v, &id, &mut yes), FIDEX_OK);
+        assert!(!yes);
+        // Back to the system clock (years after T0 + retention): a template enrolled under
+        // the fixed clock expires at once with auto-purge on commit.
+        tv.enroll(&[0.0, 1.0, 0.0, 0.0], "t");
+        expect(fidex_vault_set_clock(tv.v, FIDEX_CLOCK_DEFAULT, 0), FIDEX_OK);
+        expect(fidex_vault_purge_expired(tv.v, FIDEX_CLOCK_DEFAULT, 0, &mut b), FIDEX_OK);
+        let rs: Vec<String> = serde_json::from_str(&take(b)).unwrap();
+        assert_eq!(rs.len(), 1);
+    }
+}
+
+#[test]
+fn closing_while_other_threads_search_is_safe() {
+    let tv = TestVault::new(16);
+    let mut f = faces(16, 5);
+    let c = f.identity();
+    tv.enroll(&f.capture(&c), "a");
+    let probe = f.capture(&c);
+    let h = P(tv.v);
+    std::thread::scope(|sc| {
+        let mut joins = Vec::new();
+        for _ in 0..4 {
+            let (h, probe) = (&h, &probe);
+            joins.push(sc.spawn(move || {
+                let mut ok = 0;
+                let (p, pl) = s("identification");
+                loop {
+                    let mut m = [fidex_match::default(); 1];
+                    let mut n = 0;
+                    let st = unsafe { fidex_vault_identify(h.get(), probe.as_ptr(), 16, 1, 0, 0.0, p, pl, m.as_mut_ptr(), 1, &mut n) };
+                    match st {
+                        FIDEX_OK => ok += 1,
+                        FIDEX_CLOSED => return ok,
+                        other => panic!("unexpected status {other}"),
+                    }
+                }
+            }));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let closers: Vec<_> = (0..2).map(|_| sc.spawn(|| unsafe { fidex_vault_close(h.get()) })).collect();
+        let mut results: Vec<fidex_status> = closers.into_iter().map(|j| j.join().unwrap()).collect();
+        results.sort();
+        assert_eq!(results, vec![FIDEX_OK, FIDEX_CLOSED], "exactly one close wins");
+        for j in joins {
+            assert!(j.join().unwrap() > 0);
+        }
+    });
+}
+
+#[test]
+fn concurrent_identify_while_enrolling_and_deleting() {
+    let tv = TestVault::with_config(r#"{"dimension": 32, "duplicate_threshold": null}"#);
+    let mut f = faces(32, 9);
+    let known: Vec<Vec<f32>> = (0..20).map(|_| f.identity()).collect();
+    let known_ids: Vec<fidex_facial_id> = known.iter().enumerate().map(|(i, c)| tv.enroll(&f.capture(c), &format!("k{i}")).0).collect();
+    let probes: Vec<Vec<f32>> = known.iter().map(|c| f.capture(c)).collect();
+    let extra: Vec<Vec<f32>> = (0..30).map(|_| f.identity()).collect();
+    let h = P(tv.v);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|sc| {
+        let mut readers = Vec::new();
+        for t in 0..4 {
+            let (h, probes, known_ids, stop) = (&h, &probes, &known_ids, &stop);
+            readers.push(sc.spawn(move || {
+                let (p, pl) = s("identification");
+                let mut rounds = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) || rounds < 20 {
+                    let i = (rounds + t * 5) % probes.len();
+                    let mut m = [fidex_match::default(); 3];
+                    let mut n = 0;
+                    let st = unsafe { fidex_vault_identify(h.get(), probes[i].as_ptr(), 32, 3, 0, 0.0, p, pl, m.as_mut_ptr(), 3, &mut n) };
+                    assert_eq!(st, FIDEX_OK);
+                    assert!(n >= 1 && m[0].facial_id == known_ids[i], "reader {t} round {rounds}");
+                    rounds += 1;
+                }
+                rounds
+            }));
+        }
+        let writer = sc.spawn(|| {
+            let c = consent_json("w", &["identification"]);
+            for (i, t) in extra.iter().enumerate() {
+                let mut id = fidex_facial_id::default();
+                let mut r = null_mut();
+                let st = unsafe { fidex_vault_enroll(h.get(), t.as_ptr(), 32, c.as_ptr().cast(), c.len(), null(), 0, &mut id, &mut r) };
+                assert_eq!(st, FIDEX_OK);
+                unsafe { fidex_bytes_free(r) };
+                if i % 3 == 0 {
+                    let st = unsafe { fidex_vault_delete(h.get(), &id, FIDEX_DELETION_ADMIN, &mut r) };
+                    assert_eq!(st, FIDEX_OK);
+                    unsafe { fidex_bytes_free(r) };
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        writer.join().unwrap();
+        for r in readers {
+            assert!(r.join().unwrap() >= 20);
+        }
+    });
+    let mut n = 0u64;
+    expect(unsafe { fidex_vault_len(tv.v, &mut n) }, FIDEX_OK);
+    assert_eq!(n, 20 + 30 - 10);
+}

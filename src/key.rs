@@ -37,10 +37,19 @@ impl std::fmt::Debug for VaultKey {
 
 impl VaultKey {
     /// Draws a new key from the operating system's CSPRNG.
+    ///
+    /// # Panics
+    /// If the operating system has no working CSPRNG; use [`VaultKey::try_generate`] to get an
+    /// error instead.
     pub fn generate() -> VaultKey {
+        Self::try_generate().expect("the operating system CSPRNG is unavailable")
+    }
+
+    /// Draws a new key from the operating system's CSPRNG, or reports why it cannot.
+    pub fn try_generate() -> Result<VaultKey> {
         let mut bytes = [0u8; 32];
-        getrandom::getrandom(&mut bytes).expect("the operating system CSPRNG is unavailable");
-        VaultKey { bytes }
+        getrandom::getrandom(&mut bytes).map_err(|e| Error::Io(format!("operating system CSPRNG: {e}")))?;
+        Ok(VaultKey { bytes })
     }
 
     /// Builds a key from raw bytes (e.g. from a KMS). The caller should zeroize its copy.

@@ -858,7 +858,7 @@ fn identify_batch_layout_and_capacity() {
             fidex_vault_identify_batch(tv.v, probes.as_ptr(), probes.len() - 1, k, 0, 0.0, p, pl, m.as_mut_ptr(), m.len(), counts.as_mut_ptr(), 3),
             FIDEX_DIMENSION_MISMATCH,
         );
-        expect(fidex_vault_identify_batch(tv.v, null(), 0, k, 0, 0.0, p, pl, m.as_mut_ptr(), m.len(), counts.as_mut_ptr(), 3), FIDEX_DIMENSION_MISMATCH);
+        expect(fidex_vault_identify_batch(tv.v, null(), 0, k, 0, 0.0, p, pl, m.as_mut_ptr(), m.len(), counts.as_mut_ptr(), 3), FIDEX_INVALID_ARGUMENT);
         expect(
             fidex_vault_identify_batch(tv.v, probes.as_ptr(), usize::MAX, k, 0, 0.0, p, pl, m.as_mut_ptr(), m.len(), counts.as_mut_ptr(), 3),
             FIDEX_BUFFER_TOO_LARGE,
@@ -973,9 +973,9 @@ fn deletion_variants_audit_export_stats_rotation() {
             expect(fidex_vault_delete_many(tv.v, ids.as_ptr(), 2, bad, &mut r), FIDEX_INVALID_ENUM);
             assert_eq!(r, sentinel());
         }
-        // delete_many: duplicates → NOT_FOUND, all or nothing.
+        // delete_many: duplicates → INVALID_ARGUMENT, all or nothing.
         let dup = [ids[0], ids[0]];
-        expect(fidex_vault_delete_many(tv.v, dup.as_ptr(), 2, FIDEX_DELETION_ADMIN, &mut b), FIDEX_NOT_FOUND);
+        expect(fidex_vault_delete_many(tv.v, dup.as_ptr(), 2, FIDEX_DELETION_ADMIN, &mut b), FIDEX_INVALID_ARGUMENT);
         expect(fidex_vault_delete_many(tv.v, ids.as_ptr(), usize::MAX, FIDEX_DELETION_ADMIN, &mut b), FIDEX_BUFFER_TOO_LARGE);
         expect(fidex_vault_delete_many(tv.v, ids.as_ptr(), 2, FIDEX_DELETION_ADMIN, &mut b), FIDEX_OK);
         let rs: Vec<String> = serde_json::from_str(&take(b)).unwrap();

@@ -35,7 +35,8 @@ pub unsafe extern "C" fn fidex_key_generate(out_key: *mut *mut fidex_key) -> fid
     call(|| {
         // SAFETY: the caller guarantees `out_key` is NULL or writable.
         let o = unsafe { out(out_key, "out_key") }?;
-        o.write(into_handle(fidex_key { key: VaultKey::generate() }));
+        let key = VaultKey::try_generate()?;
+        o.write(into_handle(fidex_key { key }));
         Ok(())
     })
 }

@@ -638,8 +638,11 @@ impl Vault {
         let r = self.read();
         let (bit, thr) = r.search_params(k, threshold, purpose)?;
         let d = r.config.dimension as usize;
-        if probes.is_empty() || !probes.len().is_multiple_of(d) {
-            return Err(Error::DimensionMismatch { expected: d, got: probes.len() % d.max(1) });
+        if probes.is_empty() {
+            return Err(Error::InvalidArgument("the batch holds no probes".into()));
+        }
+        if !probes.len().is_multiple_of(d) {
+            return Err(Error::DimensionMismatch { expected: d, got: probes.len() % d });
         }
         let n = probes.len() / d;
         if n > MAX_BATCH {
@@ -1617,9 +1620,7 @@ impl Inner {
     }
 
     fn search_opts(&self) -> SearchOptions {
-        let mut o = SearchOptions::default();
-        o.threads = self.config.search_threads;
-        o
+        SearchOptions { threads: self.config.search_threads }
     }
 
     /// Validates a template or probe and brings it into stored form.

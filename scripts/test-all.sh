@@ -25,7 +25,13 @@ section "Rust: unit, integration, property and doc tests"
 cargo test --release --all-targets 2>&1 | tee /tmp/fidex-cargo-test.log
 cargo test --release --doc
 
-for script in examples/run.sh fuzz/run.sh scripts/miri.sh; do
+section "C ABI: C and C++ examples under ASan+UBSan and valgrind, install + pkg-config + CMake"
+PROFILE=release bash examples/run.sh
+
+section "Miri: C ABI pointer handling (tests/ffi.rs pure_*)"
+bash ffi/miri.sh
+
+for script in scripts/miri.sh fuzz/run.sh; do
   if [ -f "$script" ]; then
     section "$script"
     bash "$script"

@@ -7,6 +7,7 @@
 #
 #   bash scripts/miri.sh            # everything above
 #   MIRI_FILTER=merkle bash scripts/miri.sh   # only tests whose name contains "merkle"
+#   MIRI_FULL=1 bash scripts/miri.sh          # also the slow cancelable-transform test
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -29,9 +30,13 @@ fi
 export MIRIFLAGS="${MIRIFLAGS:-}"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 filter="${MIRI_FILTER:-}"
+# The cancelable-transform test derives and applies transforms up to 513 dimensions, which
+# takes Miri over 15 minutes on this 2-core machine; it is skipped unless MIRI_FULL=1.
+skip=()
+[ "${MIRI_FULL:-0}" = 1 ] || skip=(--skip vault::transform::tests::orthogonal_and_invertible)
 status=0
 echo "== Miri: unit tests in src (--lib)"
-cargo +nightly miri test --lib -- $filter || status=1
+cargo +nightly miri test --lib -- $filter "${skip[@]}" || status=1
 echo "== Miri: tests/pure.rs"
 cargo +nightly miri test --test pure -- $filter || status=1
 if [ "$status" -ne 0 ]; then

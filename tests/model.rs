@@ -136,7 +136,7 @@ fn case() -> impl Strategy<Value = Case> {
     let max_ops = env_usize("FIDEX_MODEL_MAX_OPS", 40);
     (
         (8usize..=16, any::<u64>(), prop_oneof![4 => Just(Metric::Cosine), 1 => Just(Metric::InnerProduct), 1 => Just(Metric::L2)]),
-        (any::<bool>(), 300i64..3000, 2u64..10, any::<bool>(), prop::bool::weighted(0.8), prop::bool::weighted(0.25)),
+        (any::<bool>(), 300i64..3000, 2u64..16, any::<bool>(), prop::bool::weighted(0.8), prop::bool::weighted(0.25)),
         prop::collection::vec(op(), 1..max_ops),
     )
         .prop_map(|((dim, seed, metric), (cancelable, retention, quota, duplicate_check, auto_purge, on_disk), ops)| Case {

@@ -25,6 +25,23 @@ fn arg(name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
+/// On-CPU time of the calling thread (Linux `schedstat`, ns), to separate the cost of
+/// the scan from time spent waiting for a core on a busy machine.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn load_avg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "n/a".into())
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -68,6 +85,7 @@ struct Row {
     storage: String,
     bytes_per_probe: f64,
     lat1_ms: f64,
+    cpu1_ms: f64,
     lat2_ms: f64,
     batch_probes: usize,
     batch_threads: usize,
@@ -91,9 +109,11 @@ fn main() {
         _ => vec![kernels::kernels()],
     };
     println!(
-        "fidex scan benchmark: N={n}, d={dim}, k={k}, dispatched path: {}, rayon threads: {}",
+        "fidex scan benchmark: N={n}, d={dim}, k={k}, dispatched path: {}, rayon threads: {}, \
+         load average: {}",
         kernels::detected(),
-        rayon::current_num_threads()
+        rayon::current_num_threads(),
+        load_avg()
     );
     let t = Instant::now();
     let rows = synth::clustered(ids, 4, dim, 1);
@@ -135,11 +155,13 @@ fn main() {
             let portable = path.name() == "portable";
             let reps = if portable { 15 } else { 101 };
             let mut lat = [0.0f64; 2];
+            let mut cpu1 = f64::NAN;
             for (slot, threads) in [1usize, 2].into_iter().enumerate() {
                 let opts = SearchOptions { threads };
                 for p in probes.chunks_exact(dim).take(3) {
                     std::hint::black_box(idx.search(p, k, f32::NEG_INFINITY, 0, &opts));
                 }
+                let cpu_start = thread_cpu_ns();
                 let times: Vec<Duration> = probes
                     .chunks_exact(dim)
                     .take(reps)
@@ -149,6 +171,11 @@ fn main() {
                         t.elapsed()
                     })
                     .collect();
+                // schedstat advances in scheduler ticks: only the total over all probes is
+                // precise, so this is a mean, not a median.
+                if let (1, Some(a), Some(b)) = (threads, cpu_start, thread_cpu_ns()) {
+                    cpu1 = b.saturating_sub(a) as f64 / 1e6 / reps as f64;
+                }
                 lat[slot] = ms(median(times));
             }
             let batch_probes = if portable { 64 } else { 1000 };
@@ -169,6 +196,7 @@ fn main() {
                 storage: format!("{storage:?}"),
                 bytes_per_probe,
                 lat1_ms: lat[0],
+                cpu1_ms: cpu1,
                 lat2_ms: lat[1],
                 batch_probes,
                 batch_threads: 2,
@@ -179,16 +207,27 @@ fn main() {
 
     println!();
     println!(
-        "{:<20} {:<24} {:>10} {:>10} {:>10} {:>10} {:>12} {:>14}",
-        "path", "storage", "1T ms", "1T GB/s", "2T ms", "2T GB/s", "batch q/s", "batch eff GB/s"
+        "{:<20} {:<24} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10}",
+        "path",
+        "storage",
+        "1T ms",
+        "1T GB/s",
+        "1T cpu",
+        "cpu GB/s",
+        "2T ms",
+        "2T GB/s",
+        "batch q/s",
+        "batch GB/s"
     );
     for r in &results {
         println!(
-            "{:<20} {:<24} {:>10.2} {:>10.1} {:>10.2} {:>10.1} {:>12.0} {:>14.0}",
+            "{:<20} {:<24} {:>8.2} {:>8.1} {:>8.2} {:>8.1} {:>8.2} {:>8.1} {:>10.0} {:>10.0}",
             r.path,
             r.storage,
             r.lat1_ms,
             r.bytes_per_probe / r.lat1_ms / 1e6,
+            r.cpu1_ms,
+            r.bytes_per_probe / r.cpu1_ms / 1e6,
             r.lat2_ms,
             r.bytes_per_probe / r.lat2_ms / 1e6,
             r.batch_qps,
@@ -196,19 +235,23 @@ fn main() {
         );
     }
     println!(
-        "(GB/s = bytes of the scanned representation / median latency; batch eff GB/s = \
-         probes/s × matrix bytes, i.e. the bandwidth a probe-at-a-time scan would need)"
+        "(ms = median wall latency; cpu = mean on-CPU time of the 1-thread search (differs \
+         from wall when the machine is busy); GB/s = bytes of the scanned representation / \
+         time; batch GB/s = probes/s × matrix bytes, the bandwidth a probe-at-a-time scan \
+         would need; batch uses 2 threads)"
     );
+    println!("load average at end: {}", load_avg());
     let json: Vec<String> = results
         .iter()
         .map(|r| {
             format!(
-                "{{\"path\":\"{}\",\"storage\":\"{}\",\"lat_ms_1t\":{:.4},\"lat_ms_2t\":{:.4},\
+                "{{\"path\":\"{}\",\"storage\":\"{}\",\"lat_ms_1t\":{:.4},\"cpu_ms_1t\":{:.4},\"lat_ms_2t\":{:.4},\
                  \"gbs_1t\":{:.2},\"gbs_2t\":{:.2},\"batch_probes\":{},\"batch_threads\":{},\
                  \"batch_qps\":{:.1},\"floor_ratio_2t\":{:.3}}}",
                 r.path,
                 r.storage,
                 r.lat1_ms,
+                r.cpu1_ms,
                 r.lat2_ms,
                 r.bytes_per_probe / r.lat1_ms / 1e6,
                 r.bytes_per_probe / r.lat2_ms / 1e6,

@@ -859,9 +859,9 @@ fidex_status fidex_vault_delete_many(const struct fidex_vault *vault,
  * - `(payload, payload_len)`: application bytes stored encrypted with the template (e.g.
  *   your user id), at most FIDEX_MAX_PAYLOAD_BYTES; `payload_len == 0` stores none.
  *
- * On success writes the new Facial ID to `*out_id` and the enrollment receipt (canonical
- * JSON text, verifiable with fidex_receipt_verify) to a new `*out_receipt_json`. The
- * enrollment is searchable at once and durable after the next fidex_vault_commit.
+ * On success writes the new Facial ID to `*out_id`. The enrollment is searchable at once
+ * and durable after the next fidex_vault_commit; its receipt is then available from
+ * fidex_vault_enrollment_receipt (receipts only ever sign committed state).
  *
  * Thread safety: safe from any thread; serialized with other writes.
  *
@@ -876,8 +876,23 @@ fidex_status fidex_vault_enroll(const struct fidex_vault *vault,
                                 size_t consent_json_len,
                                 const uint8_t *payload,
                                 size_t payload_len,
-                                struct fidex_facial_id *out_id,
-                                struct fidex_bytes **out_receipt_json);
+                                struct fidex_facial_id *out_id);
+
+/**
+ * Writes the enrollment receipt of `*id` (canonical JSON text proving the consent record
+ * and enrollment are in the audit log; verify with fidex_receipt_verify) to a new
+ * `*out_receipt_json`. FIDEX_INVALID_ARGUMENT while the enrollment is not committed yet,
+ * FIDEX_NOT_FOUND if `*id` is not live.
+ *
+ * Thread safety: safe from any thread, concurrently with searches.
+ *
+ * # Safety
+ * `vault` must be NULL or a live handle; `id` must be NULL or readable;
+ * `out_receipt_json` must be NULL or writable.
+ */
+fidex_status fidex_vault_enrollment_receipt(const struct fidex_vault *vault,
+                                            const struct fidex_facial_id *id,
+                                            struct fidex_bytes **out_receipt_json);
 
 /**
  * The subject-access / portability export of `*id` (GDPR Art. 15/20) as JSON into a new

@@ -146,10 +146,9 @@ private:
     std::unique_ptr<fidex_key, detail::KeyDeleter> p_;
 };
 
-/// What enroll returns.
+/// What enroll returns. The receipt is available from enrollment_receipt() after commit().
 struct Enrollment {
     FacialId id;
-    std::string receipt_json;  ///< canonical enrollment receipt text
 };
 
 /// A vault handle. Move-only; the destructor frees it (uncommitted enrollments are
@@ -174,11 +173,14 @@ public:
 
     Enrollment enroll(const std::vector<float> &templ, std::string_view consent_json, std::string_view payload = {}) const {
         Enrollment e{};
-        fidex_bytes *r = nullptr;
         detail::check(fidex_vault_enroll(p_.get(), templ.data(), templ.size(), consent_json.data(), consent_json.size(),
-                                         reinterpret_cast<const uint8_t *>(payload.data()), payload.size(), &e.id, &r));
-        e.receipt_json = detail::take(r);
+                                         reinterpret_cast<const uint8_t *>(payload.data()), payload.size(), &e.id));
         return e;
+    }
+
+    /// The enrollment receipt of a committed enrollment (canonical JSON text).
+    std::string enrollment_receipt(const FacialId &id) const {
+        return detail::text([&](fidex_bytes **o) { return fidex_vault_enrollment_receipt(p_.get(), &id, o); });
     }
 
     /// 1:N identification; `threshold` empty = the vault's default.

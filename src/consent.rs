@@ -277,7 +277,7 @@ impl ConsentReceipt {
         if self.consent_timestamp <= 0 {
             return bad("consentTimestamp must be a positive unix time in seconds");
         }
-        if self.consent_timestamp > now + CLOCK_SKEW {
+        if self.consent_timestamp > now.saturating_add(CLOCK_SKEW) {
             return bad("consentTimestamp is in the future");
         }
         if let Some(exp) = self.expires_at {

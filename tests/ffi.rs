@@ -111,15 +111,25 @@ impl TestVault {
         self.dir.path().join("vault").to_str().unwrap().to_string()
     }
 
-    fn enroll(&self, t: &[f32], subject: &str) -> (fidex_facial_id, String) {
+    fn enroll(&self, t: &[f32], subject: &str) -> (fidex_facial_id, ()) {
         let c = consent_json(subject, &["authentication", "identification"]);
         let mut id = fidex_facial_id::default();
-        let mut r = null_mut();
         expect(
-            unsafe { fidex_vault_enroll(self.v, t.as_ptr(), t.len(), c.as_ptr().cast(), c.len(), b"p".as_ptr(), 1, &mut id, &mut r) },
+            unsafe { fidex_vault_enroll(self.v, t.as_ptr(), t.len(), c.as_ptr().cast(), c.len(), b"p".as_ptr(), 1, &mut id) },
             FIDEX_OK,
         );
-        (id, take(r))
+        (id, ())
+    }
+
+    fn enrollment_receipt(&self, id: &fidex_facial_id) -> Result<String, fidex_status> {
+        let mut r = sentinel();
+        let st = unsafe { fidex_vault_enrollment_receipt(self.v, id, &mut r) };
+        if st == FIDEX_OK {
+            Ok(take(r))
+        } else {
+            assert_eq!(r, sentinel(), "out-param written on failure");
+            Err(st)
+        }
     }
 
     fn vk(&self) -> String {
@@ -505,7 +515,8 @@ fn pure_null_vault_is_rejected_everywhere() {
             fidex_vault_facial_ids(nv, &mut b),
             fidex_vault_consent(nv, &id, &mut b),
             fidex_vault_payload(nv, &id, &mut b),
-            fidex_vault_enroll(nv, t.as_ptr(), 4, p, pl, null(), 0, &mut fid, &mut b),
+            fidex_vault_enroll(nv, t.as_ptr(), 4, p, pl, null(), 0, &mut fid),
+            fidex_vault_enrollment_receipt(nv, &id, &mut b),
             fidex_vault_delete(nv, &id, FIDEX_DELETION_ADMIN, &mut b),
             fidex_vault_delete_many(nv, &id, 1, FIDEX_DELETION_ADMIN, &mut b),
             fidex_vault_withdraw_consent(nv, &id, &mut b),
@@ -560,12 +571,16 @@ fn login_flow_through_the_abi() {
     let mut f = faces(32, 7);
     let alice = f.identity();
     let bob = f.identity();
-    let (a_id, a_receipt) = tv.enroll(&f.capture(&alice), "alice");
+    let (a_id, _) = tv.enroll(&f.capture(&alice), "alice");
     let (b_id, _) = tv.enroll(&f.capture(&bob), "bob");
     let vk = tv.vk();
-    assert_eq!(verify_receipt(&a_receipt, &vk), Ok(FIDEX_RECEIPT_ENROLLMENT));
+    // Enrollment receipts sign committed state only.
+    assert_eq!(tv.enrollment_receipt(&a_id), Err(FIDEX_INVALID_ARGUMENT));
     let mut info = null_mut();
     expect(unsafe { fidex_vault_commit(tv.v, &mut info) }, FIDEX_OK);
+    let a_receipt = tv.enrollment_receipt(&a_id).unwrap();
+    assert_eq!(verify_receipt(&a_receipt, &vk), Ok(FIDEX_RECEIPT_ENROLLMENT));
+    assert_eq!(tv.enrollment_receipt(&fidex_facial_id { bytes: [7; 16] }), Err(FIDEX_NOT_FOUND));
     let info: serde_json::Value = serde_json::from_str(&take(info)).unwrap();
     assert!(info["generation"].as_u64().unwrap() >= 1);
     assert_eq!(info["purged"], serde_json::json!([]));
@@ -683,11 +698,12 @@ fn null_for_each_pointer_of_vault_functions_and_outputs_untouched() {
             ("consent out", fidex_vault_consent(v, &id, null_mut())),
             ("payload id", fidex_vault_payload(v, null(), &mut b)),
             ("payload out", fidex_vault_payload(v, &id, null_mut())),
-            ("enroll template", fidex_vault_enroll(v, null(), 8, cj, cjl, null(), 0, &mut fid, &mut b)),
-            ("enroll consent", fidex_vault_enroll(v, t.as_ptr(), 8, null(), 5, null(), 0, &mut fid, &mut b)),
-            ("enroll payload", fidex_vault_enroll(v, t.as_ptr(), 8, cj, cjl, null(), 3, &mut fid, &mut b)),
-            ("enroll out_id", fidex_vault_enroll(v, t.as_ptr(), 8, cj, cjl, null(), 0, null_mut(), &mut b)),
-            ("enroll out_receipt", fidex_vault_enroll(v, t.as_ptr(), 8, cj, cjl, null(), 0, &mut fid, null_mut())),
+            ("enroll template", fidex_vault_enroll(v, null(), 8, cj, cjl, null(), 0, &mut fid)),
+            ("enroll consent", fidex_vault_enroll(v, t.as_ptr(), 8, null(), 5, null(), 0, &mut fid)),
+            ("enroll payload", fidex_vault_enroll(v, t.as_ptr(), 8, cj, cjl, null(), 3, &mut fid)),
+            ("enroll out_id", fidex_vault_enroll(v, t.as_ptr(), 8, cj, cjl, null(), 0, null_mut())),
+            ("enrollment receipt id", fidex_vault_enrollment_receipt(v, null(), &mut b)),
+            ("enrollment receipt out", fidex_vault_enrollment_receipt(v, &fid, null_mut())),
             ("delete id", fidex_vault_delete(v, null(), FIDEX_DELETION_ADMIN, &mut b)),
             ("delete out", fidex_vault_delete(v, &id, FIDEX_DELETION_ADMIN, null_mut())),
             ("delete_many ids", fidex_vault_delete_many(v, null(), 1, FIDEX_DELETION_ADMIN, &mut b)),
@@ -749,10 +765,8 @@ fn vector_errors_come_back_as_core_codes() {
     let (p, pl) = s("identification");
     let enroll = |t: *const f32, len: usize| {
         let mut id = fidex_facial_id { bytes: [1; 16] };
-        let mut r = sentinel();
-        let st = unsafe { fidex_vault_enroll(tv.v, t, len, c.as_ptr().cast(), c.len(), null(), 0, &mut id, &mut r) };
+        let st = unsafe { fidex_vault_enroll(tv.v, t, len, c.as_ptr().cast(), c.len(), null(), 0, &mut id) };
         assert_eq!(id.bytes, [1; 16]);
-        assert_eq!(r, sentinel());
         st
     };
     expect(enroll([1.0, f32::NAN, 0.0, 0.0].as_ptr(), 4), FIDEX_NON_FINITE_VALUE);
@@ -775,18 +789,16 @@ fn vector_errors_come_back_as_core_codes() {
     // Empty consent, payload too large.
     let t = [1.0f32, 0.0, 0.0, 0.0];
     let mut id = fidex_facial_id::default();
-    let mut r = null_mut();
     unsafe {
-        expect(fidex_vault_enroll(tv.v, t.as_ptr(), 4, null(), 0, null(), 0, &mut id, &mut r), FIDEX_NO_CONSENT);
+        expect(fidex_vault_enroll(tv.v, t.as_ptr(), 4, null(), 0, null(), 0, &mut id), FIDEX_NO_CONSENT);
         let big = vec![0u8; FIDEX_MAX_PAYLOAD_BYTES + 1];
-        expect(fidex_vault_enroll(tv.v, t.as_ptr(), 4, c.as_ptr().cast(), c.len(), big.as_ptr(), big.len(), &mut id, &mut r), FIDEX_PAYLOAD_TOO_LARGE);
-        expect(fidex_vault_enroll(tv.v, t.as_ptr(), 4, c.as_ptr().cast(), c.len(), big.as_ptr(), usize::MAX, &mut id, &mut r), FIDEX_BUFFER_TOO_LARGE);
+        expect(fidex_vault_enroll(tv.v, t.as_ptr(), 4, c.as_ptr().cast(), c.len(), big.as_ptr(), big.len(), &mut id), FIDEX_PAYLOAD_TOO_LARGE);
+        expect(fidex_vault_enroll(tv.v, t.as_ptr(), 4, c.as_ptr().cast(), c.len(), big.as_ptr(), usize::MAX, &mut id), FIDEX_BUFFER_TOO_LARGE);
         let c_auth = consent_json("s", &["marketing"]);
-        expect(fidex_vault_enroll(tv.v, t.as_ptr(), 4, c_auth.as_ptr().cast(), c_auth.len(), null(), 0, &mut id, &mut r), FIDEX_PURPOSE_NOT_COVERED);
-        expect(fidex_vault_enroll(tv.v, t.as_ptr(), 4, c.as_ptr().cast(), c.len(), null(), 0, &mut id, &mut r), FIDEX_OK);
-        fidex_bytes_free(r);
+        expect(fidex_vault_enroll(tv.v, t.as_ptr(), 4, c_auth.as_ptr().cast(), c_auth.len(), null(), 0, &mut id), FIDEX_PURPOSE_NOT_COVERED);
+        expect(fidex_vault_enroll(tv.v, t.as_ptr(), 4, c.as_ptr().cast(), c.len(), null(), 0, &mut id), FIDEX_OK);
         // Duplicate.
-        expect(fidex_vault_enroll(tv.v, t.as_ptr(), 4, c.as_ptr().cast(), c.len(), null(), 0, &mut id, &mut r), FIDEX_DUPLICATE);
+        expect(fidex_vault_enroll(tv.v, t.as_ptr(), 4, c.as_ptr().cast(), c.len(), null(), 0, &mut id), FIDEX_DUPLICATE);
     }
 
     // Probes.
@@ -1032,6 +1044,12 @@ fn deletion_variants_audit_export_stats_rotation() {
         let h1 = take(b);
         let size1 = serde_json::from_str::<serde_json::Value>(&h1).unwrap()["log_size"].as_u64().unwrap();
         tv.enroll(&f.identity(), "late");
+        // Tree heads cover committed state only.
+        expect(fidex_vault_tree_head(tv.v, &mut b), FIDEX_OK);
+        let same = take(b);
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&same).unwrap()["log_size"].as_u64().unwrap(), size1);
+        expect(fidex_vault_commit(tv.v, &mut b), FIDEX_OK);
+        fidex_bytes_free(b);
         expect(fidex_vault_tree_head(tv.v, &mut b), FIDEX_OK);
         let h2 = take(b);
         let size2 = serde_json::from_str::<serde_json::Value>(&h2).unwrap()["log_size"].as_u64().unwrap();
@@ -1173,9 +1191,8 @@ fn concurrent_identify_while_enrolling_and_deleting() {
             for (i, t) in extra.iter().enumerate() {
                 let mut id = fidex_facial_id::default();
                 let mut r = null_mut();
-                let st = unsafe { fidex_vault_enroll(h.get(), t.as_ptr(), 32, c.as_ptr().cast(), c.len(), null(), 0, &mut id, &mut r) };
+                let st = unsafe { fidex_vault_enroll(h.get(), t.as_ptr(), 32, c.as_ptr().cast(), c.len(), null(), 0, &mut id) };
                 assert_eq!(st, FIDEX_OK);
-                unsafe { fidex_bytes_free(r) };
                 if i % 3 == 0 {
                     let st = unsafe { fidex_vault_delete(h.get(), &id, FIDEX_DELETION_ADMIN, &mut r) };
                     assert_eq!(st, FIDEX_OK);

@@ -120,10 +120,14 @@ fn enrollment_receipt_demonstrates_consent() {
     let (v, _k, _c) = new_vault(&dir.path().join("v"), 8);
     let c = both();
     let e = v.enroll(&[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5], &c, None).unwrap();
+    // Receipts sign committed state only.
+    assert!(matches!(v.enrollment_receipt(&e.facial_id), Err(Error::InvalidArgument(_))));
+    v.commit().unwrap();
+    let r = v.enrollment_receipt(&e.facial_id).unwrap();
     let vk = v.verification_key();
-    receipt::verify_enrollment(&e.receipt, &vk).unwrap();
-    assert_eq!(e.receipt.consent_receipt_id, c.consent_receipt_id);
-    let json = receipt::to_json(&e.receipt);
+    receipt::verify_enrollment(&r, &vk).unwrap();
+    assert_eq!(r.consent_receipt_id, c.consent_receipt_id);
+    let json = receipt::to_json(&r);
     receipt::verify_json(&json, &vk).unwrap();
     for i in (0..json.len()).step_by(7) {
         let mut m = json.clone().into_bytes();

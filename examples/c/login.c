@@ -104,7 +104,7 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 /* ---- the login flow ---------------------------------------------------------------- */
 
 static fidex_status enroll(const fidex_vault *vault, const float *template_, const char *subject,
-                           fidex_facial_id *out_id, fidex_bytes **out_receipt) {
+                           fidex_facial_id *out_id) {
     static const char purposes[] = "[\"authentication\", \"identification\"]";
     static const char controller[] = "Acme Corp";
     static const char policy[] = "https://acme.example/privacy";
@@ -115,7 +115,7 @@ static fidex_status enroll(const fidex_vault *vault, const float *template_, con
     if (st != FIDEX_OK) return st;
     /* The payload is the app's own user reference, stored encrypted with the template. */
     st = fidex_vault_enroll(vault, template_, DIM, fidex_bytes_cstr(consent), fidex_bytes_len(consent),
-                            (const uint8_t *)subject, strlen(subject), out_id, out_receipt);
+                            (const uint8_t *)subject, strlen(subject), out_id);
     fidex_bytes_free(consent);
     return st;
 }
@@ -172,24 +172,27 @@ int main(int argc, char **argv) {
     identity(alice);
     identity(bob);
     capture(alice, probe);
-    CHECK(enroll(vault, probe, "alice", &alice_id, &receipt));
+    CHECK(enroll(vault, probe, "alice", &alice_id));
     CHECK(fidex_facial_id_to_text(&alice_id, id_text, sizeof id_text));
     printf("enrolled alice as %s\n", id_text);
     CHECK(fidex_vault_verification_key(vault, &vk));
     printf("published verification key: %s\n", fidex_bytes_cstr(vk));
-    CHECK(fidex_receipt_verify(fidex_bytes_cstr(receipt), fidex_bytes_len(receipt), fidex_bytes_cstr(vk),
-                               fidex_bytes_len(vk), &kind));
-    EXPECT(kind == FIDEX_RECEIPT_ENROLLMENT);
-    fidex_bytes_free(receipt);
-    receipt = NULL;
     capture(bob, probe);
-    CHECK(enroll(vault, probe, "bob", &bob_id, &receipt));
-    fidex_bytes_free(receipt);
-    receipt = NULL;
+    CHECK(enroll(vault, probe, "bob", &bob_id));
+    /* Receipts sign committed state only: none before the commit. */
+    EXPECT(fidex_vault_enrollment_receipt(vault, &alice_id, &receipt) == FIDEX_INVALID_ARGUMENT);
+    EXPECT(receipt == NULL);
     CHECK(fidex_vault_commit(vault, &text));
     printf("commit: %s\n", fidex_bytes_cstr(text));
     fidex_bytes_free(text);
     text = NULL;
+    CHECK(fidex_vault_enrollment_receipt(vault, &alice_id, &receipt));
+    CHECK(fidex_receipt_verify(fidex_bytes_cstr(receipt), fidex_bytes_len(receipt), fidex_bytes_cstr(vk),
+                               fidex_bytes_len(vk), &kind));
+    EXPECT(kind == FIDEX_RECEIPT_ENROLLMENT);
+    printf("alice's enrollment receipt verifies: her consent is provably on record\n");
+    fidex_bytes_free(receipt);
+    receipt = NULL;
 
     /* 3. 1:N identification: who is this? */
     capture(alice, probe);
@@ -222,8 +225,7 @@ int main(int argc, char **argv) {
         fidex_bytes_free(text);
         text = NULL;
     }
-    EXPECT(fidex_vault_enroll(vault, probe, DIM, NULL, 0, NULL, 0, &bob_id, &receipt) == FIDEX_NO_CONSENT);
-    EXPECT(receipt == NULL);
+    EXPECT(fidex_vault_enroll(vault, probe, DIM, NULL, 0, NULL, 0, &bob_id) == FIDEX_NO_CONSENT);
 
     /* 6. Alice asks to be forgotten: delete with a signed receipt. */
     CHECK(fidex_vault_delete(vault, &alice_id, FIDEX_DELETION_SUBJECT_REQUEST, &receipt));

@@ -120,10 +120,7 @@ static void *reader(void *arg) {
 }
 
 static fidex_status enroll(const float *t, const char *consent, size_t consent_len, fidex_facial_id *id) {
-    fidex_bytes *receipt = NULL;
-    fidex_status st = fidex_vault_enroll(vault, t, DIM, consent, consent_len, NULL, 0, id, &receipt);
-    fidex_bytes_free(receipt);
-    return st;
+    return fidex_vault_enroll(vault, t, DIM, consent, consent_len, NULL, 0, id);
 }
 
 typedef struct {

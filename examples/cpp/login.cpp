@@ -79,8 +79,9 @@ int main() {
         const auto bob = faces.identity();
         const fidex::Enrollment a = vault.enroll(faces.capture(alice), consent("alice"), "user-alice");
         const fidex::Enrollment b = vault.enroll(faces.capture(bob), consent("bob"), "user-bob");
-        expect(fidex::verify_receipt(a.receipt_json, vk) == fidex::ReceiptKind::Enrollment, "enrollment receipt verifies");
         vault.commit();
+        expect(fidex::verify_receipt(vault.enrollment_receipt(a.id), vk) == fidex::ReceiptKind::Enrollment,
+               "enrollment receipt verifies");
         std::cout << "enrolled alice as " << fidex::to_string(a.id) << "\n";
 
         const auto hits = vault.identify(faces.capture(alice), 3, "identification");

@@ -648,9 +648,9 @@ pub unsafe extern "C" fn fidex_vault_payload(vault: *const fidex_vault, id: *con
 /// - `(payload, payload_len)`: application bytes stored encrypted with the template (e.g.
 ///   your user id), at most FIDEX_MAX_PAYLOAD_BYTES; `payload_len == 0` stores none.
 ///
-/// On success writes the new Facial ID to `*out_id` and the enrollment receipt (canonical
-/// JSON text, verifiable with fidex_receipt_verify) to a new `*out_receipt_json`. The
-/// enrollment is searchable at once and durable after the next fidex_vault_commit.
+/// On success writes the new Facial ID to `*out_id`. The enrollment is searchable at once
+/// and durable after the next fidex_vault_commit; its receipt is then available from
+/// fidex_vault_enrollment_receipt (receipts only ever sign committed state).
 ///
 /// Thread safety: safe from any thread; serialized with other writes.
 ///
@@ -668,22 +668,44 @@ pub unsafe extern "C" fn fidex_vault_enroll(
     payload: *const u8,
     payload_len: usize,
     out_id: *mut fidex_facial_id,
-    out_receipt_json: *mut *mut fidex_bytes,
 ) -> fidex_status {
     call_vault(vault, |v| {
         // SAFETY: the caller guarantees every pointer per the contract above.
-        let (template, consent, payload, oid, orc) = unsafe {
+        let (template, consent, payload, oid) = unsafe {
             (
                 vector(template, template_len, "template", v)?,
                 input_str(consent_json, consent_json_len, "consent_json")?,
                 input_slice(payload, payload_len, "payload", FIDEX_MAX_INPUT_BYTES)?,
                 out(out_id, "out_id")?,
-                out(out_receipt_json, "out_receipt_json")?,
             )
         };
         let e = v.enroll_json(template, consent, (!payload.is_empty()).then_some(payload))?;
         oid.write(e.facial_id.into());
-        orc.write(new_bytes(receipt::to_json(&e.receipt)));
+        Ok(())
+    })
+}
+
+/// Writes the enrollment receipt of `*id` (canonical JSON text proving the consent record
+/// and enrollment are in the audit log; verify with fidex_receipt_verify) to a new
+/// `*out_receipt_json`. FIDEX_INVALID_ARGUMENT while the enrollment is not committed yet,
+/// FIDEX_NOT_FOUND if `*id` is not live.
+///
+/// Thread safety: safe from any thread, concurrently with searches.
+///
+/// # Safety
+/// `vault` must be NULL or a live handle; `id` must be NULL or readable;
+/// `out_receipt_json` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fidex_vault_enrollment_receipt(
+    vault: *const fidex_vault,
+    id: *const fidex_facial_id,
+    out_receipt_json: *mut *mut fidex_bytes,
+) -> fidex_status {
+    call_vault(vault, |v| {
+        // SAFETY: the caller guarantees `id` is NULL or readable and the out-pointer NULL or writable.
+        let (id, o) = unsafe { (read_id(id, "id")?, out(out_receipt_json, "out_receipt_json")?) };
+        let r = v.enrollment_receipt(&id)?;
+        o.write(new_bytes(receipt::to_json(&r)));
         Ok(())
     })
 }

@@ -39,8 +39,25 @@
 //!   of every vacated or reallocated byte, scans blocked by rows, optional multi-threading
 //!   of large scans on rayon's global pool, and a cache-blocked batch search.
 //! * [`synth`] (hidden): seeded identity-clustered unit vectors for tests and benchmarks.
+//!
+//! # Privacy
+//!
+//! Template memory is zeroed when it is vacated (`swap_remove`, `clear`), when a buffer
+//! is reallocated (grow / shrink copy into a fresh buffer and zero the old one instead
+//! of `realloc`), when the `Index` is dropped, and for every quantised probe and
+//! calibration sample after use. Zeroing is done with plain stores followed by
+//! `black_box` and a compiler fence (this module has no `unsafe` outside the kernels, so
+//! no volatile writes); `Debug` on an `Index` prints its shape, never its contents.
+//!
+//! # Unsafe code
+//!
+//! Only `kernels` (the SIMD routines and the calls into them) contains `unsafe`; every
+//! other file starts with `#![forbid(unsafe_code)]`.
+
+#![deny(unsafe_code)]
 
 pub mod index;
+#[allow(unsafe_code)] // SIMD kernels: every unsafe block carries a `// SAFETY:` comment.
 pub mod kernels;
 pub mod quant;
 #[doc(hidden)]

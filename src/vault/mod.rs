@@ -78,13 +78,12 @@ pub struct Verification {
     pub matched: bool,
 }
 
-/// What [`Vault::enroll`] returns.
+/// What [`Vault::enroll`] returns. The enrollment becomes durable, and its receipt
+/// available from [`Vault::enrollment_receipt`], with the next commit.
 #[derive(Clone, Debug)]
 pub struct Enrollment {
     /// The new Facial ID.
     pub facial_id: FacialId,
-    /// Receipt proving the consent and enrollment are in the audit log.
-    pub receipt: EnrollmentReceipt,
 }
 
 /// What [`Vault::commit`] returns.
@@ -510,6 +509,13 @@ impl Vault {
             return Err(Error::PayloadTooLarge { len: payload.len(), max: MAX_PAYLOAD_BYTES });
         }
         let consent_json = serde_json::to_string(consent)?;
+        if consent_json.len() > crate::consent::MAX_CONSENT_JSON {
+            return Err(Error::InvalidConsent(format!(
+                "consent record is {} bytes as stored; the limit is {}",
+                consent_json.len(),
+                crate::consent::MAX_CONSENT_JSON
+            )));
+        }
         let _writer = self.writer();
         let mut w = self.write();
         let inner = &mut *w;
@@ -553,9 +559,8 @@ impl Vault {
             },
         );
         inner.pending.push((id, v));
-        inner.live.insert(*id.as_bytes());
         let purposes: Vec<String> = consent.purposes().into_iter().collect();
-        let ci = inner.append_event(
+        inner.append_event(
             now,
             Event::ConsentRecorded {
                 facial_id: id,
@@ -564,29 +569,64 @@ impl Vault {
                 purposes,
             },
         );
-        let ei = inner.append_event(now, Event::Enrolled { facial_id: id });
+        inner.append_event(now, Event::Enrolled { facial_id: id });
         inner.enrollments_total += 1;
         inner.dirty = true;
-        let head = inner.sign_head(now);
-        let proof = |i: u64| inner.inclusion_hex(i, head.log_size);
-        let receipt = EnrollmentReceipt {
+        Ok(Enrollment { facial_id: id })
+    }
+
+    /// A receipt proving that the consent record and the enrollment of `id` are in the
+    /// audit log and that `id` is live (GDPR Art. 7(1): demonstrating consent). Available
+    /// once the enrollment is committed: signed tree heads only ever cover committed state,
+    /// so a crash can never make the vault sign two different logs of the same size.
+    pub fn enrollment_receipt(&self, id: &FacialId) -> Result<EnrollmentReceipt> {
+        let now = self.now();
+        let r = self.read();
+        let rec = r.records.get(id).ok_or(Error::NotFound)?;
+        if rec.segment.is_none() {
+            return Err(Error::InvalidArgument(format!("the enrollment of {id} is not committed yet; call commit() first")));
+        }
+        let needle = id.to_string();
+        let (mut consent_entry, mut enroll_entry) = (None, None);
+        for i in (0..r.log_committed).rev() {
+            let bytes = &r.log_entries[i];
+            if !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                continue;
+            }
+            let e = LogEntry::from_bytes(bytes)?;
+            match &e.event {
+                Event::Enrolled { facial_id } if facial_id == id && enroll_entry.is_none() => enroll_entry = Some(e),
+                Event::ConsentRecorded { facial_id, .. } if facial_id == id && consent_entry.is_none() => consent_entry = Some(e),
+                _ => {}
+            }
+            if consent_entry.is_some() && enroll_entry.is_some() {
+                break;
+            }
+        }
+        let (Some(c), Some(e)) = (consent_entry, enroll_entry) else {
+            return Err(Error::corrupt(format!("the audit log has no enrollment entries for {id}")));
+        };
+        let Event::ConsentRecorded { consent_receipt_id, consent_sha256, .. } = &c.event else {
+            unreachable!("matched above")
+        };
+        let head = r.sign_head(now);
+        Ok(EnrollmentReceipt {
             kind: "fidex-enrollment-receipt".into(),
             version: 1,
-            vault_id: to_hex(&inner.header.vault_id),
-            facial_id: id,
-            enrolled_at: now,
-            consent_receipt_id: consent.consent_receipt_id.clone(),
-            consent_sha256,
-            consent_entry: inner.entry_text(ci),
-            consent_index: ci,
-            consent_inclusion_proof: proof(ci),
-            enrollment_entry: inner.entry_text(ei),
-            enrollment_index: ei,
-            enrollment_inclusion_proof: proof(ei),
-            membership_proof: LiveSetProof::from_proof(&inner.live.prove(id.as_bytes())),
+            vault_id: to_hex(&r.header.vault_id),
+            facial_id: *id,
+            enrolled_at: e.time,
+            consent_receipt_id: consent_receipt_id.clone(),
+            consent_sha256: consent_sha256.clone(),
+            consent_entry: r.entry_text(c.index),
+            consent_index: c.index,
+            consent_inclusion_proof: r.inclusion_hex(c.index, head.log_size),
+            enrollment_entry: r.entry_text(e.index),
+            enrollment_index: e.index,
+            enrollment_inclusion_proof: r.inclusion_hex(e.index, head.log_size),
+            membership_proof: LiveSetProof::from_proof(&r.live.prove(id.as_bytes())),
             tree_head: head,
-        };
-        Ok(Enrollment { facial_id: id, receipt })
+        })
     }
 
     /// Like [`Vault::enroll`] with the consent as Kantara JSON text (empty → [`Error::NoConsent`]).
@@ -845,6 +885,9 @@ impl Vault {
     /// RFC 9162 consistency proof from the log at `old_size` to `new_size` (hex hashes).
     pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<Vec<String>> {
         let r = self.read();
+        if new_size > r.log_committed as u64 {
+            return Err(Error::InvalidArgument(format!("the committed log has {} entries", r.log_committed)));
+        }
         r.log_tree
             .consistency_proof(old_size, new_size)
             .map(|p| p.iter().map(|h| to_hex(h)).collect())
@@ -1093,8 +1136,22 @@ impl Vault {
                 Ok(())
             }
             Err(e) => {
-                // The manifest switch did not happen: the vault on disk is still under the old key.
-                let _ = old_state;
+                // Did the manifest switch reach the disk? Re-read it with the old key: if that
+                // works, the rotation did not happen, so go back to exactly that state and drop
+                // the files written under the new key. If the old key is refused, the new
+                // manifest is in place (only a later step failed) and memory already matches it.
+                let (old_key, _) = old_state;
+                match load(&*self.storage, &old_key) {
+                    Ok(mut restored) => {
+                        restored.doomed = std::mem::take(&mut w.doomed);
+                        restored.doomed.extend(written);
+                        w.index.clear();
+                        *w = restored;
+                        self.remove_doomed(&mut w);
+                    }
+                    Err(Error::WrongKey) => {}
+                    Err(_) => {}
+                }
                 Err(e)
             }
         }
@@ -1348,9 +1405,11 @@ impl Vault {
                 w.overlay.remove(rid);
             }
         }
-        // Pending enrollments are on disk now (none can be added between the phases).
-        for (_, v) in &mut w.pending {
+        // Pending enrollments are on disk now (none can be added between the phases): they
+        // join the committed live set.
+        for (id, v) in &mut w.pending {
             v.zeroize();
+            w.live.insert(*id.as_bytes());
         }
         w.pending.clear();
         w.log_chunks = plan.chunks;
@@ -1508,7 +1567,8 @@ fn load(storage: &dyn Storage, key: &VaultKey) -> Result<Inner> {
         let mut dec = segment::decode(&plain, d, s.count as usize)?;
         for (i, m) in dec.metas.iter_mut().enumerate() {
             let id = FacialId::from_bytes(m.facial_id);
-            let consent = ConsentReceipt::from_json(&m.consent_json).map_err(|_| Error::corrupt("stored consent does not parse"))?;
+            let consent: ConsentReceipt =
+                serde_json::from_str(&m.consent_json).map_err(|_| Error::corrupt("stored consent does not parse"))?;
             if m.payload.len() > MAX_PAYLOAD_BYTES {
                 return Err(Error::corrupt("stored payload exceeds the limit"));
             }
@@ -1694,16 +1754,11 @@ impl Inner {
         self.log_tree.inclusion_proof(index, size).expect("index < size ≤ log length").iter().map(|h| to_hex(h)).collect()
     }
 
+    /// Signs a tree head over the committed log and the committed live set only.
     fn sign_head(&self, now: i64) -> SignedTreeHead {
-        SignedTreeHead::sign(
-            &self.signing,
-            &self.header.vault_id,
-            self.log_tree.len(),
-            &self.log_tree.root(),
-            &self.live.root(),
-            self.live.len() as u64,
-            now,
-        )
+        let size = self.log_committed as u64;
+        let root = self.log_tree.root_at(size).expect("committed size ≤ log length");
+        SignedTreeHead::sign(&self.signing, &self.header.vault_id, size, &root, &self.live.root(), self.live.len() as u64, now)
     }
 
     fn fold_touches(&mut self, touches: HashMap<FacialId, i64>) {

@@ -206,16 +206,14 @@ pub fn demo(ctx: &Ctx, a: &DemoArgs) -> CmdResult {
         let e = vault
             .enroll(&capture, &consent, Some(subject(i).as_bytes()))
             .map_err(Failure::new)?;
-        if i < 3 {
-            receipts.push(output::save(
-                &receipt::to_json(&e.receipt),
-                &format!("{}-enrollment", subject(i)),
-                &dest,
-            )?);
-        }
         ids.push(e.facial_id);
     }
     vault.commit().map_err(Failure::new)?;
+    // Enrollment receipts sign committed state only, so they are issued after the commit.
+    for (i, id) in ids.iter().take(3).enumerate() {
+        let r = vault.enrollment_receipt(id).map_err(Failure::new)?;
+        receipts.push(output::save(&receipt::to_json(&r), &format!("{}-enrollment", subject(i)), &dest)?);
+    }
     let n_auth_only = (0..n).filter(|i| auth_only(*i)).count();
     say(format!(
         "Step 3. Enroll {n} subjects, each with explicit consent"

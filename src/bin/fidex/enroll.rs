@@ -132,7 +132,10 @@ pub fn enroll(ctx: &Ctx, a: &EnrollArgs) -> CmdResult {
     let mut enrolled = Vec::new();
     for (label, e) in &done {
         let at = match (&dest, commit_it) {
-            (Some(d), true) => Some(output::save_enrollment(&e.receipt, d)?),
+            (Some(d), true) => {
+                let r = vault.enrollment_receipt(&e.facial_id).map_err(Failure::new)?;
+                Some(output::save_enrollment(&r, d)?)
+            }
             _ => None,
         };
         enrolled.push(json!({"entry": label, "facial_id": e.facial_id, "receipt": at}));

@@ -966,7 +966,7 @@ impl<'c> Run<'c> {
         // search does; the model follows).
         let step = self.step as u16;
         let probe = capture(self.c, (step % IDENTITIES as u16) as u8, 0x1000 + step);
-        let purpose = if step % 2 == 0 { P::Ident } else { P::Auth };
+        let purpose = if step.is_multiple_of(2) { P::Ident } else { P::Auth };
         self.identify(&probe, purpose, 3, &format!("{ctx} (check search)"))?;
         Ok(())
     }

@@ -271,3 +271,31 @@ fn l2_and_inner_product_metrics() {
         }
     }
 }
+
+#[test]
+fn quantized_storage_reopens_with_identical_scores() {
+    for storage in [StorageType::F16, StorageType::Int8 { rerank: true }, StorageType::Int8 { rerank: false }] {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v");
+        let key = VaultKey::generate();
+        let mut cfg = VaultConfig::new(64);
+        cfg.storage = storage;
+        let v = Vault::create(&p, &key, cfg).unwrap();
+        let mut f = Faces::new(64, 12);
+        let centres: Vec<Vec<f32>> = (0..200).map(|_| f.identity()).collect();
+        let ids: Vec<FacialId> = centres.iter().map(|c| v.enroll(&f.capture(c), &both(), None).unwrap().facial_id).collect();
+        if storage == (StorageType::Int8 { rerank: true }) {
+            assert!(v.recalibrate_int8().unwrap());
+        }
+        v.commit().unwrap();
+        let probes: Vec<Vec<f32>> = centres.iter().take(30).map(|c| f.capture(c)).collect();
+        let before: Vec<Vec<Match>> = probes.iter().map(|p| v.identify(p, 3, None, "identification").unwrap()).collect();
+        for (i, hits) in before.iter().enumerate() {
+            assert_eq!(hits[0].facial_id, ids[i], "{storage:?}: probe {i} not identified");
+        }
+        drop(v);
+        let v = Vault::open(&p, &key).unwrap();
+        let after: Vec<Vec<Match>> = probes.iter().map(|p| v.identify(p, 3, None, "identification").unwrap()).collect();
+        assert_eq!(before, after, "{storage:?}: results changed across reopen");
+    }
+}

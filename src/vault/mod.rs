@@ -208,6 +208,9 @@ struct ManifestBody {
     log_size: u64,
     log_root: [u8; 32],
     old_verification_keys: Vec<[u8; 32]>,
+    /// Scale of the in-memory int8 quantisation (int8 storage only), so a reopened vault
+    /// scores exactly as before.
+    int8_scale: Option<f32>,
 }
 
 /// Templates of a segment (id, stored vector) and their metadata.
@@ -1347,6 +1350,7 @@ impl Vault {
             log_size: w.log_tree.len(),
             log_root: w.log_tree.root(),
             old_verification_keys: w.old_verification_keys.clone(),
+            int8_scale: w.index.int8_scale(),
         };
         let mut header = w.header.clone();
         header.generation = gen;
@@ -1474,6 +1478,18 @@ impl Vault {
         r.index.row_f32(row)
     }
 
+    /// Re-calibrates the int8 quantisation scale from the stored templates (int8 storage
+    /// with exact re-ranking only; `Ok(false)` otherwise). Persisted at the next commit.
+    pub fn recalibrate_int8(&self) -> Result<bool> {
+        let _writer = self.writer();
+        let mut w = self.write();
+        let changed = w.index.recalibrate();
+        if changed {
+            w.dirty = true;
+        }
+        Ok(changed)
+    }
+
     /// Files that should have been removed but could not be yet (retried at each commit).
     pub fn pending_removals(&self) -> Vec<String> {
         self.read().doomed.iter().cloned().collect()
@@ -1548,6 +1564,11 @@ fn load(storage: &dyn Storage, key: &VaultKey) -> Result<Inner> {
         inner.deletions_by_reason.insert(r, *n);
     }
     inner.old_verification_keys = body.old_verification_keys.clone();
+    if let Some(scale) = body.int8_scale {
+        if !inner.index.set_int8_scale(scale) {
+            return Err(Error::corrupt("manifest holds an invalid int8 scale"));
+        }
+    }
     let d = inner.config.dimension as usize;
     let mut live_keys = Vec::new();
     for s in &body.segments {

@@ -34,8 +34,7 @@ echo "Miri: $(cargo +nightly miri --version)"
 # Isolation is disabled only so FIDEX_CLOCK_DEFAULT can read the real clock; the filtered
 # tests do not touch the filesystem.
 export MIRIFLAGS="${MIRIFLAGS:--Zmiri-disable-isolation}"
-# Miri's instrumented build lives apart from the normal one (override with MIRI_TARGET_DIR).
-export CARGO_TARGET_DIR="${MIRI_TARGET_DIR:-target/miri}"
+# cargo-miri keeps its instrumented build in target/miri, shared with scripts/miri.sh.
 if cargo +nightly miri test --test ffi pure_; then
     echo "Miri: ran tests/ffi.rs pure_* — no undefined behaviour detected"
 else

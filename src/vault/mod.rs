@@ -1527,6 +1527,17 @@ fn sha256(b: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(b).into()
 }
 
+/// Reads a file the manifest references; a missing one means the vault is damaged.
+fn read_referenced(storage: &dyn Storage, name: &str, what: &str) -> Result<Vec<u8>> {
+    storage.read(name).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::corrupt(format!("{what} {name} is missing"))
+        } else {
+            io_err(storage, name, e)
+        }
+    })
+}
+
 fn load(storage: &dyn Storage, key: &VaultKey) -> Result<Inner> {
     let bytes = storage.read(MANIFEST_FILE).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -1576,13 +1587,7 @@ fn load(storage: &dyn Storage, key: &VaultKey) -> Result<Inner> {
             return Err(Error::corrupt("manifest lists an invalid segment"));
         }
         let name = format::segment_file(s.id, s.generation);
-        let fb = storage.read(&name).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::corrupt(format!("segment {name} is missing"))
-            } else {
-                io_err(storage, &name, e)
-            }
-        })?;
+        let fb = read_referenced(storage, &name, "segment")?;
         let h = ObjectHeader { vault_id: header.vault_id, object_id: s.id, generation: s.generation, count: s.count, dim: d as u32 };
         let plain = format::open_object(format::SEGMENT_MAGIC, format::AAD_SEGMENT, &h, &fb, &inner.sealer, &name)?;
         let mut dec = segment::decode(&plain, d, s.count as usize)?;
@@ -1634,13 +1639,7 @@ fn load(storage: &dyn Storage, key: &VaultKey) -> Result<Inner> {
     let mut entries = Vec::new();
     for c in &body.log_chunks {
         let name = format::log_file(c.seq, c.generation);
-        let fb = storage.read(&name).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::corrupt(format!("audit log chunk {name} is missing"))
-            } else {
-                io_err(storage, &name, e)
-            }
-        })?;
+        let fb = read_referenced(storage, &name, "audit log chunk")?;
         let h = ObjectHeader { vault_id: header.vault_id, object_id: c.seq, generation: c.generation, count: c.count, dim: 0 };
         let plain = format::open_object(format::LOG_MAGIC, format::AAD_LOG, &h, &fb, &inner.sealer, &name)?;
         let mut rd = format::Reader::new(&plain);

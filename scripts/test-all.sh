@@ -31,12 +31,11 @@ PROFILE=release bash examples/run.sh
 section "Miri: C ABI pointer handling (tests/ffi.rs pure_*)"
 bash ffi/miri.sh
 
-for script in scripts/miri.sh fuzz/run.sh; do
-  if [ -f "$script" ]; then
-    section "$script"
-    bash "$script"
-  fi
-done
+section "Miri: pure-Rust unit tests and offline receipt verification"
+bash scripts/miri.sh
+
+section "fuzzing: every cargo-fuzz target for ${FIDEX_FUZZ_SECONDS:-20} s"
+bash fuzz/run.sh "${FIDEX_FUZZ_SECONDS:-20}"
 
 section "summary"
 passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' /tmp/fidex-cargo-test.log | awk '{s+=$4} END {print s+0}')

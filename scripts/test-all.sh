@@ -34,8 +34,8 @@ bash ffi/miri.sh
 section "Miri: pure-Rust unit tests and offline receipt verification"
 bash scripts/miri.sh
 
-section "fuzzing: every cargo-fuzz target for ${FIDEX_FUZZ_SECONDS:-20} s"
-bash fuzz/run.sh "${FIDEX_FUZZ_SECONDS:-20}"
+section "fuzzing: every cargo-fuzz target for ${FIDEX_FUZZ_SECONDS:-30} s"
+bash fuzz/run.sh "${FIDEX_FUZZ_SECONDS:-30}"
 
 section "summary"
 passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' /tmp/fidex-cargo-test.log | awk '{s+=$4} END {print s+0}')

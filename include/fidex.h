@@ -895,6 +895,22 @@ fidex_status fidex_vault_enrollment_receipt(const struct fidex_vault *vault,
                                             struct fidex_bytes **out_receipt_json);
 
 /**
+ * Dry run of fidex_vault_purge_expired: a JSON array of `{"facial_id", "deadline"}` for
+ * every template past its deadline at the time chosen by `clock_mode`
+ * (FIDEX_CLOCK_DEFAULT: the vault's clock; FIDEX_CLOCK_FIXED: `now`), into a new
+ * `*out_json`. Deletes nothing.
+ *
+ * Thread safety: safe from any thread, concurrently with searches.
+ *
+ * # Safety
+ * `vault` must be NULL or a live handle; `out_json` must be NULL or writable.
+ */
+fidex_status fidex_vault_expired(const struct fidex_vault *vault,
+                                 fidex_clock clock_mode,
+                                 int64_t now,
+                                 struct fidex_bytes **out_json);
+
+/**
  * The subject-access / portability export of `*id` (GDPR Art. 15/20) as JSON into a new
  * `*out_json`: vault_id, facial_id, consent, payload_hex, enrolled_at, last_interaction,
  * retention_deadline, log_entries, and template (an array of floats with
@@ -1150,6 +1166,20 @@ fidex_status fidex_vault_purge_expired(const struct fidex_vault *vault,
 fidex_status fidex_vault_read_header(const char *path,
                                      size_t path_len,
                                      struct fidex_bytes **out_json);
+
+/**
+ * When `*id` will be purged unless used again (the earlier of consent expiry and last
+ * interaction + retention), unix seconds into `*out_deadline`. Not logged.
+ *
+ * Thread safety: safe from any thread, concurrently with searches.
+ *
+ * # Safety
+ * `vault` must be NULL or a live handle; `id` must be NULL or readable; `out_deadline`
+ * must be NULL or writable.
+ */
+fidex_status fidex_vault_retention_deadline(const struct fidex_vault *vault,
+                                            const struct fidex_facial_id *id,
+                                            int64_t *out_deadline);
 
 /**
  * Re-encrypts the whole vault under `new_key` with a new signing key, commits, and removes

@@ -1210,3 +1210,36 @@ fn concurrent_identify_while_enrolling_and_deleting() {
     expect(unsafe { fidex_vault_len(tv.v, &mut n) }, FIDEX_OK);
     assert_eq!(n, 20 + 30 - 10);
 }
+
+#[test]
+fn retention_deadline_and_expired_dry_run() {
+    let tv = TestVault::new(8);
+    let mut f = faces(8, 31);
+    let (id, _) = tv.enroll(&f.identity(), "r");
+    let mut deadline = -1i64;
+    expect(unsafe { fidex_vault_retention_deadline(tv.v, &id, &mut deadline) }, FIDEX_OK);
+    // The test vault's clock is fixed at common::T0; the default retention is 3 years.
+    let three_years = 3 * 365 * 24 * 3600;
+    assert_eq!(deadline, common::T0 + three_years);
+    let mut b = sentinel();
+    unsafe {
+        expect(fidex_vault_expired(tv.v, FIDEX_CLOCK_DEFAULT, 0, &mut b), FIDEX_OK);
+        assert_eq!(take(b), "[]");
+        b = sentinel();
+        expect(fidex_vault_expired(tv.v, FIDEX_CLOCK_FIXED, deadline, &mut b), FIDEX_OK);
+        let list: serde_json::Value = serde_json::from_str(&take(b)).unwrap();
+        assert_eq!(list.as_array().unwrap().len(), 1);
+        assert_eq!(list[0]["deadline"].as_i64(), Some(deadline));
+        // Bad input: NULLs, unknown clock mode, unknown id; out-params untouched.
+        let mut d = 7i64;
+        expect(fidex_vault_retention_deadline(tv.v, null(), &mut d), FIDEX_NULL_PARAMETER);
+        expect(fidex_vault_retention_deadline(tv.v, &id, null_mut()), FIDEX_NULL_PARAMETER);
+        expect(fidex_vault_retention_deadline(tv.v, &fidex_facial_id { bytes: [3; 16] }, &mut d), FIDEX_NOT_FOUND);
+        assert_eq!(d, 7);
+        b = sentinel();
+        expect(fidex_vault_expired(tv.v, 9, 0, &mut b), FIDEX_INVALID_ENUM);
+        assert_eq!(b, sentinel());
+        expect(fidex_vault_expired(null(), FIDEX_CLOCK_DEFAULT, 0, &mut b), FIDEX_NULL_PARAMETER);
+        expect(fidex_vault_expired(tv.v, FIDEX_CLOCK_DEFAULT, 0, null_mut()), FIDEX_NULL_PARAMETER);
+    }
+}

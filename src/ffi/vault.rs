@@ -818,6 +818,58 @@ pub unsafe extern "C" fn fidex_vault_purge_expired(
     })
 }
 
+/// When `*id` will be purged unless used again (the earlier of consent expiry and last
+/// interaction + retention), unix seconds into `*out_deadline`. Not logged.
+///
+/// Thread safety: safe from any thread, concurrently with searches.
+///
+/// # Safety
+/// `vault` must be NULL or a live handle; `id` must be NULL or readable; `out_deadline`
+/// must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fidex_vault_retention_deadline(
+    vault: *const fidex_vault,
+    id: *const fidex_facial_id,
+    out_deadline: *mut i64,
+) -> fidex_status {
+    call_vault(vault, |v| {
+        // SAFETY: the caller guarantees `id` is NULL or readable and `out_deadline` NULL or writable.
+        let (id, o) = unsafe { (read_id(id, "id")?, out(out_deadline, "out_deadline")?) };
+        o.write(v.retention_deadline(&id)?);
+        Ok(())
+    })
+}
+
+/// Dry run of fidex_vault_purge_expired: a JSON array of `{"facial_id", "deadline"}` for
+/// every template past its deadline at the time chosen by `clock_mode`
+/// (FIDEX_CLOCK_DEFAULT: the vault's clock; FIDEX_CLOCK_FIXED: `now`), into a new
+/// `*out_json`. Deletes nothing.
+///
+/// Thread safety: safe from any thread, concurrently with searches.
+///
+/// # Safety
+/// `vault` must be NULL or a live handle; `out_json` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fidex_vault_expired(
+    vault: *const fidex_vault,
+    clock_mode: fidex_clock,
+    now: i64,
+    out_json: *mut *mut fidex_bytes,
+) -> fidex_status {
+    call_vault(vault, |v| {
+        // SAFETY: the caller guarantees `out_json` is NULL or writable.
+        let o = unsafe { out(out_json, "out_json") }?;
+        let at = clock(clock_mode, now)?.unwrap_or_else(|| v.clock_now());
+        let list: Vec<serde_json::Value> = v
+            .expired(at)
+            .into_iter()
+            .map(|(id, d)| serde_json::json!({"facial_id": id, "deadline": d}))
+            .collect();
+        o.write(new_bytes(serde_json::Value::Array(list).to_string()));
+        Ok(())
+    })
+}
+
 // ---------------------------------------------------------------------------------------
 // Audit, transparency and administration.
 

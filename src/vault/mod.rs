@@ -408,6 +408,12 @@ impl Vault {
         self.clock.read().unwrap_or_else(|e| e.into_inner()).now()
     }
 
+    /// The vault clock's current time (unix seconds): the system clock unless one was
+    /// injected with [`Vault::set_clock`].
+    pub fn clock_now(&self) -> i64 {
+        self.now()
+    }
+
     fn read(&self) -> RwLockReadGuard<'_, Inner> {
         self.inner.read().unwrap_or_else(|e| e.into_inner())
     }

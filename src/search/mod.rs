@@ -51,3 +51,8 @@ impl Index {
     }
 }
 pub mod kernels { pub fn detected() -> &'static str { "portable" } }
+
+// ---- backends (issue 4, part 5): keep these lines when the SIMD engine replaces this file ----
+pub mod engine;
+#[cfg(feature = "faiss")]
+pub mod faiss;

@@ -11,6 +11,8 @@
 //! assert_eq!(hits[0].row, 0);
 //! assert_eq!(Backend::from_code(Backend::Flat.code(), 0, 0, false), Some(Backend::Flat));
 //! ```
+#![forbid(unsafe_code)]
+
 use super::{Hit, Index, Metric, SearchOptions, Storage};
 
 /// Which search structure a vault uses.
@@ -210,5 +212,30 @@ impl RowsRef for Index {
 impl RowsRef for super::faiss::FaissIvf {
     fn rows_ref(&self) -> &Index {
         self.rows()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faiss_backend_is_rejected_without_the_feature() {
+        let b = Backend::FaissIvf { nlist: 4, nprobe: 2, sq8: false };
+        let r = Engine::new(8, Metric::Cosine, Storage::F32, b);
+        if cfg!(feature = "faiss") {
+            assert_eq!(r.unwrap().backend(), b);
+        } else {
+            assert!(r.unwrap_err().contains("feature `faiss`"));
+            assert!(!b.available());
+        }
+        assert!(Engine::new(0, Metric::Cosine, Storage::F32, Backend::Flat).is_err());
+        let e = Engine::new(8, Metric::L2, Storage::F16, Backend::Flat).unwrap();
+        assert_eq!((e.backend(), e.dim(), e.metric(), e.storage(), e.len()), (Backend::Flat, 8, Metric::L2, Storage::F16, 0));
+        for code in 0..=255u8 {
+            if let Some(b) = Backend::from_code(code, 16, 4, true) {
+                assert_eq!(b.code(), code);
+            }
+        }
     }
 }

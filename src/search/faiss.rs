@@ -61,6 +61,9 @@
 //! is not applied to it. The faiss index is never written anywhere: it lives only in
 //! this process's memory (the vault keeps the templates encrypted on disk and rebuilds
 //! the index when it opens).
+// FFI to faiss's C API: every unsafe block carries a `// SAFETY:` comment.
+#![allow(unsafe_code)]
+
 use super::{Hit, Index, Metric, SearchOptions, Storage};
 use ::faiss::index::IndexImpl;
 use ::faiss::selector::IdSelector;

@@ -77,19 +77,19 @@ fn build_ivf(rows: &[f32], dim: usize, nlist: u32, nprobe: u32, sq8: bool, tags:
 }
 
 /// Recall of `ivf` vs exact search over `probes`: (recall@1, recall@10).
-fn ivf_recall(ivf: &FaissIvf, truth_idx: &Index, probes: &[f32], dim: usize) -> (f64, f64) {
+fn ivf_recall(ivf: &FaissIvf, truths: &[Vec<Hit>], probes: &[f32], dim: usize) -> (f64, f64) {
     let batch = ivf.search_batch(probes, 10, NONE, 0, &opts());
     let (mut r1, mut r10, mut n) = (0.0, 0.0, 0.0);
     for (p, probe) in probes.chunks_exact(dim).enumerate() {
-        let truth = truth_idx.search(probe, 10, NONE, 0, &opts());
+        let truth = &truths[p];
         let got = ivf.search(probe, 10, NONE, 0, &opts());
         assert_eq!(got, batch[p], "single and batch search agree");
         for h in &got {
             // Hits carry the exact score of their row.
             assert_eq!(h.score, ivf.score(h.row, probe));
         }
-        r1 += recall_at(&got, &truth, 1);
-        r10 += recall_at(&got, &truth, 10);
+        r1 += recall_at(&got, truth, 1);
+        r10 += recall_at(&got, truth, 10);
         n += 1.0;
     }
     (r1 / n, r10 / n)
@@ -108,11 +108,12 @@ fn ivf_recall_at_10_is_at_least_095() {
     let rows = synth::clustered(ids, per, dim, 21);
     let (probes, _) = synth::probes(ids, dim, 21, 200, 22);
     let truth_idx = exact(&rows, dim);
+    let truths = truth_idx.search_batch(&probes, 10, NONE, 0, &opts());
     for sq8 in [false, true] {
         let ivf = build_ivf(&rows, dim, 64, 16, sq8, |_| 1);
         assert!(ivf.is_trained());
         assert_eq!(ivf.faiss_ntotal(), (ids * per) as u64);
-        let (r1, r10) = ivf_recall(&ivf, &truth_idx, &probes, dim);
+        let (r1, r10) = ivf_recall(&ivf, &truths, &probes, dim);
         eprintln!("IVF64 nprobe=16 sq8={sq8}, 12 captures/identity: recall@1 {r1:.4} recall@10 {r10:.4}");
         assert!(r10 >= 0.95, "sq8={sq8}: recall@10 {r10}");
         assert!(r1 >= 0.95, "sq8={sq8}: recall@1 {r1}");
@@ -127,9 +128,9 @@ fn ivf_recall_with_few_captures_per_identity() {
     let (dim, ids, per) = (128, 5_000, 4);
     let rows = synth::clustered(ids, per, dim, 23);
     let (probes, _) = synth::probes(ids, dim, 23, 200, 24);
-    let truth_idx = exact(&rows, dim);
+    let truths = exact(&rows, dim).search_batch(&probes, 10, NONE, 0, &opts());
     let ivf = build_ivf(&rows, dim, 64, 16, false, |_| 1);
-    let (r1, r10) = ivf_recall(&ivf, &truth_idx, &probes, dim);
+    let (r1, r10) = ivf_recall(&ivf, &truths, &probes, dim);
     eprintln!("IVF64 nprobe=16, 4 captures/identity: recall@1 {r1:.4} recall@10 {r10:.4}");
     assert!(r1 >= 0.95, "recall@1 {r1}");
     assert!(r10 >= 0.5, "recall@10 {r10}: the genuine captures and some impostors");
@@ -261,6 +262,29 @@ fn tag_filtering_matches_exact_filtered_search() {
     let want = flat.search(p, 50, NONE, 1 << 7, &opts());
     assert_eq!(got.iter().map(|h| h.row).collect::<Vec<_>>(), want.iter().map(|h| h.row).collect::<Vec<_>>());
     assert!(!got.is_empty());
+}
+
+/// A purpose few rows carry: the `nprobe` nearest lists hold fewer than `k` of them, so the
+/// search widens `nprobe` until it has them all (or scans every list).
+#[test]
+fn rare_tag_widens_the_probe() {
+    let (dim, ids, per) = (64, 1_000, 4);
+    let rows = synth::clustered(ids, per, dim, 55);
+    let rare = |i: usize| i % 397 == 3; // 11 rows spread over the identities
+    let ivf = build_ivf(&rows, dim, 32, 1, false, |i| 1 | if rare(i) { 1 << 9 } else { 0 });
+    let want: HashSet<u32> = (0..ids * per).filter(|&i| rare(i)).map(|i| i as u32).collect();
+    let (probes, _) = synth::probes(ids, dim, 55, 20, 56);
+    for p in probes.chunks_exact(dim) {
+        let got = ivf.search(p, 50, NONE, 1 << 9, &opts());
+        assert_eq!(got.iter().map(|h| h.row).collect::<HashSet<_>>(), want);
+        let got = ivf.search(p, 5, NONE, (1 << 9) | 1, &opts());
+        assert_eq!(got.len(), 5);
+        assert!(got.iter().all(|h| want.contains(&h.row)));
+    }
+    let batch = ivf.search_batch(&probes, 50, NONE, 1 << 9, &opts());
+    assert!(batch.iter().all(|hits| hits.len() == want.len()));
+    // Unfiltered searches with nprobe = 1 still return k hits.
+    assert!(ivf.search_batch(&probes, 10, NONE, 0, &opts()).iter().all(|h| h.len() == 10));
 }
 
 #[test]

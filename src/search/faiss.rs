@@ -48,6 +48,13 @@
 //! required bit, or the AND of the bitmaps of several bits (a temporary of
 //! `labels / 8` bytes).
 //!
+//! Trade-off: the filter does not change which lists are scanned. For a rare purpose the
+//! `nprobe` nearest lists may hold fewer than `k` rows carrying it; then the search is
+//! repeated with `nprobe` doubled (up to `nlist`, i.e. an exhaustive scan) until faiss
+//! returns `min(k, rows carrying the tags)` candidates. Rare-purpose searches cost more
+//! lists; a purpose that most rows carry costs nothing extra. The same widening covers the
+//! unfiltered case where the probed lists are nearly empty.
+//!
 //! # Approximation and scores
 //!
 //! IVF only scans the `nprobe` lists nearest to the probe, so a true neighbour in another
@@ -69,6 +76,7 @@ use ::faiss::index::IndexImpl;
 use ::faiss::selector::IdSelector;
 use ::faiss::{Idx, Index as _, MetricType};
 use faiss_sys as sys;
+use std::borrow::Cow;
 use std::ffi::CStr;
 
 const NO_ROW: u32 = u32::MAX;
@@ -115,6 +123,8 @@ pub struct FaissIvf {
     free_labels: Vec<i64>,
     /// Per tag bit, a bitmap over labels (empty until a row with that bit is indexed).
     bits: Vec<Vec<u8>>,
+    /// Per tag bit, the number of labels set in `bits`.
+    bit_counts: Vec<usize>,
 }
 
 impl std::fmt::Debug for FaissIvf {
@@ -156,6 +166,7 @@ impl FaissIvf {
             label_row: Vec::new(),
             free_labels: Vec::new(),
             bits: vec![Vec::new(); 64],
+            bit_counts: vec![0; 64],
         })
     }
 
@@ -270,7 +281,7 @@ impl FaissIvf {
         for i in 0..take {
             // Evenly spread over the rows when there are more than faiss would use.
             let row = (i as u128 * n as u128 / take as u128) as u32;
-            sample.extend_from_slice(&self.row_vec(row));
+            self.extend_row(row, &mut sample);
         }
         let r = self.ivf.train(&sample);
         wipe_f32(&mut sample);
@@ -297,11 +308,15 @@ impl FaissIvf {
             b.fill(0);
             *b = Vec::new();
         }
+        self.bit_counts.fill(0);
         Ok(())
     }
 
-    fn row_vec(&self, row: u32) -> Vec<f32> {
-        self.rows.row_f32(row).expect("row in range")
+    /// Appends the vector of `row` to `out`, zeroing the temporary copy.
+    fn extend_row(&self, row: u32, out: &mut Vec<f32>) {
+        let mut v = self.rows.row_f32(row).expect("row in range");
+        out.extend_from_slice(&v);
+        wipe_f32(&mut v);
     }
 
     /// Adds every row to the (trained, empty) faiss index under labels 0..len.
@@ -322,7 +337,7 @@ impl FaissIvf {
             buf.clear();
             ids.clear();
             for row in start..end {
-                buf.extend_from_slice(&self.row_vec(row as u32));
+                self.extend_row(row as u32, &mut buf);
                 ids.push(Idx::new(row as u64));
             }
             self.ivf.add_with_ids(&buf, &ids).map_err(|e| format!("faiss add_with_ids failed: {e}"))?;
@@ -345,13 +360,16 @@ impl FaissIvf {
     fn set_bits(&mut self, label: i64, tags: u64) {
         let (byte, mask) = ((label as usize) >> 3, 1u8 << (label & 7));
         for (bit, map) in self.bits.iter_mut().enumerate() {
+            let was = map.get(byte).is_some_and(|b| b & mask != 0);
             if (tags >> bit) & 1 == 1 {
                 if map.len() <= byte {
                     map.resize((byte + 1).max(map.len() * 5 / 4), 0);
                 }
                 map[byte] |= mask;
-            } else if let Some(b) = map.get_mut(byte) {
-                *b &= !mask;
+                self.bit_counts[bit] += usize::from(!was);
+            } else if was {
+                map[byte] &= !mask;
+                self.bit_counts[bit] -= 1;
             }
         }
     }
@@ -417,29 +435,30 @@ impl FaissIvf {
         self.rows.score(row, probe)
     }
 
-    /// Builds the label bitmap for `required_tags`: `Ok(None)` = no filter,
-    /// `Err(())` = no label can match.
-    fn filter_bitmap(&self, required_tags: u64) -> Result<Option<std::borrow::Cow<'_, [u8]>>, ()> {
+    /// The label bitmap for `required_tags` and the number of rows it admits:
+    /// `(None, len)` = no filter; `None` = no row can match.
+    fn filter_bitmap(&self, required_tags: u64) -> Option<(Option<Cow<'_, [u8]>>, usize)> {
         if required_tags == 0 {
-            return Ok(None);
+            return Some((None, self.rows.len()));
         }
-        let mut maps = (0..64usize).filter(|b| (required_tags >> b) & 1 == 1).map(|b| &self.bits[b]);
-        let first = maps.next().expect("non-zero mask");
-        if first.iter().all(|&b| b == 0) {
-            return Err(());
+        let bits: Vec<usize> = (0..64usize).filter(|b| (required_tags >> b) & 1 == 1).collect();
+        let members = bits.iter().map(|&b| self.bit_counts[b]).min().unwrap_or(0);
+        if members == 0 {
+            return None;
         }
-        let rest: Vec<&Vec<u8>> = maps.collect();
-        if rest.is_empty() {
-            return Ok(Some(std::borrow::Cow::Borrowed(first.as_slice())));
+        let first = &self.bits[bits[0]];
+        if bits.len() == 1 {
+            return Some((Some(Cow::Borrowed(first.as_slice())), members));
         }
-        let n = rest.iter().map(|m| m.len()).fold(first.len(), usize::min);
+        let n = bits.iter().map(|&b| self.bits[b].len()).min().unwrap_or(0);
         let mut out = first[..n].to_vec();
-        for m in rest {
-            for (o, b) in out.iter_mut().zip(m.iter()) {
-                *o &= *b;
+        for &b in &bits[1..] {
+            for (o, m) in out.iter_mut().zip(&self.bits[b]) {
+                *o &= *m;
             }
         }
-        Ok(Some(std::borrow::Cow::Owned(out)))
+        let members = out.iter().map(|b| b.count_ones() as usize).sum();
+        (members > 0).then_some((Some(Cow::Owned(out)), members))
     }
 
     fn fetch(&self, k: usize) -> usize {
@@ -450,7 +469,7 @@ impl FaissIvf {
     }
 
     /// Runs one faiss search of `nq` probes; returns labels (`nq × fetch`, -1 = none).
-    fn faiss_search(&self, probes: &[f32], nq: usize, fetch: usize, bitmap: Option<&[u8]>) -> Result<Vec<i64>, String> {
+    fn faiss_search(&self, probes: &[f32], nq: usize, fetch: usize, bitmap: Option<&[u8]>, nprobe: u32) -> Result<Vec<i64>, String> {
         let mut distances = vec![0f32; nq * fetch];
         let mut labels = vec![-1i64; nq * fetch];
         // SAFETY: every pointer handed to faiss is valid for the call: the selector borrows
@@ -465,7 +484,7 @@ impl FaissIvf {
             }
             let mut params: *mut sys::FaissSearchParametersIVF = std::ptr::null_mut();
             let r = check(
-                sys::faiss_SearchParametersIVF_new_with(&mut params, sel, self.nprobe as usize, 0),
+                sys::faiss_SearchParametersIVF_new_with(&mut params, sel, nprobe as usize, 0),
                 "SearchParametersIVF_new_with",
             );
             let r = r.and_then(|()| {
@@ -508,6 +527,23 @@ impl FaissIvf {
         hits
     }
 
+    /// One probe through faiss, widening `nprobe` (doubling, up to `nlist`) while faiss
+    /// returns fewer than `min(k, members)` candidates: the probed lists held too few
+    /// rows passing the filter (a rare purpose), so more lists are scanned.
+    fn search_widening(&self, probe: &[f32], k: usize, fetch: usize, bitmap: Option<&[u8]>, members: usize, first: Option<Vec<i64>>) -> Vec<i64> {
+        let want = k.min(members);
+        let mut nprobe = self.nprobe;
+        let mut labels = match first {
+            Some(l) => l,
+            None => self.faiss_search(probe, 1, fetch, bitmap, nprobe).unwrap_or_else(|e| panic!("{e}")),
+        };
+        while nprobe < self.nlist && labels.iter().filter(|&&l| l >= 0).count() < want {
+            nprobe = nprobe.saturating_mul(2).min(self.nlist);
+            labels = self.faiss_search(probe, 1, fetch, bitmap, nprobe).unwrap_or_else(|e| panic!("{e}"));
+        }
+        labels
+    }
+
     /// 1:N search (see [`Index::search`]): exact before training, IVF after (module docs).
     ///
     /// # Panics
@@ -519,16 +555,17 @@ impl FaissIvf {
         if probe.len() != self.dim() || k == 0 || self.rows.is_empty() {
             return Vec::new();
         }
-        let Ok(bitmap) = self.filter_bitmap(required_tags) else {
+        let Some((bitmap, members)) = self.filter_bitmap(required_tags) else {
             return Vec::new();
         };
         let fetch = self.fetch(k);
-        let labels = self.faiss_search(probe, 1, fetch, bitmap.as_deref()).unwrap_or_else(|e| panic!("{e}"));
+        let labels = self.search_widening(probe, k, fetch, bitmap.as_deref(), members, None);
         self.finish(probe, &labels, k, min_score)
     }
 
     /// Batch search (`probes` is n × dim); see [`Index::search_batch`]. One faiss call
-    /// for all probes (faiss spreads them over its OpenMP threads).
+    /// for all probes (faiss spreads them over its OpenMP threads); probes that came back
+    /// short are widened one by one as in [`FaissIvf::search`].
     pub fn search_batch(&self, probes: &[f32], k: usize, min_score: f32, required_tags: u64, opts: &SearchOptions) -> Vec<Vec<Hit>> {
         let d = self.dim();
         if !self.is_trained() {
@@ -538,15 +575,20 @@ impl FaissIvf {
         if !probes.len().is_multiple_of(d) || k == 0 || self.rows.is_empty() {
             return vec![Vec::new(); nq];
         }
-        let Ok(bitmap) = self.filter_bitmap(required_tags) else {
+        let Some((bitmap, members)) = self.filter_bitmap(required_tags) else {
             return vec![Vec::new(); nq];
         };
         let fetch = self.fetch(k);
-        let labels = self.faiss_search(probes, nq, fetch, bitmap.as_deref()).unwrap_or_else(|e| panic!("{e}"));
+        let labels = self
+            .faiss_search(probes, nq, fetch, bitmap.as_deref(), self.nprobe)
+            .unwrap_or_else(|e| panic!("{e}"));
         probes
             .chunks_exact(d)
             .zip(labels.chunks_exact(fetch))
-            .map(|(p, l)| self.finish(p, l, k, min_score))
+            .map(|(p, l)| {
+                let l = self.search_widening(p, k, fetch, bitmap.as_deref(), members, Some(l.to_vec()));
+                self.finish(p, &l, k, min_score)
+            })
             .collect()
     }
 }

@@ -25,6 +25,17 @@ section "Rust: unit, integration, property and doc tests"
 cargo test --release --all-targets 2>&1 | tee /tmp/fidex-cargo-test.log
 cargo test --release --doc
 
+if [ "${FIDEX_SKIP_FAISS:-0}" != 1 ]; then
+  # faiss IVF backend (cargo feature `faiss`): faiss is built statically from the source
+  # vendored in faiss-sys (~5 min on 2 cores the first time; the target dir keeps it).
+  section "faiss backend: build dependencies"
+  bash scripts/install-faiss-deps.sh
+  section "faiss backend: tests (cargo feature faiss)"
+  cargo test --release --features faiss --test faiss_backend 2>&1 | tee -a /tmp/fidex-cargo-test.log
+  section "search bench harness smoke run (fidex + faiss columns, N=2000)"
+  cargo test --release --features faiss --bench search
+fi
+
 section "C ABI: C and C++ examples under ASan+UBSan and valgrind, install + pkg-config + CMake"
 PROFILE=release bash examples/run.sh
 

@@ -56,6 +56,10 @@
 
 #![deny(unsafe_code)]
 
+pub mod engine;
+#[cfg(feature = "faiss")]
+#[allow(unsafe_code)] // faiss C API calls: every unsafe block carries a `// SAFETY:` comment.
+pub mod faiss;
 pub mod index;
 #[allow(unsafe_code)] // SIMD kernels: every unsafe block carries a `// SAFETY:` comment.
 pub mod kernels;

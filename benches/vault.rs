@@ -6,7 +6,12 @@ use fidex::{ConsentReceipt, Vault, VaultConfig, VaultKey};
 use std::time::Instant;
 
 fn main() {
-    let n: usize = std::env::var("FIDEX_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    // `cargo bench` passes --bench; under `cargo test --all-targets` this is a smoke run.
+    let real = std::env::args().any(|a| a == "--bench");
+    let n: usize = std::env::var("FIDEX_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(if real { 100_000 } else { 2_000 });
+    if !real {
+        println!("(smoke run; `cargo bench --bench vault` for the real figures)");
+    }
     let dim = 512usize;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench-vault");

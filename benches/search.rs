@@ -32,8 +32,7 @@
 //! fidex_qps / faiss_qps, against faiss's best thread setting. No assertion on timings.
 //! Without `--bench` in the arguments (e.g. run by `cargo test --all-targets`) it does a
 //! small smoke run (N = 2000).
-#[path = "common/synth.rs"]
-mod synth;
+use fidex::search::synth;
 
 use fidex::search::{Hit, Index, Metric, SearchOptions, Storage};
 use rayon::prelude::*;

@@ -299,3 +299,23 @@ fn quantized_storage_reopens_with_identical_scores() {
         assert_eq!(before, after, "{storage:?}: results changed across reopen");
     }
 }
+
+#[test]
+fn facial_ids_are_random_v4_and_the_audit_log_holds_no_biometrics() {
+    let d1 = tempfile::tempdir().unwrap();
+    let d2 = tempfile::tempdir().unwrap();
+    let (a, _, _) = new_vault(&d1.path().join("v"), 8);
+    let (b, _, _) = new_vault(&d2.path().join("v"), 8);
+    let t = [0.5f32, -0.25, 0.125, 0.0, 0.75, 0.1, -0.2, 0.3];
+    let ia = a.enroll(&t, &both(), Some(b"payload-marker-91")).unwrap().facial_id;
+    let ib = b.enroll(&t, &both(), None).unwrap().facial_id;
+    assert_ne!(ia, ib, "the same template must not give the same Facial ID");
+    assert_eq!(ia.0.get_version_num(), 4);
+    a.commit().unwrap();
+    let log = serde_json::to_string(&a.audit_entries(0, None).unwrap()).unwrap();
+    assert!(!log.contains("payload-marker-91"));
+    for x in t.iter().filter(|x| **x != 0.0) {
+        let normalised = x / t.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!(!log.contains(&format!("{normalised}")), "template component {normalised} in the audit log");
+    }
+}

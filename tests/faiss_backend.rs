@@ -3,12 +3,10 @@
 //! Run: `cargo test --features faiss --test faiss_backend`.
 #![cfg(feature = "faiss")]
 
-#[path = "../benches/common/synth.rs"]
-mod synth;
-
 use faiss::{FlatIndex, Index as _};
 use fidex::search::engine::{Backend, Engine};
 use fidex::search::faiss::FaissIvf;
+use fidex::search::synth;
 use fidex::search::{Hit, Index, Metric, SearchOptions, Storage};
 use std::collections::HashSet;
 

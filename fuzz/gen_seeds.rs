@@ -64,6 +64,8 @@ fn main() {
     assert_eq!(v.identify(&[0.0, 0.0, 0.7, 0.7], 1, None, "identification").unwrap()[0].facial_id, d.facial_id);
     v.commit().unwrap();
     let vk = v.verification_key();
+    // Enrollment receipts exist only for committed enrollments.
+    let (ra, rd) = (v.enrollment_receipt(&a.facial_id).unwrap(), v.enrollment_receipt(&d.facial_id).unwrap());
     drop(v);
     let _ = (a.facial_id, c.facial_id);
 
@@ -83,7 +85,7 @@ fn main() {
     }
     write(root.join("fixture/vault.bin"), &encode_container(&files));
     write(root.join("fixture/vk.txt"), format!("{}\n", vk.to_text()).as_bytes());
-    let receipts = [receipt::to_json(&a.receipt), receipt::to_json(&d.receipt), receipt::to_json(&del)];
+    let receipts = [receipt::to_json(&ra), receipt::to_json(&rd), receipt::to_json(&del)];
     for r in &receipts {
         receipt::verify_json(r, &vk).unwrap();
     }

@@ -793,9 +793,13 @@ fidex_status fidex_vault_contains(const struct fidex_vault *vault,
  * {"dimension": 512, "metric": "cosine", "storage": "f32", "match_threshold": 0.5,
  *  "duplicate_threshold": 0.9, "retention_secs": 94608000, "max_templates": 10000000,
  *  "purposes": ["authentication", "identification"], "cancelable": false,
- *  "search_threads": 0, "auto_purge": true}
+ *  "search_threads": 0, "auto_purge": true, "backend": "flat"}
  * ```
  *
+ * `backend`: "flat" (exact SIMD scan) or "faiss_ivf" (needs a library built with cargo
+ * feature `faiss`, else FIDEX_INVALID_CONFIG) with optional `ivf_nlist` (default 1024),
+ * `ivf_nprobe` (default 32, ≤ nlist) and `ivf_sq8` (default false). The `ivf_*` fields are
+ * refused with "flat".
  * `metric`: "cosine" | "inner_product" | "l2"; `storage`: "f32" | "f16" | "int8" |
  * "int8_no_rerank"; `duplicate_threshold`: a number or null (no duplicate check). Unknown
  * fields are refused. Errors: FIDEX_INVALID_JSON (not JSON), FIDEX_INVALID_CONFIG (a

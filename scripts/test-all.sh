@@ -31,7 +31,7 @@ if [ "${FIDEX_SKIP_FAISS:-0}" != 1 ]; then
   section "faiss backend: build dependencies"
   bash scripts/install-faiss-deps.sh
   section "faiss backend: tests (cargo feature faiss)"
-  cargo test --release --features faiss --test faiss_backend 2>&1 | tee -a /tmp/fidex-cargo-test.log
+  cargo test --release --features faiss --test faiss_backend --test vault_backend --test ffi --test cli 2>&1 | tee -a /tmp/fidex-cargo-test.log
   section "search bench harness smoke run (fidex + faiss columns, N=2000)"
   cargo test --release --features faiss --bench search
 fi

@@ -436,6 +436,37 @@ fn create_options_and_invalid_config() {
             "{what} created a vault"
         );
     }
+    t.k()
+        .args(["create", "x", "--dim", "8", "--nlist", "16"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--backend ivf"));
+    t.k()
+        .args(["create", "x", "--dim", "8", "--backend", "ivf", "--nlist", "4", "--nprobe", "5"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("nprobe"));
+    let ivf = t
+        .k()
+        .args(["--json", "create", "ivf", "--dim", "8", "--backend", "ivf", "--nlist", "4", "--nprobe", "2", "--sq8"])
+        .output()
+        .unwrap();
+    if cfg!(feature = "faiss") {
+        assert!(ivf.status.success(), "{}", String::from_utf8_lossy(&ivf.stderr));
+        let j: Value = serde_json::from_slice(&ivf.stdout).unwrap();
+        assert_eq!(j["config"]["backend"], "faiss-ivf(nlist=4,nprobe=2,sq8)");
+        let stats = t.json({
+            let mut c = t.k();
+            c.args(["stats", "ivf"]);
+            c
+        });
+        assert_eq!(stats["stats"]["backend"], "faiss-ivf(nlist=4,nprobe=2,sq8)");
+        assert_eq!(stats["config"]["backend"], "faiss-ivf(nlist=4,nprobe=2,sq8)");
+    } else {
+        assert_eq!(ivf.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&ivf.stderr).contains("feature `faiss`"));
+        assert!(!t.p("ivf").join("fidex.vault").exists());
+    }
     t.k().args(["create", "x", "--dim", "0"]).assert().code(2);
     t.k()
         .args(["create", "x", "--dim", "8", "--metric", "hamming"])

@@ -914,6 +914,12 @@ fn config_json_is_validated_and_round_trips() {
         (b"{\"dimension\": 8, \"purposes\": []}", FIDEX_INVALID_CONFIG),
         (b"{\"dimension\": 8, \"metric\": \"l2\", \"match_threshold\": -1}", FIDEX_INVALID_CONFIG),
         (b"{\"dimension\": 8, \"metric\": \"\xff\"}", FIDEX_INVALID_UTF8),
+        (b"{\"dimension\": 8, \"backend\": \"hnsw\"}", FIDEX_INVALID_CONFIG),
+        (b"{\"dimension\": 8, \"ivf_nlist\": 16}", FIDEX_INVALID_CONFIG),
+        (b"{\"dimension\": 8, \"backend\": \"flat\", \"ivf_sq8\": true}", FIDEX_INVALID_CONFIG),
+        (b"{\"dimension\": 8, \"backend\": \"faiss_ivf\", \"ivf_nlist\": 0}", FIDEX_INVALID_CONFIG),
+        (b"{\"dimension\": 8, \"backend\": \"faiss_ivf\", \"ivf_nlist\": 4, \"ivf_nprobe\": 5}", FIDEX_INVALID_CONFIG),
+        (b"{\"dimension\": 8, \"backend\": \"faiss_ivf\", \"ivf_nlist\": \"many\"}", FIDEX_INVALID_CONFIG),
     ] {
         let (st, v) = create("bad", cfg);
         assert_eq!(st, want, "{}", String::from_utf8_lossy(cfg));
@@ -921,7 +927,8 @@ fn config_json_is_validated_and_round_trips() {
     }
     let cfg = r#"{"dimension": 8, "metric": "inner_product", "storage": "f16", "match_threshold": 0.25,
         "duplicate_threshold": null, "retention_secs": 86400, "max_templates": 2,
-        "purposes": ["authentication", "payments"], "cancelable": true, "search_threads": 1, "auto_purge": false}"#;
+        "purposes": ["authentication", "payments"], "cancelable": true, "search_threads": 1, "auto_purge": false,
+        "backend": "flat"}"#;
     let (st, v) = create("good", cfg.as_bytes());
     expect(st, FIDEX_OK);
     let mut b = null_mut();
@@ -932,6 +939,24 @@ fn config_json_is_validated_and_round_trips() {
     expect(unsafe { fidex_vault_header(v, &mut b) }, FIDEX_OK);
     let h: serde_json::Value = serde_json::from_str(&take(b)).unwrap();
     assert_eq!((h["dimension"].as_u64(), h["metric"].as_str(), h["storage"].as_str(), h["cancelable"].as_bool()), (Some(8), Some("inner_product"), Some("f16"), Some(true)));
+    // The faiss IVF backend: its parameters round-trip where the library has feature
+    // `faiss`; elsewhere it is refused as a configuration error.
+    let ivf = r#"{"dimension": 8, "metric": "cosine", "storage": "int8", "match_threshold": 0.5,
+        "duplicate_threshold": 0.9, "retention_secs": 86400, "max_templates": 100,
+        "purposes": ["authentication"], "cancelable": false, "search_threads": 0, "auto_purge": true,
+        "backend": "faiss_ivf", "ivf_nlist": 16, "ivf_nprobe": 4, "ivf_sq8": true}"#;
+    let (st, v3) = create("ivf", ivf.as_bytes());
+    if cfg!(feature = "faiss") {
+        expect(st, FIDEX_OK);
+        expect(unsafe { fidex_vault_config(v3, &mut b) }, FIDEX_OK);
+        let back: serde_json::Value = serde_json::from_str(&take(b)).unwrap();
+        assert_eq!(back, serde_json::from_str::<serde_json::Value>(ivf).unwrap());
+        unsafe { fidex_vault_free(v3) };
+    } else {
+        expect(st, FIDEX_INVALID_CONFIG);
+        assert_eq!(v3, sentinel());
+        assert!(last_error().1.contains("feature `faiss`"), "{:?}", last_error());
+    }
     // Creating over an existing vault.
     let (st, v2) = create("good", b"{\"dimension\": 8}");
     assert_eq!(st, FIDEX_ALREADY_EXISTS);

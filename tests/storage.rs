@@ -250,3 +250,30 @@ fn sigkill_during_commits_loses_nothing_and_resurrects_nothing() {
     }
     println!("crash injection: {iterations} SIGKILLs, {total_acked} acknowledged enrollments checked at the end");
 }
+
+/// The fuzz fixture (`fuzz/fixture/vault.bin`, made by `fuzz/gen_seeds.rs`) must be a vault
+/// this build opens: otherwise every `open_vault` seed stops at the first parse error and
+/// the fuzzer never reaches the deeper parsers. A format change must regenerate it
+/// (`cd fuzz && cargo run --release --example gen_seeds`).
+#[test]
+fn fuzz_fixture_vault_opens_with_the_current_format() {
+    let bytes: &[u8] = include_bytes!("../fuzz/fixture/vault.bin");
+    assert_eq!(&bytes[..8], b"FXFIXT01");
+    let u32_at = |p: usize| u32::from_le_bytes(bytes[p..p + 4].try_into().unwrap()) as usize;
+    let dir = tempfile::tempdir().unwrap();
+    let (n, mut pos) = (u32_at(8), 12);
+    for _ in 0..n {
+        let nl = u32_at(pos);
+        let name = std::str::from_utf8(&bytes[pos + 4..pos + 4 + nl]).unwrap().to_string();
+        pos += 4 + nl;
+        let bl = u32_at(pos);
+        std::fs::write(dir.path().join(&name), &bytes[pos + 4..pos + 4 + bl]).unwrap();
+        pos += 4 + bl;
+    }
+    assert_eq!(pos, bytes.len());
+    let key = fidex::VaultKey::from_bytes([0x5a; 32]); // FIXTURE_KEY of fuzz/src/lib.rs
+    let v = fidex::Vault::open(dir.path(), &key).expect("fixture opens: regenerate it after a format change");
+    let vk = include_str!("../fuzz/fixture/vk.txt").trim();
+    assert_eq!(v.verification_key().to_text(), vk);
+    assert_eq!(v.stats().unwrap().templates, 3);
+}

@@ -12,6 +12,7 @@ use crate::receipt::{self, DeletionReceipt};
 use crate::storage::format::VaultHeader;
 use crate::vault::CommitInfo;
 use crate::{Error, FacialId, Metric, StorageType, Vault, VaultConfig};
+use crate::search::engine::Backend;
 use serde::Deserialize;
 use std::ffi::c_char;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
@@ -113,6 +114,30 @@ struct ConfigJson {
     cancelable: Option<bool>,
     search_threads: Option<usize>,
     auto_purge: Option<bool>,
+    backend: Option<String>,
+    ivf_nlist: Option<u32>,
+    ivf_nprobe: Option<u32>,
+    ivf_sq8: Option<bool>,
+}
+
+fn parse_backend(j: &ConfigJson) -> FfiResult<Backend> {
+    let Backend::FaissIvf { nlist: dl, nprobe: dp, sq8: ds } = Backend::DEFAULT_IVF else {
+        unreachable!("DEFAULT_IVF is an IVF backend")
+    };
+    match j.backend.as_deref() {
+        None | Some("flat") => {
+            if j.ivf_nlist.is_some() || j.ivf_nprobe.is_some() || j.ivf_sq8.is_some() {
+                return Err(bad_config("ivf_* fields need \"backend\": \"faiss_ivf\"".into()));
+            }
+            Ok(Backend::Flat)
+        }
+        Some("faiss_ivf") => Ok(Backend::FaissIvf {
+            nlist: j.ivf_nlist.unwrap_or(dl),
+            nprobe: j.ivf_nprobe.unwrap_or(dp),
+            sq8: j.ivf_sq8.unwrap_or(ds),
+        }),
+        Some(b) => Err(bad_config(format!("backend '{b}' is not one of \"flat\", \"faiss_ivf\""))),
+    }
 }
 
 pub(crate) fn json_error(what: &str, e: serde_json::Error) -> Failure {
@@ -127,6 +152,7 @@ pub(crate) fn json_error(what: &str, e: serde_json::Error) -> Failure {
 pub(crate) fn config_from_json(text: &str) -> FfiResult<VaultConfig> {
     let j: ConfigJson = serde_json::from_str(text).map_err(|e| json_error("vault configuration", e))?;
     let mut c = VaultConfig::new(j.dimension);
+    c.backend = parse_backend(&j)?;
     if let Some(m) = j.metric {
         c.metric = parse_metric(&m)?;
     }
@@ -157,26 +183,39 @@ pub(crate) fn config_from_json(text: &str) -> FfiResult<VaultConfig> {
     if let Some(a) = j.auto_purge {
         c.auto_purge = a;
     }
-    c.validate()?;
+    c.validate_for_build()?;
     Ok(c)
+}
+
+/// An f32 as the JSON number with the shortest decimal form that reads back as the same
+/// f32 (0.9, not 0.8999999761581421); thresholds are validated finite.
+fn f32_json(x: f32) -> serde_json::Value {
+    x.to_string().parse::<f64>().map_or(serde_json::Value::Null, serde_json::Value::from)
 }
 
 /// The configuration as JSON, in the input format of fidex_vault_create (all fields).
 pub(crate) fn config_to_json(c: &VaultConfig) -> String {
-    serde_json::json!({
+    let mut j = serde_json::json!({
         "dimension": c.dimension,
         "metric": metric_name(c.metric),
         "storage": storage_name(c.storage),
-        "match_threshold": c.match_threshold,
-        "duplicate_threshold": c.duplicate_threshold,
+        "match_threshold": f32_json(c.match_threshold),
+        "duplicate_threshold": c.duplicate_threshold.map(f32_json),
         "retention_secs": c.retention_secs,
         "max_templates": c.max_templates,
         "purposes": c.purposes,
         "cancelable": c.cancelable,
         "search_threads": c.search_threads,
         "auto_purge": c.auto_purge,
-    })
-    .to_string()
+        "backend": "flat",
+    });
+    if let Backend::FaissIvf { nlist, nprobe, sq8 } = c.backend {
+        j["backend"] = "faiss_ivf".into();
+        j["ivf_nlist"] = nlist.into();
+        j["ivf_nprobe"] = nprobe.into();
+        j["ivf_sq8"] = sq8.into();
+    }
+    j.to_string()
 }
 
 fn header_to_json(h: &VaultHeader) -> String {
@@ -234,9 +273,13 @@ unsafe fn path_arg<'a>(path: *const c_char, path_len: usize) -> FfiResult<&'a st
 /// {"dimension": 512, "metric": "cosine", "storage": "f32", "match_threshold": 0.5,
 ///  "duplicate_threshold": 0.9, "retention_secs": 94608000, "max_templates": 10000000,
 ///  "purposes": ["authentication", "identification"], "cancelable": false,
-///  "search_threads": 0, "auto_purge": true}
+///  "search_threads": 0, "auto_purge": true, "backend": "flat"}
 /// ```
 ///
+/// `backend`: "flat" (exact SIMD scan) or "faiss_ivf" (needs a library built with cargo
+/// feature `faiss`, else FIDEX_INVALID_CONFIG) with optional `ivf_nlist` (default 1024),
+/// `ivf_nprobe` (default 32, ≤ nlist) and `ivf_sq8` (default false). The `ivf_*` fields are
+/// refused with "flat".
 /// `metric`: "cosine" | "inner_product" | "l2"; `storage`: "f32" | "f16" | "int8" |
 /// "int8_no_rerank"; `duplicate_threshold`: a number or null (no duplicate check). Unknown
 /// fields are refused. Errors: FIDEX_INVALID_JSON (not JSON), FIDEX_INVALID_CONFIG (a

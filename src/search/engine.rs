@@ -35,6 +35,10 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// IVF parameters used where the caller names the faiss backend but not all of its
+    /// parameters (CLI, C ABI): 1024 lists, 32 probed, IVF-Flat codes.
+    pub const DEFAULT_IVF: Backend = Backend::FaissIvf { nlist: 1024, nprobe: 32, sq8: false };
+
     /// Stable on-disk code: Flat = 1, FaissIvf = 2 (its parameters are stored separately).
     pub const fn code(self) -> u8 {
         match self {
@@ -66,6 +70,18 @@ impl Backend {
         match self {
             Backend::Flat => true,
             Backend::FaissIvf { .. } => cfg!(feature = "faiss"),
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    /// `flat`, or `faiss-ivf(nlist=N,nprobe=P)` with `,sq8` for scalar-quantised codes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Backend::Flat => f.write_str("flat"),
+            Backend::FaissIvf { nlist, nprobe, sq8 } => {
+                write!(f, "faiss-ivf(nlist={nlist},nprobe={nprobe}{})", if *sq8 { ",sq8" } else { "" })
+            }
         }
     }
 }
@@ -192,6 +208,38 @@ impl Engine {
     /// 1:N search.
     pub fn search(&self, probe: &[f32], k: usize, min_score: f32, required_tags: u64, opts: &SearchOptions) -> Vec<Hit> {
         forward!(self, i => i.search(probe, k, min_score, required_tags, opts))
+    }
+    /// The int8 scale, once set (see [`Index::int8_scale`]).
+    pub fn int8_scale(&self) -> Option<f32> {
+        forward!(self, i => i.int8_scale())
+    }
+    /// Sets the int8 scale and re-quantises (see [`Index::set_int8_scale`]).
+    pub fn set_int8_scale(&mut self, scale: f32) -> bool {
+        forward!(self, i => i.set_int8_scale(scale))
+    }
+    /// Re-calibrates the int8 scale from the kept f32 rows (see [`Index::recalibrate`]).
+    pub fn recalibrate(&mut self) -> bool {
+        forward!(self, i => i.recalibrate())
+    }
+    /// Reserves room for `additional` more rows (see [`Index::reserve`]).
+    pub fn reserve(&mut self, additional: usize) {
+        forward!(self, i => i.reserve(additional))
+    }
+    /// Bulk loading (IVF: defer k-means training until turned back on; Flat: nothing).
+    /// Errors come from training when it is turned back on.
+    pub fn set_auto_train(&mut self, on: bool) -> Result<(), String> {
+        match self {
+            Engine::Flat(_) => {
+                let _ = on;
+                Ok(())
+            }
+            #[cfg(feature = "faiss")]
+            Engine::Ivf(i) => i.set_auto_train(on),
+        }
+    }
+    /// Name of the backend and its parameters, e.g. `flat` or `faiss-ivf(nlist=1024,nprobe=32,sq8)`.
+    pub fn describe(&self) -> String {
+        self.backend().to_string()
     }
     /// Batch 1:N search (`probes` is n × dim).
     pub fn search_batch(&self, probes: &[f32], k: usize, min_score: f32, required_tags: u64, opts: &SearchOptions) -> Vec<Vec<Hit>> {

@@ -125,6 +125,8 @@ pub struct FaissIvf {
     bits: Vec<Vec<u8>>,
     /// Per tag bit, the number of labels set in `bits`.
     bit_counts: Vec<usize>,
+    /// Whether the push reaching `train_threshold()` trains (off during bulk loads).
+    auto_train: bool,
 }
 
 impl std::fmt::Debug for FaissIvf {
@@ -167,6 +169,7 @@ impl FaissIvf {
             free_labels: Vec::new(),
             bits: vec![Vec::new(); 64],
             bit_counts: vec![0; 64],
+            auto_train: true,
         })
     }
 
@@ -258,10 +261,42 @@ impl FaissIvf {
             self.ivf
                 .add_with_ids(v, &[Idx::new(label as u64)])
                 .unwrap_or_else(|e| panic!("faiss add_with_ids failed: {e}"));
-        } else if self.rows.len() >= self.train_threshold() {
+        } else if self.auto_train && self.rows.len() >= self.train_threshold() {
             self.train().unwrap_or_else(|e| panic!("{e}"));
         }
         row
+    }
+
+    /// Bulk loading: with `false`, pushes never train (so that training sees all the rows
+    /// of a bulk load, not only the first `train_threshold()`); turning it back on trains
+    /// at once if the threshold is reached. Returns the training error, if any.
+    pub fn set_auto_train(&mut self, on: bool) -> Result<(), String> {
+        self.auto_train = on;
+        if on && !self.is_trained() && self.rows.len() >= self.train_threshold() {
+            self.train()?;
+        }
+        Ok(())
+    }
+
+    /// The int8 scale of the row store (see [`Index::int8_scale`]).
+    pub fn int8_scale(&self) -> Option<f32> {
+        self.rows.int8_scale()
+    }
+
+    /// Sets the int8 scale of the row store (see [`Index::set_int8_scale`]); faiss keeps its
+    /// own codes and is not affected.
+    pub fn set_int8_scale(&mut self, scale: f32) -> bool {
+        self.rows.set_int8_scale(scale)
+    }
+
+    /// Re-calibrates the int8 scale of the row store (see [`Index::recalibrate`]).
+    pub fn recalibrate(&mut self) -> bool {
+        self.rows.recalibrate()
+    }
+
+    /// Reserves row-store capacity for `additional` more rows (see [`Index::reserve`]).
+    pub fn reserve(&mut self, additional: usize) {
+        self.rows.reserve(additional)
     }
 
     /// Trains the IVF now on the current rows (≥ `nlist` rows needed) and indexes them.

@@ -1,6 +1,7 @@
 //! Vault configuration.
 
 use crate::error::{Error, Result};
+use crate::search::engine::Backend;
 use crate::search::{Metric, Storage};
 use serde::{Deserialize, Serialize};
 
@@ -47,7 +48,15 @@ pub struct VaultConfig {
     pub search_threads: usize,
     /// Purge expired templates automatically at each commit.
     pub auto_purge: bool,
+    /// Search structure: exact SIMD scan ([`Backend::Flat`], the default) or a faiss IVF
+    /// index for vaults far beyond brute force ([`Backend::FaissIvf`], needs cargo feature
+    /// `faiss` in every build that opens the vault). The IVF index lives only in memory
+    /// and is rebuilt from the encrypted templates when the vault opens.
+    pub backend: Backend,
 }
+
+/// Largest `nlist` accepted for the faiss IVF backend.
+pub const MAX_IVF_LISTS: u32 = 1 << 20;
 
 impl VaultConfig {
     /// Defaults for L2-normalised face embeddings of `dimension` components: cosine metric,
@@ -69,6 +78,7 @@ impl VaultConfig {
             cancelable: false,
             search_threads: 0,
             auto_purge: true,
+            backend: Backend::Flat,
         }
     }
 
@@ -114,6 +124,28 @@ impl VaultConfig {
         if self.search_threads > 1024 {
             return bad("search_threads must be ≤ 1024".into());
         }
+        if let Backend::FaissIvf { nlist, nprobe, .. } = self.backend {
+            if nlist == 0 || nlist > MAX_IVF_LISTS {
+                return bad(format!("faiss IVF nlist {nlist} is outside 1..={MAX_IVF_LISTS}"));
+            }
+            if nprobe == 0 || nprobe > nlist {
+                return bad(format!("faiss IVF nprobe {nprobe} is outside 1..={nlist} (nlist)"));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`VaultConfig::validate`], then checks that this build can run the backend:
+    /// [`Error::InvalidConfig`] for [`Backend::FaissIvf`] without cargo feature `faiss`.
+    pub fn validate_for_build(&self) -> Result<()> {
+        self.validate()?;
+        if !self.backend.available() {
+            return Err(Error::InvalidConfig(
+                "this vault uses the faiss IVF backend, which is not compiled into this build \
+                 (rebuild fidex with cargo feature `faiss`)"
+                    .into(),
+            ));
+        }
         Ok(())
     }
 
@@ -146,6 +178,10 @@ pub(crate) struct ConfigRecord {
     pub cancelable: bool,
     pub search_threads: u32,
     pub auto_purge: bool,
+    pub backend: u8,
+    pub ivf_nlist: u32,
+    pub ivf_nprobe: u32,
+    pub ivf_sq8: bool,
 }
 
 impl ConfigRecord {
@@ -162,6 +198,10 @@ impl ConfigRecord {
             cancelable: c.cancelable,
             search_threads: c.search_threads as u32,
             auto_purge: c.auto_purge,
+            backend: c.backend.code(),
+            ivf_nlist: c.backend.params().0,
+            ivf_nprobe: c.backend.params().1,
+            ivf_sq8: c.backend.params().2,
         }
     }
 
@@ -180,6 +220,8 @@ impl ConfigRecord {
             cancelable: self.cancelable,
             search_threads: self.search_threads as usize,
             auto_purge: self.auto_purge,
+            backend: Backend::from_code(self.backend, self.ivf_nlist, self.ivf_nprobe, self.ivf_sq8)
+                .ok_or_else(|| Error::corrupt("unknown search backend code in manifest"))?,
         };
         c.validate().map_err(|e| Error::corrupt(format!("manifest config: {e}")))?;
         Ok(c)

@@ -29,7 +29,8 @@ use crate::log::audit::{DeletionReason, Event, LogEntry};
 use crate::log::merkle::{self, Hash, MerkleLog};
 use crate::log::smt::LiveSet;
 use crate::receipt::{DeletionReceipt, EnrollmentReceipt, LiveSetProof, SignedTreeHead, VerificationKey};
-use crate::search::{Index, Metric, SearchOptions};
+use crate::search::engine::Engine;
+use crate::search::{Metric, SearchOptions};
 use crate::storage::format::{self, ObjectHeader, VaultHeader, FLAG_CANCELABLE, HEADER_LEN, MANIFEST_FILE, MANIFEST_TMP};
 use crate::storage::{FsStorage, Storage};
 use config::ConfigRecord;
@@ -130,6 +131,8 @@ pub struct Stats {
     pub generation: u64,
     /// Search kernel in use.
     pub kernel: String,
+    /// Search backend: `flat`, or `faiss-ivf(nlist=…,nprobe=…[,sq8])`.
+    pub backend: String,
 }
 
 /// A subject's record, for access (GDPR Art. 15) and portability (Art. 20) requests.
@@ -250,7 +253,7 @@ struct Inner {
     created_at: i64,
     generation: u64,
     next_object_id: u64,
-    index: Index,
+    index: Engine,
     row_ids: Vec<FacialId>,
     records: HashMap<FacialId, Record>,
     segments: BTreeMap<u64, SegmentState>,
@@ -337,7 +340,7 @@ impl Vault {
 
     /// Creates a vault on any [`Storage`] with an injected clock (tests, custom backends).
     pub fn create_in(storage: Arc<dyn Storage>, key: &VaultKey, config: VaultConfig, clock: Arc<dyn Clock>) -> Result<Vault> {
-        config.validate()?;
+        config.validate_for_build()?;
         let lock = storage.lock().map_err(|e| lock_err(&*storage, e))?;
         if storage.list().map_err(|e| io_err(&*storage, "listing", e))?.iter().any(|n| n == MANIFEST_FILE) {
             return Err(Error::AlreadyExists(storage.location()));
@@ -355,7 +358,7 @@ impl Vault {
             generation: 0,
             key_check: key::key_check(key, &vault_id),
         };
-        let mut inner = Inner::new(header, config, key.clone(), now);
+        let mut inner = Inner::new(header, config, key.clone(), now)?;
         let metric = format!("{:?}", inner.config.metric).to_ascii_lowercase();
         inner.append_event(now, Event::VaultCreated { dimension: inner.config.dimension, metric });
         inner.dirty = true;
@@ -1033,6 +1036,7 @@ impl Vault {
             log_entries: r.log_entries.len() as u64,
             generation: r.generation,
             kernel: crate::search::kernels::detected().to_string(),
+            backend: r.index.describe(),
         })
     }
 
@@ -1103,7 +1107,11 @@ impl Vault {
         }
         if let Some(nt) = new_transform {
             // Rebuild the index with renewed templates.
-            let mut index = Index::new(w.config.dimension as usize, w.config.metric, w.config.storage);
+            let mut index = w.new_engine()?;
+            if let Some(scale) = w.index.int8_scale() {
+                index.set_int8_scale(scale);
+            }
+            index.set_auto_train(false).map_err(engine_err)?;
             let mut row_ids = Vec::new();
             let mut rows = HashMap::new();
             for (_, recs, _) in &contents {
@@ -1117,6 +1125,7 @@ impl Vault {
             }
             let pending_ids: Vec<FacialId> = w.pending.iter().map(|(i, _)| *i).collect();
             debug_assert!(pending_ids.is_empty(), "pending was committed above");
+            index.set_auto_train(true).map_err(engine_err)?;
             for (id, row) in rows {
                 if let Some(r) = w.records.get_mut(&id) {
                     r.row = row;
@@ -1572,7 +1581,8 @@ fn load(storage: &dyn Storage, key: &VaultKey) -> Result<Inner> {
     {
         return Err(Error::corrupt("manifest header disagrees with its encrypted configuration"));
     }
-    let mut inner = Inner::new(header.clone(), config, key.clone(), body.created_at);
+    config.validate_for_build()?;
+    let mut inner = Inner::new(header.clone(), config, key.clone(), body.created_at)?;
     inner.generation = header.generation;
     inner.next_object_id = body.next_object_id;
     inner.enrollments_total = body.enrollments_total;
@@ -1588,6 +1598,11 @@ fn load(storage: &dyn Storage, key: &VaultKey) -> Result<Inner> {
     }
     let d = inner.config.dimension as usize;
     let mut live_keys = Vec::new();
+    // One allocation for all rows (the manifest is authenticated; the quota caps it anyway),
+    // and an IVF backend trains once, on every row, after the load.
+    let total: u64 = body.segments.iter().map(|s| u64::from(s.count)).sum();
+    inner.index.reserve(total.min(inner.config.max_templates) as usize);
+    inner.index.set_auto_train(false).map_err(engine_err)?;
     for s in &body.segments {
         if s.id >= body.next_object_id || inner.segments.contains_key(&s.id) || s.count == 0 {
             return Err(Error::corrupt("manifest lists an invalid segment"));
@@ -1630,6 +1645,7 @@ fn load(storage: &dyn Storage, key: &VaultKey) -> Result<Inner> {
         dec.vectors.zeroize();
         inner.segments.insert(s.id, SegmentState { generation: s.generation, live: s.count, needs_rewrite: false });
     }
+    inner.index.set_auto_train(true).map_err(engine_err)?;
     inner.live = LiveSet::from_keys(live_keys);
     for (id, t) in &body.overlay {
         let id = FacialId::from_bytes(*id);
@@ -1672,12 +1688,19 @@ fn load(storage: &dyn Storage, key: &VaultKey) -> Result<Inner> {
     Ok(inner)
 }
 
+/// A failure inside the search engine (faiss training or adding) that is not the caller's.
+fn engine_err(e: String) -> Error {
+    Error::Io(format!("search index: {e}"))
+}
+
 impl Inner {
-    fn new(header: VaultHeader, config: VaultConfig, key: VaultKey, created_at: i64) -> Inner {
+    fn new(header: VaultHeader, config: VaultConfig, key: VaultKey, created_at: i64) -> Result<Inner> {
         let vid = header.vault_id;
         let transform = config.cancelable.then(|| Transform::derive(&key, &vid, config.dimension as usize));
-        Inner {
-            index: Index::new(config.dimension as usize, config.metric, config.storage),
+        let index = Engine::new(config.dimension as usize, config.metric, config.storage, config.backend)
+            .map_err(Error::InvalidConfig)?;
+        Ok(Inner {
+            index,
             sealer: Sealer::new(&key, &vid),
             signing: signing_key(&key, &vid),
             transform,
@@ -1702,7 +1725,13 @@ impl Inner {
             live: LiveSet::new(),
             doomed: BTreeSet::new(),
             dirty: false,
-        }
+        })
+    }
+
+    /// A new, empty search engine of this vault's configuration.
+    fn new_engine(&self) -> Result<Engine> {
+        let c = &self.config;
+        Engine::new(c.dimension as usize, c.metric, c.storage, c.backend).map_err(Error::InvalidConfig)
     }
 
     fn search_opts(&self) -> SearchOptions {

@@ -169,6 +169,15 @@ pub enum StorageArg {
     Int8Exact,
 }
 
+/// `--backend` values.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendArg {
+    /// Exact brute-force SIMD scan
+    Flat,
+    /// faiss inverted-file index (approximate; for very large vaults)
+    Ivf,
+}
+
 #[derive(Args, Debug)]
 pub struct CreateArgs {
     #[command(flatten)]
@@ -206,6 +215,18 @@ pub struct CreateArgs {
     /// Do not purge expired templates automatically at each commit
     #[arg(long)]
     pub no_auto_purge: bool,
+    /// Search backend: exact SIMD scan, or a faiss IVF index (builds with feature `faiss`)
+    #[arg(long, value_enum, default_value = "flat")]
+    pub backend: BackendArg,
+    /// faiss IVF: number of inverted lists (about 4 × sqrt(templates)). Default 1024
+    #[arg(long, value_name = "N")]
+    pub nlist: Option<u32>,
+    /// faiss IVF: lists scanned per search (1..=nlist; more = better recall). Default 32
+    #[arg(long, value_name = "N")]
+    pub nprobe: Option<u32>,
+    /// faiss IVF: 8-bit scalar-quantised codes inside faiss (a quarter of the memory)
+    #[arg(long)]
+    pub sq8: bool,
     /// Also write the verification key to FILE (must not exist)
     #[arg(long, value_name = "FILE")]
     pub vk_out: Option<PathBuf>,

@@ -7,6 +7,7 @@ use crate::keys;
 use crate::output::{self, Ctx, Dest, Progress};
 use crate::timefmt::{format_duration, format_time, now, parse_duration, parse_time};
 use fidex::receipt::{self, Receipt, SignedTreeHead};
+use fidex::search::engine::Backend;
 use fidex::search::{Metric, Storage};
 use fidex::{DeletionReason, Error, Match, Vault, VaultConfig};
 use serde_json::{json, Value};
@@ -116,7 +117,21 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> CmdResult {
         cfg.max_templates = m;
     }
     cfg.auto_purge = !a.no_auto_purge;
-    cfg.validate().map_err(Failure::new)?;
+    cfg.backend = match a.backend {
+        BackendArg::Flat => {
+            if a.nlist.is_some() || a.nprobe.is_some() || a.sq8 {
+                return Err(Failure::usage("--nlist, --nprobe and --sq8 need --backend ivf"));
+            }
+            Backend::Flat
+        }
+        BackendArg::Ivf => {
+            let Backend::FaissIvf { nlist, nprobe, .. } = Backend::DEFAULT_IVF else {
+                unreachable!("DEFAULT_IVF is an IVF backend")
+            };
+            Backend::FaissIvf { nlist: a.nlist.unwrap_or(nlist), nprobe: a.nprobe.unwrap_or(nprobe), sq8: a.sq8 }
+        }
+    };
+    cfg.validate_for_build().map_err(Failure::new)?;
     if let Some(o) = &a.vk_out {
         preflight_new(o)?;
     }
@@ -260,6 +275,7 @@ pub fn stats(ctx: &Ctx, v: &VaultArgs) -> CmdResult {
     ctx.say(format!("audit log:            {} entries", s.log_entries));
     ctx.say(format!("generation:           {}", s.generation));
     ctx.say(format!("search kernel:        {}", s.kernel));
+    ctx.say(format!("search backend:       {}", s.backend));
     Ok(exit::OK)
 }
 

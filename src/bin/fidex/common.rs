@@ -212,6 +212,7 @@ pub fn config_json(c: &VaultConfig) -> Value {
         "purposes": c.purposes,
         "cancelable": c.cancelable,
         "auto_purge": c.auto_purge,
+        "backend": c.backend.to_string(),
     })
 }
 

@@ -164,6 +164,7 @@ fn fidex_index(name: &str, storage: Storage, rows: &[f32], probes: &[f32], truth
     let rss0 = rss_bytes();
     let t = Instant::now();
     let mut idx = Index::new(DIM, Metric::Cosine, storage);
+    idx.reserve(rows.len() / DIM); // as the vault does when it loads
     for r in rows.chunks_exact(DIM) {
         idx.push(r, 1);
     }

@@ -319,3 +319,102 @@ fn facial_ids_are_random_v4_and_the_audit_log_holds_no_biometrics() {
         assert!(!log.contains(&format!("{normalised}")), "template component {normalised} in the audit log");
     }
 }
+
+/// int8 storage: the scale is calibrated from the stored templates at the first commit and
+/// again whenever the vault has doubled, every row is re-quantised from its exact value
+/// (for int8-only storage, read back from the encrypted segments), and the scale survives
+/// reopen. `recalibrate_int8` works for both int8 modes and refuses f32.
+#[test]
+fn int8_scale_is_calibrated_from_the_data_and_follows_growth() {
+    use fidex::search::quant::{calibrate, Int8Quantizer};
+    for rerank in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v");
+        let key = VaultKey::generate();
+        let mut cfg = VaultConfig::new(32);
+        cfg.storage = StorageType::Int8 { rerank };
+        cfg.duplicate_threshold = None;
+        let v = Vault::create(&p, &key, cfg).unwrap();
+        let mut f = Faces::new(32, 5);
+        // A first template with an unusually large component: a first-row scale would be
+        // far too coarse for everything after it.
+        let mut odd = vec![0.0f32; 32];
+        odd[0] = 1.0;
+        let mut ids = vec![v.enroll(&odd, &both(), None).unwrap().facial_id];
+        let mut templates = vec![odd.clone()];
+        let s = v.stats().unwrap();
+        assert_eq!(s.int8_calibrated_rows, 0);
+        let first_row_scale = s.int8_scale.unwrap();
+        let mut add = |v: &Vault, n: usize, ids: &mut Vec<FacialId>, templates: &mut Vec<Vec<f32>>| {
+            for _ in 0..n {
+                let c = f.identity();
+                let t = f.capture(&c);
+                ids.push(v.enroll(&t, &both(), None).unwrap().facial_id);
+                templates.push(t);
+            }
+        };
+        add(&v, 99, &mut ids, &mut templates);
+        v.commit().unwrap();
+        let check = |v: &Vault, templates: &[Vec<f32>], ids: &[FacialId], n: u64| {
+            let s = v.stats().unwrap();
+            assert_eq!(s.int8_calibrated_rows, n, "rerank {rerank}");
+            // With rerank the vault keeps its own normalisation of each template (within
+            // 1e-6 of ours); calibrate from exactly what it holds.
+            let exact: Vec<Vec<f32>> = if rerank {
+                ids.iter().map(|id| v.stored_template_for_test(id).unwrap()).collect()
+            } else {
+                templates.to_vec()
+            };
+            let want = calibrate(&exact.concat()).scale();
+            assert_eq!(s.int8_scale, Some(want), "rerank {rerank}: scale not calibrated from all {n} templates");
+            // Every row holds exactly quantise(template) at that scale: re-quantised from the
+            // exact value, not from older int8 codes.
+            let q = Int8Quantizer::new(want).unwrap();
+            for (t, id) in exact.iter().zip(ids) {
+                let mut codes = vec![0i8; t.len()];
+                q.quantize(t, &mut codes);
+                let mut back = vec![0.0f32; t.len()];
+                q.dequantize(&codes, &mut back);
+                let held = v.stored_template_for_test(id).unwrap();
+                if rerank {
+                    assert_eq!(&held, t);
+                    let ours = &templates[ids.iter().position(|x| x == id).unwrap()];
+                    assert!(held.iter().zip(ours).all(|(a, b)| (a - b).abs() < 1e-6));
+                } else {
+                    assert_eq!(held, back, "rerank {rerank}: row not re-quantised from its exact value");
+                }
+            }
+        };
+        check(&v, &templates, &ids, 100);
+        assert!(first_row_scale > v.stats().unwrap().int8_scale.unwrap(), "the first-row scale (1.5 × 1.0 / 127) was replaced");
+        // +50: not yet doubled, the scale stays.
+        add(&v, 50, &mut ids, &mut templates);
+        v.commit().unwrap();
+        assert_eq!(v.stats().unwrap().int8_calibrated_rows, 100);
+        // +60 (210 ≥ 2 × 100): recalibrated at commit, committed rows read back from disk.
+        add(&v, 60, &mut ids, &mut templates);
+        v.commit().unwrap();
+        check(&v, &templates, &ids, 210);
+        let probe = templates[7].clone();
+        let before = v.identify(&probe, 5, Some(-1.0), "authentication").unwrap();
+        assert_eq!(before[0].facial_id, ids[7]);
+        // Deletions leave no gaps in the re-quantisation.
+        v.delete(&ids[3], DeletionReason::SubjectRequest).unwrap();
+        ids.remove(3);
+        templates.remove(3);
+        assert!(v.recalibrate_int8().unwrap());
+        check(&v, &templates, &ids, 209);
+        let s = v.stats().unwrap();
+        v.commit().unwrap();
+        drop(v);
+        let v = Vault::open(&p, &key).unwrap();
+        let r = v.stats().unwrap();
+        assert_eq!((r.int8_scale, r.int8_calibrated_rows), (s.int8_scale, s.int8_calibrated_rows));
+        check(&v, &templates, &ids, 209);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (v, _, _) = new_vault(&dir.path().join("v"), 8);
+    v.enroll(&[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5], &both(), None).unwrap();
+    assert!(!v.recalibrate_int8().unwrap());
+    assert_eq!(v.stats().unwrap().int8_scale, None);
+}

@@ -221,6 +221,10 @@ impl Engine {
     pub fn recalibrate(&mut self) -> bool {
         forward!(self, i => i.recalibrate())
     }
+    /// Re-quantises the int8 codes of `row` from its exact vector (see [`Index::requantize_row`]).
+    pub fn requantize_row(&mut self, row: u32, v: &[f32]) -> bool {
+        forward!(self, i => i.requantize_row(row, v))
+    }
     /// Reserves room for `additional` more rows (see [`Index::reserve`]).
     pub fn reserve(&mut self, additional: usize) {
         forward!(self, i => i.reserve(additional))

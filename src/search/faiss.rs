@@ -289,6 +289,11 @@ impl FaissIvf {
         self.rows.set_int8_scale(scale)
     }
 
+    /// Re-quantises one row of the row store (see [`Index::requantize_row`]).
+    pub fn requantize_row(&mut self, row: u32, v: &[f32]) -> bool {
+        self.rows.requantize_row(row, v)
+    }
+
     /// Re-calibrates the int8 scale of the row store (see [`Index::recalibrate`]).
     pub fn recalibrate(&mut self) -> bool {
         self.rows.recalibrate()

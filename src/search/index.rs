@@ -528,6 +528,23 @@ impl Index {
         true
     }
 
+    /// Re-quantises the int8 codes of `row` from its exact vector `v` with the current
+    /// scale (the caller keeps exact templates elsewhere, e.g. the vault's encrypted
+    /// segments, and restores int8-only precision after [`Index::set_int8_scale`]). The
+    /// kept `f32` row, if any, is not changed. Returns `false` (nothing changed) for
+    /// non-int8 storage, a row out of range or `v.len() != dim`.
+    pub fn requantize_row(&mut self, row: u32, v: &[f32]) -> bool {
+        let (Storage::Int8 { .. }, Some(q)) = (self.storage, self.quant) else {
+            return false;
+        };
+        if row as usize >= self.len || v.len() != self.dim {
+            return false;
+        }
+        let span = self.span(row as usize);
+        q.quantize(v, &mut self.i8s.data[span]);
+        true
+    }
+
     /// Recomputes the int8 scale from all stored `f32` rows ([`quant::calibrate`]) and
     /// re-quantises every row. Only possible with `Storage::Int8 { rerank: true }`; for
     /// `Int8 { rerank: false }` the exact values are gone, so this returns `false` and

@@ -30,7 +30,7 @@ use crate::log::merkle::{self, Hash, MerkleLog};
 use crate::log::smt::LiveSet;
 use crate::receipt::{DeletionReceipt, EnrollmentReceipt, LiveSetProof, SignedTreeHead, VerificationKey};
 use crate::search::engine::Engine;
-use crate::search::{Metric, SearchOptions};
+use crate::search::{quant, Metric, SearchOptions, Storage as StorageType};
 use crate::storage::format::{self, ObjectHeader, VaultHeader, FLAG_CANCELABLE, HEADER_LEN, MANIFEST_FILE, MANIFEST_TMP};
 use crate::storage::{FsStorage, Storage};
 use config::ConfigRecord;
@@ -133,6 +133,11 @@ pub struct Stats {
     pub kernel: String,
     /// Search backend: `flat`, or `faiss-ivf(nlist=…,nprobe=…[,sq8])`.
     pub backend: String,
+    /// int8 storage: the quantisation step (`None` for f32 / f16 or before the first
+    /// template) and the number of templates it was last calibrated on.
+    pub int8_scale: Option<f32>,
+    /// See `int8_scale`.
+    pub int8_calibrated_rows: u64,
 }
 
 /// A subject's record, for access (GDPR Art. 15) and portability (Art. 20) requests.
@@ -214,6 +219,8 @@ struct ManifestBody {
     /// Scale of the in-memory int8 quantisation (int8 storage only), so a reopened vault
     /// scores exactly as before.
     int8_scale: Option<f32>,
+    /// Number of templates the int8 scale was last calibrated on (0: never; int8 only).
+    int8_calibrated_rows: u64,
 }
 
 /// Templates of a segment (id, stored vector) and their metadata.
@@ -267,6 +274,8 @@ struct Inner {
     log_committed: usize,
     old_verification_keys: Vec<[u8; 32]>,
     live: LiveSet,
+    /// See [`ManifestBody::int8_calibrated_rows`].
+    int8_calibrated_rows: u64,
     /// Files to remove (obsolete segments whose removal failed, leftovers of failed commits).
     doomed: BTreeSet<String>,
     dirty: bool,
@@ -838,7 +847,11 @@ impl Vault {
         let now = self.now();
         let purged = {
             let mut w = self.write();
-            if w.config.auto_purge { self.purge_locked(&mut w, now)? } else { Vec::new() }
+            let purged = if w.config.auto_purge { self.purge_locked(&mut w, now)? } else { Vec::new() };
+            if w.index.len() as u64 >= w.int8_calibrated_rows.saturating_mul(2).max(1) {
+                self.recalibrate_locked(&mut w)?;
+            }
+            purged
         };
         let mut info = self.commit_concurrent()?;
         info.purged = self.read().deletion_receipts(&purged, now);
@@ -1037,6 +1050,8 @@ impl Vault {
             generation: r.generation,
             kernel: crate::search::kernels::detected().to_string(),
             backend: r.index.describe(),
+            int8_scale: r.index.int8_scale(),
+            int8_calibrated_rows: r.int8_calibrated_rows,
         })
     }
 
@@ -1366,6 +1381,7 @@ impl Vault {
             log_root: w.log_tree.root(),
             old_verification_keys: w.old_verification_keys.clone(),
             int8_scale: w.index.int8_scale(),
+            int8_calibrated_rows: w.int8_calibrated_rows,
         };
         let mut header = w.header.clone();
         header.generation = gen;
@@ -1493,16 +1509,86 @@ impl Vault {
         r.index.row_f32(row)
     }
 
-    /// Re-calibrates the int8 quantisation scale from the stored templates (int8 storage
-    /// with exact re-ranking only; `Ok(false)` otherwise). Persisted at the next commit.
+    /// Re-calibrates the int8 quantisation scale from the stored templates and re-quantises
+    /// every template from its exact value (int8 storage; `Ok(false)` for f32 / f16 or an
+    /// empty vault). With `Int8 { rerank: true }` the exact values are in memory; with
+    /// `Int8 { rerank: false }` they are read back from the encrypted segments (pending
+    /// enrollments from memory), so it costs one decryption of the vault. Searches wait
+    /// while it runs. Persisted at the next commit.
+    ///
+    /// The vault also does this by itself at commit, each time the number of templates has
+    /// doubled since the last calibration (so the scale follows the data: amortised, every
+    /// template is re-read at most about twice over the vault's growth).
     pub fn recalibrate_int8(&self) -> Result<bool> {
         let _writer = self.writer();
         let mut w = self.write();
-        let changed = w.index.recalibrate();
-        if changed {
-            w.dirty = true;
+        self.recalibrate_locked(&mut w)
+    }
+
+    fn recalibrate_locked(&self, w: &mut Inner) -> Result<bool> {
+        let n = w.index.len();
+        let StorageType::Int8 { rerank } = w.config.storage else {
+            return Ok(false);
+        };
+        if n == 0 {
+            return Ok(false);
         }
-        Ok(changed)
+        if rerank {
+            w.index.recalibrate();
+        } else {
+            // Pass 1: a calibration sample (pending templates first, then segments evenly
+            // spread) of at most CALIBRATION_SAMPLE components.
+            let d = w.config.dimension as usize;
+            let want_rows = (quant::CALIBRATION_SAMPLE / d).max(1);
+            let mut sample: Vec<f32> = Vec::new();
+            for (_, v) in w.pending.iter().take(want_rows) {
+                sample.extend_from_slice(v);
+            }
+            let seg_ids: Vec<u64> = w.segments.keys().copied().collect();
+            let committed = n.saturating_sub(w.pending.len()).max(1);
+            let stride = committed.div_ceil(want_rows.saturating_sub(sample.len() / d).max(1)).max(1);
+            let mut seen = 0usize;
+            for id in &seg_ids {
+                if sample.len() / d >= want_rows {
+                    break;
+                }
+                let (mut recs, _) = self.read_segment(w, *id)?;
+                for (rid, v) in &recs {
+                    if w.records.get(rid).and_then(|r| r.segment) == Some(*id) {
+                        if seen % stride == 0 && sample.len() / d < want_rows {
+                            sample.extend_from_slice(v);
+                        }
+                        seen += 1;
+                    }
+                }
+                wipe_records(&mut recs);
+            }
+            let q = quant::calibrate(&sample);
+            sample.zeroize();
+            // Pass 2: new scale, then every row re-quantised from its exact value.
+            if !w.index.set_int8_scale(q.scale()) {
+                return Ok(false);
+            }
+            let rows: Vec<(u32, usize)> = w.pending.iter().enumerate().map(|(i, (id, _))| (w.records[id].row, i)).collect();
+            for (row, i) in rows {
+                let v = std::mem::take(&mut w.pending[i].1);
+                w.index.requantize_row(row, &v);
+                w.pending[i].1 = v;
+            }
+            for id in &seg_ids {
+                let (mut recs, _) = self.read_segment(w, *id)?;
+                for (rid, v) in &recs {
+                    if let Some(r) = w.records.get(rid).filter(|r| r.segment == Some(*id)) {
+                        let row = r.row;
+                        w.index.requantize_row(row, v);
+                    }
+                }
+                wipe_records(&mut recs);
+            }
+        }
+        w.int8_calibrated_rows = n as u64;
+        w.dirty = true;
+        Ok(true)
     }
 
     /// Files that should have been removed but could not be yet (retried at each commit).
@@ -1591,6 +1677,7 @@ fn load(storage: &dyn Storage, key: &VaultKey) -> Result<Inner> {
         inner.deletions_by_reason.insert(r, *n);
     }
     inner.old_verification_keys = body.old_verification_keys.clone();
+    inner.int8_calibrated_rows = body.int8_calibrated_rows;
     if let Some(scale) = body.int8_scale {
         if !inner.index.set_int8_scale(scale) {
             return Err(Error::corrupt("manifest holds an invalid int8 scale"));
@@ -1723,6 +1810,7 @@ impl Inner {
             log_committed: 0,
             old_verification_keys: Vec::new(),
             live: LiveSet::new(),
+            int8_calibrated_rows: 0,
             doomed: BTreeSet::new(),
             dirty: false,
         })
@@ -1883,5 +1971,12 @@ impl Inner {
                 non_membership_proof: LiveSetProof::from_proof(&self.live.prove(id.as_bytes())),
             })
             .collect()
+    }
+}
+
+/// Zeroes the template vectors of a decoded segment before they are freed.
+fn wipe_records(recs: &mut [(FacialId, Vec<f32>)]) {
+    for (_, v) in recs.iter_mut() {
+        v.zeroize();
     }
 }

@@ -1555,7 +1555,7 @@ impl Vault {
                 let (mut recs, _) = self.read_segment(w, *id)?;
                 for (rid, v) in &recs {
                     if w.records.get(rid).and_then(|r| r.segment) == Some(*id) {
-                        if seen % stride == 0 && sample.len() / d < want_rows {
+                        if seen.is_multiple_of(stride) && sample.len() / d < want_rows {
                             sample.extend_from_slice(v);
                         }
                         seen += 1;

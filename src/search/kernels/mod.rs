@@ -343,8 +343,23 @@ macro_rules! scan_drivers {
                 return;
             }
             let q = [probe.as_ptr()];
+            let row_bytes = dim * std::mem::size_of::<$R>();
+            let base = rows.as_ptr().cast::<u8>();
+            let pf = $crate::search::kernels::PREFETCH_BYTES;
             let mut i = 0;
             while i + $R1 <= n {
+                if pf > 0 {
+                    // Software prefetch of the group PREFETCH_BYTES ahead: hardware
+                    // prefetchers stop at 4 KiB page boundaries, which a fast int8 scan
+                    // crosses every few rows. `wrapping_add` keeps the address computation
+                    // defined past the end of `rows`; a prefetch never faults.
+                    let mut off = i * row_bytes + pf;
+                    let end = off + $R1 * row_bytes;
+                    while off < end {
+                        $crate::search::kernels::prefetch(base.wrapping_add(off));
+                        off += 64;
+                    }
+                }
                 let mut r = [rows.as_ptr(); $R1];
                 for (j, rp) in r.iter_mut().enumerate() {
                     *rp = rows[(i + j) * dim..].as_ptr();
@@ -417,3 +432,22 @@ macro_rules! scan_drivers {
     all(target_arch = "aarch64", target_feature = "neon")
 ))]
 use scan_drivers;
+
+/// Distance of the software prefetch in single-probe scans (0 disables it). Measured on
+/// the 2-vCPU Xeon (AVX-512) dev machine, 1M × 512 int8 rows, median of 40 probes:
+/// 0 → 41 ms (2 threads), 1 KiB → 37, 4 KiB → 32, 8 KiB → 27–32, 16 KiB → 32, 64 KiB → 36;
+/// f32 rows are within noise of no prefetch at every distance.
+pub(crate) const PREFETCH_BYTES: usize = 8192;
+
+/// Hints the cache line at `p` into L1 (no-op where not supported). Never faults.
+#[inline(always)]
+pub(crate) fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 is an SSE instruction (baseline on x86-64); a prefetch of any
+    // address, mapped or not, has no architectural effect and cannot fault.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}

@@ -165,6 +165,10 @@ fn fidex_index(name: &str, storage: Storage, rows: &[f32], probes: &[f32], truth
     let t = Instant::now();
     let mut idx = Index::new(DIM, Metric::Cosine, storage);
     idx.reserve(rows.len() / DIM); // as the vault does when it loads
+    if matches!(storage, Storage::Int8 { .. }) {
+        // As the vault does at its first commit: the int8 scale calibrated from the data.
+        idx.set_int8_scale(fidex::search::quant::calibrate(rows).scale());
+    }
     for r in rows.chunks_exact(DIM) {
         idx.push(r, 1);
     }

@@ -137,6 +137,17 @@ struct Scratch {
     top: TopK,
     top2: TopK,
     tops: Vec<TopK>,
+    /// Buffers of a multi-threaded single-probe search, owned by the calling thread.
+    par: ParScratch,
+}
+
+/// See [`Scratch::par`].
+#[derive(Default)]
+struct ParScratch {
+    /// Quantised probe; zeroed after every use.
+    qprobe: Vec<i8>,
+    /// Per-chunk best hits.
+    parts: Vec<Vec<Hit>>,
 }
 
 impl Scratch {
@@ -713,19 +724,19 @@ impl Index {
 
     /// Final hits from the first-stage heap `top`: sorted as is, or re-ranked exactly
     /// (int8 with rerank). Leaves `top` empty.
-    fn finish(
-        &self,
-        probe: &[f32],
-        top: &mut TopK,
-        top2: &mut TopK,
-        k: usize,
-        min_score: f32,
-    ) -> Vec<Hit> {
+    fn finish(&self, probe: &[f32], top: &mut TopK, top2: &mut TopK, k: usize, min_score: f32) -> Vec<Hit> {
         let mut out = Vec::new();
+        self.finish_into(probe, top, top2, k, min_score, &mut out);
+        out
+    }
+
+    /// [`Index::finish`] into `out` (cleared first; no allocation when it has room).
+    fn finish_into(&self, probe: &[f32], top: &mut TopK, top2: &mut TopK, k: usize, min_score: f32, out: &mut Vec<Hit>) {
+        out.clear();
         if self.storage != (Storage::Int8 { rerank: true }) {
-            out.reserve_exact(top.len());
-            top.drain_sorted_into(&mut out);
-            return out;
+            out.reserve(top.len());
+            top.drain_sorted_into(out);
+            return;
         }
         top2.reset(k.min(top.len()));
         for h in top.as_unsorted() {
@@ -735,9 +746,8 @@ impl Index {
             }
         }
         top.reset(0);
-        out.reserve_exact(top2.len());
-        top2.drain_sorted_into(&mut out);
-        out
+        out.reserve(top2.len());
+        top2.drain_sorted_into(out);
     }
 
     /// 1:N search: the best `k` rows (best first; score ties → lower row first) among
@@ -745,6 +755,7 @@ impl Index {
     /// (scores as in [`Index::score`]; pass `f32::NEG_INFINITY` for no threshold).
     ///
     /// Returns no hits if `probe.len() != dim`, `k == 0` or the index is empty.
+    /// Allocates the result; [`Index::search_into`] reuses a buffer instead.
     pub fn search(
         &self,
         probe: &[f32],
@@ -753,8 +764,28 @@ impl Index {
         required_tags: u64,
         opts: &SearchOptions,
     ) -> Vec<Hit> {
+        let mut out = Vec::new();
+        self.search_into(probe, k, min_score, required_tags, opts, &mut out);
+        out
+    }
+
+    /// [`Index::search`] into `out` (cleared first). Steady state allocates nothing: the
+    /// scan buffers, heaps and quantised probe live in per-thread scratch space, the
+    /// per-chunk results of a multi-threaded scan in scratch space of the calling thread,
+    /// and `out` is reused when it has room for `k` hits (checked by
+    /// `tests/search_alloc.rs` with a counting allocator, single- and multi-threaded).
+    pub fn search_into(
+        &self,
+        probe: &[f32],
+        k: usize,
+        min_score: f32,
+        required_tags: u64,
+        opts: &SearchOptions,
+        out: &mut Vec<Hit>,
+    ) {
+        out.clear();
         if probe.len() != self.dim || k == 0 || self.len == 0 {
-            return Vec::new();
+            return;
         }
         let (cap, scan_min) = self.first_stage(k, min_score);
         let threads = Index::effective_threads(opts);
@@ -786,48 +817,55 @@ impl Index {
                     (scores, iscores),
                 );
                 wipe(qprobes);
-                self.finish(probe, top, top2, k, min_score)
+                self.finish_into(probe, top, top2, k, min_score, out)
             });
         }
         // Parallel: no thread-local borrow is held across rayon (a worker may run
-        // another search while it waits); each chunk borrows its own thread's scratch.
-        let mut qprobe = Vec::new();
+        // another search while it waits; then its nested call finds the buffers taken
+        // and uses fresh ones). The calling thread's quantised probe and per-chunk result
+        // buffers are taken out of its scratch for the duration and put back after.
+        let mut par = with_scratch(|s| std::mem::take(&mut s.par));
+        let ParScratch { qprobe, parts } = &mut par;
         let p = if is_i8 {
-            self.quantize_probes(probe, &mut qprobe);
-            ProbeRef::I8(&qprobe)
+            self.quantize_probes(probe, qprobe);
+            ProbeRef::I8(qprobe)
         } else {
             ProbeRef::F32(probe)
         };
+        if parts.len() < chunks {
+            parts.resize_with(chunks, Vec::new);
+        }
         let len = self.len;
-        let parts: Vec<Vec<Hit>> = (0..chunks)
-            .into_par_iter()
-            .map(|c| {
-                let rows = len * c / chunks..len * (c + 1) / chunks;
-                with_scratch(|s| {
-                    s.ensure_scores(BLOCK_ROWS);
-                    s.top.reset(cap);
-                    self.scan_one(
-                        p,
-                        rows,
-                        (required_tags, scan_min),
-                        &mut s.top,
-                        (&mut s.scores, &mut s.iscores),
-                    );
-                    let mut v = Vec::with_capacity(s.top.len());
-                    s.top.drain_sorted_into(&mut v);
-                    v
-                })
+        parts[..chunks].par_iter_mut().enumerate().for_each(|(c, slot)| {
+            let rows = len * c / chunks..len * (c + 1) / chunks;
+            with_scratch(|s| {
+                s.ensure_scores(BLOCK_ROWS);
+                s.top.reset(cap);
+                self.scan_one(
+                    p,
+                    rows,
+                    (required_tags, scan_min),
+                    &mut s.top,
+                    (&mut s.scores, &mut s.iscores),
+                );
+                slot.clear();
+                slot.reserve(s.top.len());
+                s.top.drain_sorted_into(slot);
             })
-            .collect();
-        wipe(&mut qprobe);
+        });
+        wipe(qprobe);
         with_scratch(|s| {
             s.top.reset(cap);
-            for h in parts.iter().flatten() {
+            for h in parts[..chunks].iter().flatten() {
                 s.top.push(h.row, h.score);
             }
             let Scratch { top, top2, .. } = s;
-            self.finish(probe, top, top2, k, min_score)
-        })
+            self.finish_into(probe, top, top2, k, min_score, out)
+        });
+        for part in &mut parts[..chunks] {
+            part.clear();
+        }
+        with_scratch(|s| s.par = par);
     }
 
     /// Quantises `probes` (a multiple of `dim`) into `out` with the index's int8 scale.

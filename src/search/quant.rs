@@ -25,7 +25,11 @@
 //! are quantised with the current scale at push time (values outside the range saturate)
 //! until the owner calls `Index::recalibrate`, which recomputes the scale from all
 //! stored `f32` rows and re-quantises them — possible only when the `f32` rows are kept
-//! (`Storage::Int8 { rerank: true }`).
+//! (`Storage::Int8 { rerank: true }`) — or sets a scale with `Index::set_int8_scale` and
+//! re-quantises each row from its exact value with `Index::requantize_row`. The vault
+//! does the latter by itself at the first commit and whenever it has doubled since the
+//! last calibration (for int8-only storage it reads the exact templates back from its
+//! encrypted segments), and on demand (`Vault::recalibrate_int8`).
 #![forbid(unsafe_code)]
 
 use half::f16;

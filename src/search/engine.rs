@@ -1,5 +1,5 @@
 //! The search engine a vault holds: the flat (brute-force, SIMD) [`Index`] or, with cargo
-//! feature `faiss`, an IVF index over faiss ([`super::faiss::FaissIvf`]). Both have the same
+//! feature `faiss`, an IVF index over faiss (`search::faiss::FaissIvf`). Both have the same
 //! methods and semantics; [`Engine`] forwards to whichever was chosen.
 //!
 //! ```

@@ -418,3 +418,47 @@ fn int8_scale_is_calibrated_from_the_data_and_follows_growth() {
     assert!(!v.recalibrate_int8().unwrap());
     assert_eq!(v.stats().unwrap().int8_scale, None);
 }
+
+/// Recalibration of a cancelable int8-only vault re-quantises from the stored (transformed)
+/// templates: identification stays correct through growth, explicit recalibration, key
+/// rotation and reopen.
+#[test]
+fn cancelable_int8_only_vault_recalibrates_from_its_transformed_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("v");
+    let key = VaultKey::generate();
+    let mut cfg = VaultConfig::new(64);
+    cfg.storage = StorageType::Int8 { rerank: false };
+    cfg.cancelable = true;
+    cfg.duplicate_threshold = None;
+    let v = Vault::create(&p, &key, cfg).unwrap();
+    let mut f = Faces::new(64, 41);
+    let mut centres = Vec::new();
+    let mut ids = Vec::new();
+    let check = |v: &Vault, centres: &[Vec<f32>], ids: &[FacialId], f: &mut Faces| {
+        for (c, id) in centres.iter().zip(ids) {
+            let hits = v.identify(&f.capture(c), 1, None, "identification").unwrap();
+            assert_eq!(hits.first().map(|h| h.facial_id), Some(*id));
+        }
+    };
+    for round in 0..3 {
+        for _ in 0..(40 << round) {
+            let c = f.identity();
+            ids.push(v.enroll(&f.capture(&c), &both(), None).unwrap().facial_id);
+            centres.push(c);
+        }
+        v.commit().unwrap();
+        assert_eq!(v.stats().unwrap().int8_calibrated_rows, ids.len() as u64, "round {round}");
+        check(&v, &centres, &ids, &mut f);
+    }
+    let before = v.stats().unwrap().int8_scale;
+    assert!(v.recalibrate_int8().unwrap());
+    assert_eq!(v.stats().unwrap().int8_scale, before, "same data, same scale");
+    check(&v, &centres, &ids, &mut f);
+    let new_key = VaultKey::generate();
+    v.rotate_key(&new_key).unwrap();
+    check(&v, &centres, &ids, &mut f);
+    drop(v);
+    let v = Vault::open(&p, &new_key).unwrap();
+    check(&v, &centres, &ids, &mut f);
+}

@@ -1216,7 +1216,9 @@ fidex_status fidex_vault_set_clock(const struct fidex_vault *vault,
  * Analytics without biometric data, as JSON into a new `*out_json`: templates,
  * uncommitted, enrollments_total, deletions_by_reason, consents_by_purpose,
  * oldest_enrollment, newest_enrollment, bytes_on_disk, template_bytes,
- * index_memory_bytes, segments, log_entries, generation, kernel.
+ * index_memory_bytes, segments, log_entries, generation, kernel, backend ("flat" or
+ * "faiss-ivf(nlist=…,nprobe=…[,sq8])"), int8_scale (null unless int8 storage),
+ * int8_calibrated_rows.
  *
  * Thread safety: safe from any thread.
  *

@@ -1042,6 +1042,7 @@ fn deletion_variants_audit_export_stats_rotation() {
         let st: serde_json::Value = serde_json::from_str(&take(b)).unwrap();
         assert_eq!(st["templates"], 2);
         assert_eq!(st["deletions_by_reason"]["admin"], 2);
+        assert_eq!((st["backend"].as_str(), st["int8_scale"].is_null(), st["int8_calibrated_rows"].as_u64()), (Some("flat"), true, Some(0)));
         expect(fidex_vault_audit_entries(tv.v, 0, FIDEX_AUDIT_END, &mut b), FIDEX_OK);
         let all: Vec<serde_json::Value> = serde_json::from_str(&take(b)).unwrap();
         assert!(all.len() > 10);

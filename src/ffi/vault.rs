@@ -121,9 +121,6 @@ struct ConfigJson {
 }
 
 fn parse_backend(j: &ConfigJson) -> FfiResult<Backend> {
-    let Backend::FaissIvf { nlist: dl, nprobe: dp, sq8: ds } = Backend::DEFAULT_IVF else {
-        unreachable!("DEFAULT_IVF is an IVF backend")
-    };
     match j.backend.as_deref() {
         None | Some("flat") => {
             if j.ivf_nlist.is_some() || j.ivf_nprobe.is_some() || j.ivf_sq8.is_some() {
@@ -132,9 +129,9 @@ fn parse_backend(j: &ConfigJson) -> FfiResult<Backend> {
             Ok(Backend::Flat)
         }
         Some("faiss_ivf") => Ok(Backend::FaissIvf {
-            nlist: j.ivf_nlist.unwrap_or(dl),
-            nprobe: j.ivf_nprobe.unwrap_or(dp),
-            sq8: j.ivf_sq8.unwrap_or(ds),
+            nlist: j.ivf_nlist.unwrap_or(Backend::DEFAULT_NLIST),
+            nprobe: j.ivf_nprobe.unwrap_or(Backend::DEFAULT_NPROBE),
+            sq8: j.ivf_sq8.unwrap_or(false),
         }),
         Some(b) => Err(bad_config(format!("backend '{b}' is not one of \"flat\", \"faiss_ivf\""))),
     }
@@ -919,7 +916,9 @@ pub unsafe extern "C" fn fidex_vault_expired(
 /// Analytics without biometric data, as JSON into a new `*out_json`: templates,
 /// uncommitted, enrollments_total, deletions_by_reason, consents_by_purpose,
 /// oldest_enrollment, newest_enrollment, bytes_on_disk, template_bytes,
-/// index_memory_bytes, segments, log_entries, generation, kernel.
+/// index_memory_bytes, segments, log_entries, generation, kernel, backend ("flat" or
+/// "faiss-ivf(nlist=…,nprobe=…[,sq8])"), int8_scale (null unless int8 storage),
+/// int8_calibrated_rows.
 ///
 /// Thread safety: safe from any thread.
 ///

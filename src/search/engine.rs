@@ -35,9 +35,10 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// IVF parameters used where the caller names the faiss backend but not all of its
-    /// parameters (CLI, C ABI): 1024 lists, 32 probed, IVF-Flat codes.
-    pub const DEFAULT_IVF: Backend = Backend::FaissIvf { nlist: 1024, nprobe: 32, sq8: false };
+    /// `nlist` used where the caller names the faiss backend without it (CLI, C ABI).
+    pub const DEFAULT_NLIST: u32 = 1024;
+    /// `nprobe` used where the caller names the faiss backend without it (CLI, C ABI).
+    pub const DEFAULT_NPROBE: u32 = 32;
 
     /// Stable on-disk code: Flat = 1, FaissIvf = 2 (its parameters are stored separately).
     pub const fn code(self) -> u8 {
@@ -240,10 +241,6 @@ impl Engine {
             #[cfg(feature = "faiss")]
             Engine::Ivf(i) => i.set_auto_train(on),
         }
-    }
-    /// Name of the backend and its parameters, e.g. `flat` or `faiss-ivf(nlist=1024,nprobe=32,sq8)`.
-    pub fn describe(&self) -> String {
-        self.backend().to_string()
     }
     /// Batch 1:N search (`probes` is n × dim).
     pub fn search_batch(&self, probes: &[f32], k: usize, min_score: f32, required_tags: u64, opts: &SearchOptions) -> Vec<Vec<Hit>> {

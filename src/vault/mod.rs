@@ -1049,7 +1049,7 @@ impl Vault {
             log_entries: r.log_entries.len() as u64,
             generation: r.generation,
             kernel: crate::search::kernels::detected().to_string(),
-            backend: r.index.describe(),
+            backend: r.index.backend().to_string(),
             int8_scale: r.index.int8_scale(),
             int8_calibrated_rows: r.int8_calibrated_rows,
         })
@@ -1569,11 +1569,8 @@ impl Vault {
             if !w.index.set_int8_scale(q.scale()) {
                 return Ok(false);
             }
-            let rows: Vec<(u32, usize)> = w.pending.iter().enumerate().map(|(i, (id, _))| (w.records[id].row, i)).collect();
-            for (row, i) in rows {
-                let v = std::mem::take(&mut w.pending[i].1);
-                w.index.requantize_row(row, &v);
-                w.pending[i].1 = v;
+            for (id, v) in &w.pending {
+                w.index.requantize_row(w.records[id].row, v);
             }
             for id in &seg_ids {
                 let (mut recs, _) = self.read_segment(w, *id)?;

@@ -124,12 +124,11 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> CmdResult {
             }
             Backend::Flat
         }
-        BackendArg::Ivf => {
-            let Backend::FaissIvf { nlist, nprobe, .. } = Backend::DEFAULT_IVF else {
-                unreachable!("DEFAULT_IVF is an IVF backend")
-            };
-            Backend::FaissIvf { nlist: a.nlist.unwrap_or(nlist), nprobe: a.nprobe.unwrap_or(nprobe), sq8: a.sq8 }
-        }
+        BackendArg::Ivf => Backend::FaissIvf {
+            nlist: a.nlist.unwrap_or(Backend::DEFAULT_NLIST),
+            nprobe: a.nprobe.unwrap_or(Backend::DEFAULT_NPROBE),
+            sq8: a.sq8,
+        },
     };
     cfg.validate_for_build().map_err(Failure::new)?;
     if let Some(o) = &a.vk_out {

@@ -28,7 +28,7 @@
 /**
  * Minor version of the library.
  */
-#define FIDEX_VERSION_MINOR 1
+#define FIDEX_VERSION_MINOR 2
 
 /**
  * Patch version of the library.
@@ -38,13 +38,13 @@
 /**
  * MAJOR * 1000000 + MINOR * 1000 + PATCH, for `#if FIDEX_VERSION_NUMBER >= ...` checks.
  */
-#define FIDEX_VERSION_NUMBER 1000
+#define FIDEX_VERSION_NUMBER 2000
 
 /**
  * Largest accepted byte or text input (64 MiB); longer inputs give FIDEX_BUFFER_TOO_LARGE
  * without being read.
  */
-#define FIDEX_MAX_INPUT_BYTES ((64 * 1024) * 1024)
+#define FIDEX_MAX_INPUT_BYTES 67108864
 
 /**
  * Largest template dimension (a longer single vector is FIDEX_DIMENSION_MISMATCH, unread).
@@ -88,6 +88,20 @@
 typedef struct fidex_bytes fidex_bytes;
 
 /**
+ * The detailed error of one failed call (opaque): its status code, a message saying what
+ * was wrong and what to do, and, for batch calls, which item was refused.
+ *
+ * Every fallible function takes `fidex_error **out_error` as its last parameter. Pass NULL
+ * to ignore details (the returned status still says what failed), or the address of a
+ * `fidex_error *`: after the call it holds NULL if the call succeeded, or a new error
+ * object that the caller releases with fidex_error_free. The object belongs to that call
+ * alone, so it is exact from any thread, worker pool or goroutine.
+ *
+ * Immutable: reading one from several threads at once is safe; freeing it is not.
+ */
+typedef struct fidex_error fidex_error;
+
+/**
  * A vault's 256-bit secret key (opaque). Created by fidex_key_generate,
  * fidex_key_import_text or fidex_key_from_bytes; freed (and zeroized) by fidex_key_free.
  *
@@ -105,6 +119,11 @@ typedef struct fidex_key fidex_key;
  * commit, ...) are serialized by the core and block searches only briefly.
  * fidex_vault_close waits for calls in progress and makes later calls return
  * FIDEX_CLOSED. Only fidex_vault_free must not race with any other use of the handle.
+ *
+ * A forked child may search with a handle its parent opened; changes are refused there
+ * (FIDEX_LOCKED). If a call panics (a fidex bug, FIDEX_PANIC) the handle refuses every
+ * later call with FIDEX_PANIC, since its in-memory state may be half-changed: free it and
+ * open the vault again.
  */
 typedef struct fidex_vault fidex_vault;
 
@@ -128,7 +147,7 @@ typedef uint32_t fidex_clock;
  * memcmp, and converted to the 36-character text form used in JSON (receipts, exports)
  * with fidex_facial_id_to_text / fidex_facial_id_parse.
  */
-typedef struct fidex_facial_id {
+typedef struct {
   /**
    * The UUID bytes.
    */
@@ -160,24 +179,40 @@ typedef uint32_t fidex_export_template;
 typedef uint32_t fidex_threshold_mode;
 
 /**
- * One search result.
+ * Whether a search returns the payloads of its matches (fidex_vault_identify,
+ * fidex_vault_identify_batch).
  */
-typedef struct fidex_match {
+typedef uint32_t fidex_payloads;
+
+/**
+ * One search result (32 bytes, no padding holes).
+ */
+typedef struct {
   /**
    * The matched template.
    */
-  struct fidex_facial_id facial_id;
+  fidex_facial_id facial_id;
   /**
    * Similarity (cosine / inner product: higher is closer) or Euclidean distance (L2:
    * lower is closer).
    */
   float score;
+  /**
+   * With FIDEX_PAYLOADS_INCLUDE: the length of this match's payload (0 if it has none);
+   * 0 otherwise.
+   */
+  uint32_t payload_len;
+  /**
+   * With FIDEX_PAYLOADS_INCLUDE: where this match's payload starts in the call's
+   * `*out_payloads` bytes (`fidex_bytes_data(payloads) + payload_offset`); 0 otherwise.
+   */
+  uint64_t payload_offset;
 } fidex_match;
 
 /**
  * The outcome of a 1:1 verification.
  */
-typedef struct fidex_verification {
+typedef struct {
   /**
    * Score on the metric's scale (see fidex_match.score).
    */
@@ -191,6 +226,80 @@ typedef struct fidex_verification {
    */
   bool matched;
 } fidex_verification;
+
+/**
+ * The data subject asked for erasure (GDPR Art. 17).
+ */
+#define FIDEX_DELETION_SUBJECT_REQUEST 1
+
+/**
+ * The subject withdrew consent (prefer fidex_vault_withdraw_consent, which also logs the withdrawal).
+ */
+#define FIDEX_DELETION_CONSENT_WITHDRAWN 2
+
+/**
+ * The retention deadline passed (normally done by fidex_vault_purge_expired).
+ */
+#define FIDEX_DELETION_RETENTION_EXPIRED 3
+
+/**
+ * The vault's administrator deleted it.
+ */
+#define FIDEX_DELETION_ADMIN 4
+
+/**
+ * Use the vault's configured `match_threshold`; the `threshold` argument is ignored.
+ */
+#define FIDEX_THRESHOLD_VAULT_DEFAULT 0
+
+/**
+ * Use the `threshold` argument (similarity ≥ threshold for cosine / inner product,
+ * distance ≤ threshold for L2; must be finite).
+ */
+#define FIDEX_THRESHOLD_EXPLICIT 1
+
+/**
+ * The default clock: the vault's clock for fidex_vault_purge_expired and
+ * fidex_vault_expired (the system clock, unless a test build fixed it), the system clock
+ * elsewhere. `now` is ignored.
+ */
+#define FIDEX_CLOCK_DEFAULT 0
+
+/**
+ * The `now` argument (unix seconds).
+ */
+#define FIDEX_CLOCK_FIXED 1
+
+/**
+ * Leave the template out of the export.
+ */
+#define FIDEX_EXPORT_WITHOUT_TEMPLATE 0
+
+/**
+ * Include the template (biometric data: send it only to the data subject).
+ */
+#define FIDEX_EXPORT_WITH_TEMPLATE 1
+
+/**
+ * A deletion receipt.
+ */
+#define FIDEX_RECEIPT_DELETION 1
+
+/**
+ * An enrollment receipt.
+ */
+#define FIDEX_RECEIPT_ENROLLMENT 2
+
+/**
+ * Matches only; every `payload_len` is 0.
+ */
+#define FIDEX_PAYLOADS_NONE 0
+
+/**
+ * Also the payload of every match, read under the same lock as the search, into one
+ * `fidex_bytes` (see fidex_match.payload_offset).
+ */
+#define FIDEX_PAYLOADS_INCLUDE 1
 
 /**
  * Success.
@@ -233,7 +342,7 @@ typedef struct fidex_verification {
 #define FIDEX_PURPOSE_NOT_COVERED 1007
 
 /**
- * The template is too similar to an already enrolled one.
+ * The template is too similar to an already enrolled one (or to another of its batch).
  */
 #define FIDEX_DUPLICATE 1008
 
@@ -293,7 +402,8 @@ typedef struct fidex_verification {
 #define FIDEX_UNSUPPORTED_VERSION 1019
 
 /**
- * Another handle or process holds the vault's lock.
+ * Another handle or process holds the vault's lock (or a forked child tried to change a
+ * vault its parent opened).
  */
 #define FIDEX_LOCKED 1020
 
@@ -323,12 +433,18 @@ typedef struct fidex_verification {
 #define FIDEX_UNKNOWN_PURPOSE 1025
 
 /**
+ * The operation needs committed state (e.g. an enrollment receipt before the commit).
+ */
+#define FIDEX_NOT_COMMITTED 1026
+
+/**
  * A required pointer parameter was NULL (or an input pointer was NULL with a non-zero length).
  */
 #define FIDEX_NULL_PARAMETER 1100
 
 /**
- * A Rust panic was caught at the boundary: a bug in fidex; the handle stays usable.
+ * A Rust panic was caught at the boundary: a bug in fidex. A vault handle on which this
+ * happened refuses every later call (with this code) except fidex_vault_free.
  */
 #define FIDEX_PANIC 1101
 
@@ -357,68 +473,6 @@ typedef struct fidex_verification {
  */
 #define FIDEX_MISALIGNED_POINTER 1106
 
-/**
- * The data subject asked for erasure (GDPR Art. 17).
- */
-#define FIDEX_DELETION_SUBJECT_REQUEST 1
-
-/**
- * The subject withdrew consent (prefer fidex_vault_withdraw_consent, which also logs the withdrawal).
- */
-#define FIDEX_DELETION_CONSENT_WITHDRAWN 2
-
-/**
- * The retention deadline passed (normally done by fidex_vault_purge_expired).
- */
-#define FIDEX_DELETION_RETENTION_EXPIRED 3
-
-/**
- * The vault's administrator deleted it.
- */
-#define FIDEX_DELETION_ADMIN 4
-
-/**
- * Use the vault's configured `match_threshold`; the `threshold` argument is ignored.
- */
-#define FIDEX_THRESHOLD_VAULT_DEFAULT 0
-
-/**
- * Use the `threshold` argument (similarity ≥ threshold for cosine / inner product,
- * distance ≤ threshold for L2; must be finite).
- */
-#define FIDEX_THRESHOLD_EXPLICIT 1
-
-/**
- * The default clock: the vault's clock for fidex_vault_purge_expired (the system clock
- * unless fidex_vault_set_clock fixed it), the system clock elsewhere. `now` is ignored.
- */
-#define FIDEX_CLOCK_DEFAULT 0
-
-/**
- * The `now` argument (unix seconds). For fidex_vault_set_clock: freeze the vault's clock at `now`.
- */
-#define FIDEX_CLOCK_FIXED 1
-
-/**
- * Leave the template out of the export.
- */
-#define FIDEX_EXPORT_WITHOUT_TEMPLATE 0
-
-/**
- * Include the template (biometric data: send it only to the data subject).
- */
-#define FIDEX_EXPORT_WITH_TEMPLATE 1
-
-/**
- * A deletion receipt.
- */
-#define FIDEX_RECEIPT_DELETION 1
-
-/**
- * An enrollment receipt.
- */
-#define FIDEX_RECEIPT_ENROLLMENT 2
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -433,7 +487,7 @@ extern "C" {
  * # Safety
  * `bytes` must be NULL or a live handle returned by fidex.
  */
-const char *fidex_bytes_cstr(const struct fidex_bytes *bytes);
+const char *fidex_bytes_cstr(const fidex_bytes *bytes);
 
 /**
  * Pointer to the first byte (valid until fidex_bytes_free; followed by a NUL byte).
@@ -444,7 +498,7 @@ const char *fidex_bytes_cstr(const struct fidex_bytes *bytes);
  * # Safety
  * `bytes` must be NULL or a live handle returned by fidex.
  */
-const uint8_t *fidex_bytes_data(const struct fidex_bytes *bytes);
+const uint8_t *fidex_bytes_data(const fidex_bytes *bytes);
 
 /**
  * Overwrites and frees a byte string. NULL is a no-op. Freeing twice is undefined
@@ -455,7 +509,7 @@ const uint8_t *fidex_bytes_data(const struct fidex_bytes *bytes);
  * # Safety
  * `bytes` must be NULL or a handle returned by fidex that was not freed yet.
  */
-void fidex_bytes_free(struct fidex_bytes *bytes);
+void fidex_bytes_free(fidex_bytes *bytes);
 
 /**
  * Number of bytes, not counting the trailing NUL. 0 if `bytes` is NULL.
@@ -465,21 +519,28 @@ void fidex_bytes_free(struct fidex_bytes *bytes);
  * # Safety
  * `bytes` must be NULL or a live handle returned by fidex.
  */
-size_t fidex_bytes_len(const struct fidex_bytes *bytes);
+size_t fidex_bytes_len(const fidex_bytes *bytes);
 
 /**
  * Builds a minimal valid explicit-consent receipt (Kantara CR v1.1 JSON, pretty-printed)
  * with a random receipt id into a new `*out_json`: subject `subject` (the subject's
- * pseudonymous id in your system), controller name, privacy-policy URL, the purposes as a
- * JSON array of strings (e.g. `["authentication"]`), and the unix time consent was given.
- * Fill in the controller's contact details before production use. The text is what
- * fidex_vault_enroll takes. FIDEX_INVALID_JSON if `purposes_json` is not an array of strings.
+ * pseudonymous id in your system), controller name, privacy-policy URL (http or https),
+ * the purposes as a JSON array of strings (e.g. `["authentication"]`), and the unix time
+ * consent was given (not in the future). Fill in the controller's contact details before
+ * production use. The text is what fidex_vault_enroll takes.
+ *
+ * The receipt is validated before it is returned, so it is never one that
+ * fidex_consent_validate or enrollment then refuses: an empty subject or controller, a
+ * policy URL that is not http(s), no purposes, or a timestamp ≤ 0 or in the future give
+ * FIDEX_INVALID_CONSENT; `purposes_json` that is not an array of strings
+ * FIDEX_INVALID_JSON.
  *
  * Thread safety: safe from any thread.
  *
  * # Safety
  * Each `(pointer, length)` input must be NULL or readable for its length; `out_json`
  * must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
 fidex_status fidex_consent_explicit_json(const char *subject,
                                          size_t subject_len,
@@ -490,22 +551,98 @@ fidex_status fidex_consent_explicit_json(const char *subject,
                                          const char *purposes_json,
                                          size_t purposes_json_len,
                                          int64_t consent_timestamp,
-                                         struct fidex_bytes **out_json);
+                                         fidex_bytes **out_json,
+                                         fidex_error **out_error);
 
 /**
- * Checks that consent JSON is acceptable for storing a facial template at time `now`
- * (FIDEX_CLOCK_DEFAULT: the system clock): FIDEX_OK, or the reason it would be refused
- * at enrollment (FIDEX_NO_CONSENT, FIDEX_INVALID_CONSENT, FIDEX_CONSENT_EXPIRED).
+ * Predicts whether enrollment into a vault serving `purposes_json` (a JSON array of the
+ * vault's purposes, e.g. `["authentication", "identification"]`, as in its configuration)
+ * accepts the consent receipt `consent_json` at time `now` (FIDEX_CLOCK_DEFAULT: the
+ * system clock). On success writes the vault purposes the receipt covers (a JSON array,
+ * vault order) to a new `*out_covered_json`; otherwise returns the status enrollment would
+ * return: FIDEX_NO_CONSENT, FIDEX_INVALID_CONSENT, FIDEX_CONSENT_EXPIRED or
+ * FIDEX_PURPOSE_NOT_COVERED. For a vault at hand, fidex_vault_check_consent runs the very
+ * checks of fidex_vault_enroll with the vault's own purposes and clock.
  *
  * Thread safety: safe from any thread.
  *
  * # Safety
- * `consent_json` must be NULL or readable for `consent_json_len` bytes.
+ * `consent_json` / `purposes_json` must be NULL or readable for their lengths;
+ * `out_covered_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
 fidex_status fidex_consent_validate(const char *consent_json,
                                     size_t consent_json_len,
+                                    const char *purposes_json,
+                                    size_t purposes_json_len,
                                     fidex_clock clock_mode,
-                                    int64_t now);
+                                    int64_t now,
+                                    fidex_bytes **out_covered_json,
+                                    fidex_error **out_error);
+
+/**
+ * Every constant of this header as one static JSON document (never NULL, never freed),
+ * for bindings whose FFI tool has no C preprocessor (cffi, koffi) or that generate code
+ * from it (Go):
+ *
+ * ```json
+ * {"version": "0.2.0",
+ *  "status": [{"name": "FIDEX_OK", "code": 0, "family": "ok", "message": "ok"}, ...],
+ *  "constants": {"FIDEX_MAX_K": 10000, "FIDEX_CLOCK_FIXED": 1, ...}}
+ * ```
+ *
+ * `status` lists every status code with its family (the bindings make one exception class
+ * per family: invalid_input, consent, purpose_not_covered, duplicate, not_found,
+ * wrong_key, corrupt, io, quota, already_exists, locked, verification_failed, closed,
+ * not_committed, internal) and its static message; `constants` every other `#define` of
+ * fidex.h (limits, enum values, version numbers). A test checks it against the header.
+ *
+ * Thread safety: safe from any thread.
+ */
+const char *fidex_constants_json(void);
+
+/**
+ * The status code of `error` (FIDEX_OK if `error` is NULL).
+ *
+ * Thread safety: safe from any thread while `error` is not being freed.
+ *
+ * # Safety
+ * `error` must be NULL or a live error returned by fidex.
+ */
+fidex_status fidex_error_code(const fidex_error *error);
+
+/**
+ * Frees an error object. NULL is a no-op; freeing twice is undefined behaviour.
+ *
+ * Thread safety: no other thread may use `error` during or after this call.
+ *
+ * # Safety
+ * `error` must be NULL or an error returned by fidex that was not freed yet.
+ */
+void fidex_error_free(fidex_error *error);
+
+/**
+ * For an error of a batch call (fidex_vault_enroll_many): the index of the refused item
+ * (nothing of the batch was applied). -1 for other errors and for NULL.
+ *
+ * Thread safety: safe from any thread while `error` is not being freed.
+ *
+ * # Safety
+ * `error` must be NULL or a live error returned by fidex.
+ */
+int64_t fidex_error_item(const fidex_error *error);
+
+/**
+ * The detailed message of `error`: UTF-8, NUL-terminated, without NUL bytes inside, valid
+ * until fidex_error_free (an empty string if `error` is NULL). Never contains key
+ * material or template values.
+ *
+ * Thread safety: safe from any thread while `error` is not being freed.
+ *
+ * # Safety
+ * `error` must be NULL or a live error returned by fidex.
+ */
+const char *fidex_error_message(const fidex_error *error);
 
 /**
  * Parses a Facial ID from text (`(text, text_len)`, UTF-8, not NUL-terminated; the
@@ -516,10 +653,12 @@ fidex_status fidex_consent_validate(const char *consent_json,
  *
  * # Safety
  * `text` must be NULL or readable for `text_len` bytes; `out_id` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
 fidex_status fidex_facial_id_parse(const char *text,
                                    size_t text_len,
-                                   struct fidex_facial_id *out_id);
+                                   fidex_facial_id *out_id,
+                                   fidex_error **out_error);
 
 /**
  * Writes the text form of `id` (lower-case hyphenated UUID, 36 characters plus a NUL) into
@@ -530,10 +669,12 @@ fidex_status fidex_facial_id_parse(const char *text,
  *
  * # Safety
  * `id` must be NULL or readable; `out_text` must be NULL or writable for `out_capacity` chars.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_facial_id_to_text(const struct fidex_facial_id *id,
+fidex_status fidex_facial_id_to_text(const fidex_facial_id *id,
                                      char *out_text,
-                                     size_t out_capacity);
+                                     size_t out_capacity,
+                                     fidex_error **out_error);
 
 /**
  * Exports the key as one line of text (`fidex-key-1:` + 64 hex digits + `:` + 8 hex digits
@@ -544,8 +685,11 @@ fidex_status fidex_facial_id_to_text(const struct fidex_facial_id *id,
  *
  * # Safety
  * `key` must be NULL or a live key; `out_text` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_key_export_text(const struct fidex_key *key, struct fidex_bytes **out_text);
+fidex_status fidex_key_export_text(const fidex_key *key,
+                                   fidex_bytes **out_text,
+                                   fidex_error **out_error);
 
 /**
  * Copies the 32 raw key bytes into `out` (capacity `out_capacity` ≥ 32, else
@@ -555,10 +699,12 @@ fidex_status fidex_key_export_text(const struct fidex_key *key, struct fidex_byt
  *
  * # Safety
  * `key` must be NULL or a live key; `out` must be NULL or writable for `out_capacity` bytes.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_key_expose_secret(const struct fidex_key *key,
+fidex_status fidex_key_expose_secret(const fidex_key *key,
                                      uint8_t *out,
-                                     size_t out_capacity);
+                                     size_t out_capacity,
+                                     fidex_error **out_error);
 
 /**
  * The key's public 16-hex-digit fingerprint (safe to log) into a new `*out_fingerprint`.
@@ -567,9 +713,11 @@ fidex_status fidex_key_expose_secret(const struct fidex_key *key,
  *
  * # Safety
  * `key` must be NULL or a live key; `out_fingerprint` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_key_fingerprint(const struct fidex_key *key,
-                                   struct fidex_bytes **out_fingerprint);
+fidex_status fidex_key_fingerprint(const fidex_key *key,
+                                   fidex_bytes **out_fingerprint,
+                                   fidex_error **out_error);
 
 /**
  * Zeroizes and frees a key. NULL is a no-op; freeing twice is undefined behaviour.
@@ -580,7 +728,7 @@ fidex_status fidex_key_fingerprint(const struct fidex_key *key,
  * # Safety
  * `key` must be NULL or a key from fidex that was not freed yet.
  */
-void fidex_key_free(struct fidex_key *key);
+void fidex_key_free(fidex_key *key);
 
 /**
  * Builds a key from exactly 32 raw bytes (e.g. unwrapped from a KMS) into a new `*out_key`.
@@ -590,8 +738,12 @@ void fidex_key_free(struct fidex_key *key);
  *
  * # Safety
  * `bytes` must be NULL or readable for `len` bytes; `out_key` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_key_from_bytes(const uint8_t *bytes, size_t len, struct fidex_key **out_key);
+fidex_status fidex_key_from_bytes(const uint8_t *bytes,
+                                  size_t len,
+                                  fidex_key **out_key,
+                                  fidex_error **out_error);
 
 /**
  * Draws a new key from the operating system's CSPRNG into a new `*out_key`.
@@ -600,8 +752,9 @@ fidex_status fidex_key_from_bytes(const uint8_t *bytes, size_t len, struct fidex
  *
  * # Safety
  * `out_key` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_key_generate(struct fidex_key **out_key);
+fidex_status fidex_key_generate(fidex_key **out_key, fidex_error **out_error);
 
 /**
  * Parses key text from fidex_key_export_text (surrounding whitespace ignored) into a new
@@ -611,26 +764,12 @@ fidex_status fidex_key_generate(struct fidex_key **out_key);
  *
  * # Safety
  * `text` must be NULL or readable for `text_len` bytes; `out_key` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_key_import_text(const char *text, size_t text_len, struct fidex_key **out_key);
-
-/**
- * Reports the last failure on the calling thread, from any fidex function: its status in
- * `*out_code` and its detailed message (UTF-8, NUL-terminated) in a new `*out_message` that
- * the caller frees with fidex_bytes_free. If no call on this thread has failed yet,
- * `*out_code` is FIDEX_OK and the message is empty. Successful calls do not clear it, so
- * read it right after the failing call. This function never changes the recorded error.
- *
- * Per thread: exact even when many threads fail at once. Runtimes that may move a
- * sequence of calls between OS threads (Go without runtime.LockOSThread, Node worker
- * pools) should use fidex_vault_last_error instead, or fetch both in one native call.
- *
- * Returns FIDEX_NULL_PARAMETER if an out-parameter is NULL.
- *
- * # Safety
- * `out_code` and `out_message` must be NULL or valid for writes.
- */
-fidex_status fidex_last_error(fidex_status *out_code, struct fidex_bytes **out_message);
+fidex_status fidex_key_import_text(const char *text,
+                                   size_t text_len,
+                                   fidex_key **out_key,
+                                   fidex_error **out_error);
 
 /**
  * Verifies a receipt (deletion or enrollment; the exact canonical text fidex produced,
@@ -645,36 +784,62 @@ fidex_status fidex_last_error(fidex_status *out_code, struct fidex_bytes **out_m
  * # Safety
  * `receipt_json` / `verification_key` must be NULL or readable for their lengths;
  * `out_kind` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
 fidex_status fidex_receipt_verify(const char *receipt_json,
                                   size_t receipt_json_len,
                                   const char *verification_key,
                                   size_t verification_key_len,
-                                  fidex_receipt_kind *out_kind);
+                                  fidex_receipt_kind *out_kind,
+                                  fidex_error **out_error);
 
 /**
  * A static, NUL-terminated, English description of `code` (never NULL, never freed;
- * "unknown status code" for codes this build does not know). For the detailed message of
- * a particular failure use fidex_last_error or fidex_vault_last_error.
+ * "unknown status code" for codes this build does not know). The detailed message of a
+ * particular failure is in the `fidex_error` that call returned.
  *
  * Thread safety: safe from any thread.
  */
 const char *fidex_status_message(fidex_status code);
 
+#if defined(FIDEX_TEST_HOOKS)
+/**
+ * TEST BUILDS ONLY (cargo feature `test-hooks`; absent from a production library, which
+ * links no such symbol): sets the vault's clock, FIDEX_CLOCK_DEFAULT = the system clock,
+ * FIDEX_CLOCK_FIXED = frozen at `now` (unix seconds). A frozen clock stops retention and
+ * consent expiry, which is why production builds cannot do it; production code passes an
+ * explicit time to fidex_vault_purge_expired / fidex_vault_expired instead.
+ *
+ * Thread safety: safe from any thread.
+ *
+ * # Safety
+ * `vault` must be NULL or a live handle.
+ * `out_error` must be NULL or writable.
+ */
+fidex_status fidex_test_vault_set_clock(const fidex_vault *vault,
+                                        fidex_clock clock_mode,
+                                        int64_t now,
+                                        fidex_error **out_error);
+#endif
+
 /**
  * Audit-log entries with index in `[from, to)` as a JSON array of entry objects (no
  * biometric data) into a new `*out_json`. Pass FIDEX_AUDIT_END as `to` for the end of the
- * log; `to` beyond the end is clamped. FIDEX_INVALID_ARGUMENT if `from > to`.
+ * log. The range is clamped to the log: `to` beyond the end means the end, and a `from`
+ * at or past the end gives an empty array. FIDEX_INVALID_ARGUMENT only if `from > to`
+ * with an explicit `to`.
  *
  * Thread safety: safe from any thread.
  *
  * # Safety
  * `vault` must be NULL or a live handle; `out_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_audit_entries(const struct fidex_vault *vault,
+fidex_status fidex_vault_audit_entries(const fidex_vault *vault,
                                        uint64_t from,
                                        uint64_t to,
-                                       struct fidex_bytes **out_json);
+                                       fidex_bytes **out_json,
+                                       fidex_error **out_error);
 
 /**
  * Full integrity check: re-reads and authenticates every file and compares with memory.
@@ -684,8 +849,30 @@ fidex_status fidex_vault_audit_entries(const struct fidex_vault *vault,
  *
  * # Safety
  * `vault` must be NULL or a live handle.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_check(const struct fidex_vault *vault);
+fidex_status fidex_vault_check(const fidex_vault *vault, fidex_error **out_error);
+
+/**
+ * Runs every check fidex_vault_enroll makes of a consent receipt (at the vault's clock,
+ * against the vault's purposes) without enrolling anything. On success writes the vault
+ * purposes the receipt covers (JSON array of strings, vault order) to a new
+ * `*out_covered_json`; otherwise returns exactly the status enroll would:
+ * FIDEX_NO_CONSENT, FIDEX_INVALID_CONSENT, FIDEX_CONSENT_EXPIRED or
+ * FIDEX_PURPOSE_NOT_COVERED.
+ *
+ * Thread safety: safe from any thread.
+ *
+ * # Safety
+ * `vault` must be NULL or a live handle; `consent_json` must be NULL or readable for
+ * `consent_json_len` bytes; `out_covered_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
+ */
+fidex_status fidex_vault_check_consent(const fidex_vault *vault,
+                                       const char *consent_json,
+                                       size_t consent_json_len,
+                                       fidex_bytes **out_covered_json,
+                                       fidex_error **out_error);
 
 /**
  * Commits pending changes and closes the vault: releases its directory lock and memory.
@@ -700,8 +887,9 @@ fidex_status fidex_vault_check(const struct fidex_vault *vault);
  *
  * # Safety
  * `vault` must be NULL or a live handle.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_close(const struct fidex_vault *vault);
+fidex_status fidex_vault_close(const fidex_vault *vault, fidex_error **out_error);
 
 /**
  * Makes all changes durable atomically. With `auto_purge` (default) templates past their
@@ -714,9 +902,11 @@ fidex_status fidex_vault_close(const struct fidex_vault *vault);
  *
  * # Safety
  * `vault` must be NULL or a live handle; `out_info_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_commit(const struct fidex_vault *vault,
-                                struct fidex_bytes **out_info_json);
+fidex_status fidex_vault_commit(const fidex_vault *vault,
+                                fidex_bytes **out_info_json,
+                                fidex_error **out_error);
 
 /**
  * Rewrites small segments and log chunks into as few files as possible (and commits).
@@ -726,9 +916,11 @@ fidex_status fidex_vault_commit(const struct fidex_vault *vault,
  *
  * # Safety
  * `vault` must be NULL or a live handle; `out_info_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_compact(const struct fidex_vault *vault,
-                                 struct fidex_bytes **out_info_json);
+fidex_status fidex_vault_compact(const fidex_vault *vault,
+                                 fidex_bytes **out_info_json,
+                                 fidex_error **out_error);
 
 /**
  * The vault configuration as JSON (the input format of fidex_vault_create, every field).
@@ -737,8 +929,11 @@ fidex_status fidex_vault_compact(const struct fidex_vault *vault,
  *
  * # Safety
  * `vault` must be NULL or a live handle; `out_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_config(const struct fidex_vault *vault, struct fidex_bytes **out_json);
+fidex_status fidex_vault_config(const fidex_vault *vault,
+                                fidex_bytes **out_json,
+                                fidex_error **out_error);
 
 /**
  * The consent receipt stored with `*id` (Kantara JSON) into a new `*out_json`.
@@ -749,25 +944,29 @@ fidex_status fidex_vault_config(const struct fidex_vault *vault, struct fidex_by
  * # Safety
  * `vault` must be NULL or a live handle; `id` must be NULL or readable; `out_json` must be
  * NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_consent(const struct fidex_vault *vault,
-                                 const struct fidex_facial_id *id,
-                                 struct fidex_bytes **out_json);
+fidex_status fidex_vault_consent(const fidex_vault *vault,
+                                 const fidex_facial_id *id,
+                                 fidex_bytes **out_json,
+                                 fidex_error **out_error);
 
 /**
  * RFC 9162 consistency proof of the audit log from size `old_size` to `new_size`, as a
  * JSON array of hex hashes into a new `*out_json`. FIDEX_INVALID_ARGUMENT for impossible
- * sizes.
+ * sizes (`old_size > new_size`, or `new_size` beyond the committed log).
  *
  * Thread safety: safe from any thread.
  *
  * # Safety
  * `vault` must be NULL or a live handle; `out_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_consistency_proof(const struct fidex_vault *vault,
+fidex_status fidex_vault_consistency_proof(const fidex_vault *vault,
                                            uint64_t old_size,
                                            uint64_t new_size,
-                                           struct fidex_bytes **out_json);
+                                           fidex_bytes **out_json,
+                                           fidex_error **out_error);
 
 /**
  * Whether `*id` is a live template, into `*out_contains`.
@@ -777,14 +976,16 @@ fidex_status fidex_vault_consistency_proof(const struct fidex_vault *vault,
  * # Safety
  * `vault` must be NULL or a live handle; `id` must be NULL or readable; `out_contains`
  * must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_contains(const struct fidex_vault *vault,
-                                  const struct fidex_facial_id *id,
-                                  bool *out_contains);
+fidex_status fidex_vault_contains(const fidex_vault *vault,
+                                  const fidex_facial_id *id,
+                                  bool *out_contains,
+                                  fidex_error **out_error);
 
 /**
- * Creates a new vault in directory `(path, path_len)` (UTF-8; created if missing, must be
- * empty) under `key`, and returns an open handle in `*out_vault`.
+ * Creates a new vault in directory `(path, path_len)` (UTF-8, no NUL byte; created if
+ * missing, must be empty) under `key`, and returns an open handle in `*out_vault`.
  *
  * `config_json` is a JSON object; only `dimension` is required, every other field has the
  * default shown:
@@ -800,23 +1001,27 @@ fidex_status fidex_vault_contains(const struct fidex_vault *vault,
  * feature `faiss`, else FIDEX_INVALID_CONFIG) with optional `ivf_nlist` (default 1024),
  * `ivf_nprobe` (default 32, ≤ nlist) and `ivf_sq8` (default false). The `ivf_*` fields are
  * refused with "flat".
- * `metric`: "cosine" | "inner_product" | "l2"; `storage`: "f32" | "f16" | "int8" |
- * "int8_no_rerank"; `duplicate_threshold`: a number or null (no duplicate check). Unknown
- * fields are refused. Errors: FIDEX_INVALID_JSON (not JSON), FIDEX_INVALID_CONFIG (a
- * field is missing, mistyped or out of range), FIDEX_ALREADY_EXISTS, FIDEX_LOCKED, FIDEX_IO.
+ * `metric`: "cosine" | "inner_product" | "l2"; `storage`: "f32" | "f16" | "int8" (int8
+ * scan with exact re-rank) | "int8_no_rerank"; `duplicate_threshold`: a number or null (no
+ * duplicate check). Unknown fields are refused. Errors: FIDEX_INVALID_JSON (not JSON),
+ * FIDEX_INVALID_CONFIG (a field is missing, mistyped or out of range: the message names
+ * it), FIDEX_INVALID_ARGUMENT (empty path, NUL in the path), FIDEX_ALREADY_EXISTS,
+ * FIDEX_LOCKED, FIDEX_IO.
  *
  * Thread safety: safe from any thread.
  *
  * # Safety
  * `path` / `config_json` must be NULL or readable for their lengths; `key` must be NULL or
  * a live key; `out_vault` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
 fidex_status fidex_vault_create(const char *path,
                                 size_t path_len,
-                                const struct fidex_key *key,
+                                const fidex_key *key,
                                 const char *config_json,
                                 size_t config_json_len,
-                                struct fidex_vault **out_vault);
+                                fidex_vault **out_vault,
+                                fidex_error **out_error);
 
 /**
  * Deletes template, payload and consent of `*id` for `reason` (a fidex_deletion_reason),
@@ -829,28 +1034,33 @@ fidex_status fidex_vault_create(const char *path,
  * # Safety
  * `vault` must be NULL or a live handle; `id` must be NULL or readable; `out_receipt_json`
  * must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_delete(const struct fidex_vault *vault,
-                                const struct fidex_facial_id *id,
+fidex_status fidex_vault_delete(const fidex_vault *vault,
+                                const fidex_facial_id *id,
                                 fidex_deletion_reason reason,
-                                struct fidex_bytes **out_receipt_json);
+                                fidex_bytes **out_receipt_json,
+                                fidex_error **out_error);
 
 /**
- * Deletes `ids_len` templates with one commit, all or nothing (FIDEX_NOT_FOUND if any id
- * is not live or repeated). Writes a JSON array of deletion-receipt texts (each verifiable
- * as is) to a new `*out_receipts_json`, in the order of `ids`.
+ * Deletes `ids_len` templates (at most FIDEX_MAX_BATCH) with one commit, all or nothing:
+ * FIDEX_NOT_FOUND if any id is not live, FIDEX_INVALID_ARGUMENT if an id is listed twice
+ * (`ids_len` 0 deletes nothing and gives an empty array). Writes a JSON array of deletion-receipt texts (each verifiable as
+ * is) to a new `*out_receipts_json`, in the order of `ids`.
  *
  * Thread safety: safe from any thread; serialized with other writes.
  *
  * # Safety
  * `vault` must be NULL or a live handle; `ids` must be NULL or readable for `ids_len`
  * elements; `out_receipts_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_delete_many(const struct fidex_vault *vault,
-                                     const struct fidex_facial_id *ids,
+fidex_status fidex_vault_delete_many(const fidex_vault *vault,
+                                     const fidex_facial_id *ids,
                                      size_t ids_len,
                                      fidex_deletion_reason reason,
-                                     struct fidex_bytes **out_receipts_json);
+                                     fidex_bytes **out_receipts_json,
+                                     fidex_error **out_error);
 
 /**
  * Enrolls a template under the subject's consent.
@@ -859,7 +1069,8 @@ fidex_status fidex_vault_delete_many(const struct fidex_vault *vault,
  *   and non-zero (else FIDEX_DIMENSION_MISMATCH / FIDEX_NON_FINITE_VALUE / FIDEX_ZERO_VECTOR).
  * - `(consent_json, consent_json_len)`: a Kantara CR v1.1 consent receipt (see
  *   fidex_consent_explicit_json); empty gives FIDEX_NO_CONSENT. It must record explicit
- *   consent for at least one of the vault's purposes.
+ *   consent for at least one of the vault's purposes (fidex_vault_check_consent tells
+ *   beforehand).
  * - `(payload, payload_len)`: application bytes stored encrypted with the template (e.g.
  *   your user id), at most FIDEX_MAX_PAYLOAD_BYTES; `payload_len == 0` stores none.
  *
@@ -871,21 +1082,66 @@ fidex_status fidex_vault_delete_many(const struct fidex_vault *vault,
  *
  * # Safety
  * `vault` must be NULL or a live handle; each `(pointer, length)` input must be NULL or
- * readable for its length (`template` as floats); the out-pointers must be NULL or writable.
+ * readable for its length (`template` as floats); `out_id` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_enroll(const struct fidex_vault *vault,
+fidex_status fidex_vault_enroll(const fidex_vault *vault,
                                 const float *template_,
                                 size_t template_len,
                                 const char *consent_json,
                                 size_t consent_json_len,
                                 const uint8_t *payload,
                                 size_t payload_len,
-                                struct fidex_facial_id *out_id);
+                                fidex_facial_id *out_id,
+                                fidex_error **out_error);
+
+/**
+ * Enrolls `n` templates in one call, all or nothing: either every item is enrolled and
+ * `out_ids[0..n]` receives their Facial IDs in item order, or nothing is enrolled and
+ * the error names the first refused item (fidex_error_item; its status is that of the
+ * cause, e.g. FIDEX_INVALID_CONSENT or FIDEX_DUPLICATE).
+ *
+ * - `(templates, templates_len)`: `n × dimension` floats, row-major (one contiguous
+ *   buffer, e.g. a C-contiguous float32 numpy array).
+ * - Consents: item `i`'s Kantara JSON is `consents[consent_offsets[i] ..
+ *   consent_offsets[i + 1]]`; `consent_offsets` holds `n + 1` ascending byte offsets into
+ *   `(consents, consents_len)` (the first usually 0). `n` is `consent_offsets_len - 1`.
+ * - Payloads (optional): `payload_offsets_len` is 0 (no payloads) or `n + 1`, with item
+ *   `i`'s payload `payloads[payload_offsets[i] .. payload_offsets[i + 1]]` (may be empty).
+ *
+ * The checks are those of fidex_vault_enroll; the duplicate check covers the vault and
+ * the other items of the batch, as one batch search (much faster than n single
+ * enrollments on a large vault). Consents are parsed in parallel. `n` is 1..=
+ * FIDEX_MAX_BATCH; `out_ids` must hold `n` elements (else FIDEX_BUFFER_TOO_SMALL, nothing
+ * done). Durable after the next fidex_vault_commit, like fidex_vault_enroll.
+ *
+ * Thread safety: safe from any thread; serialized with other writes.
+ *
+ * # Safety
+ * `vault` must be NULL or a live handle; every `(pointer, length)` input must be NULL or
+ * readable for its length (in elements of its type); `out_ids` must be NULL or writable
+ * for `out_ids_capacity` elements.
+ * `out_error` must be NULL or writable.
+ */
+fidex_status fidex_vault_enroll_many(const fidex_vault *vault,
+                                     const float *templates,
+                                     size_t templates_len,
+                                     const char *consents,
+                                     size_t consents_len,
+                                     const size_t *consent_offsets,
+                                     size_t consent_offsets_len,
+                                     const uint8_t *payloads,
+                                     size_t payloads_len,
+                                     const size_t *payload_offsets,
+                                     size_t payload_offsets_len,
+                                     fidex_facial_id *out_ids,
+                                     size_t out_ids_capacity,
+                                     fidex_error **out_error);
 
 /**
  * Writes the enrollment receipt of `*id` (canonical JSON text proving the consent record
  * and enrollment are in the audit log; verify with fidex_receipt_verify) to a new
- * `*out_receipt_json`. FIDEX_INVALID_ARGUMENT while the enrollment is not committed yet,
+ * `*out_receipt_json`. FIDEX_NOT_COMMITTED while the enrollment is not committed yet,
  * FIDEX_NOT_FOUND if `*id` is not live.
  *
  * Thread safety: safe from any thread, concurrently with searches.
@@ -893,10 +1149,12 @@ fidex_status fidex_vault_enroll(const struct fidex_vault *vault,
  * # Safety
  * `vault` must be NULL or a live handle; `id` must be NULL or readable;
  * `out_receipt_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_enrollment_receipt(const struct fidex_vault *vault,
-                                            const struct fidex_facial_id *id,
-                                            struct fidex_bytes **out_receipt_json);
+fidex_status fidex_vault_enrollment_receipt(const fidex_vault *vault,
+                                            const fidex_facial_id *id,
+                                            fidex_bytes **out_receipt_json,
+                                            fidex_error **out_error);
 
 /**
  * Dry run of fidex_vault_purge_expired: a JSON array of `{"facial_id", "deadline"}` for
@@ -908,50 +1166,83 @@ fidex_status fidex_vault_enrollment_receipt(const struct fidex_vault *vault,
  *
  * # Safety
  * `vault` must be NULL or a live handle; `out_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_expired(const struct fidex_vault *vault,
+fidex_status fidex_vault_expired(const fidex_vault *vault,
                                  fidex_clock clock_mode,
                                  int64_t now,
-                                 struct fidex_bytes **out_json);
+                                 fidex_bytes **out_json,
+                                 fidex_error **out_error);
 
 /**
  * The subject-access / portability export of `*id` (GDPR Art. 15/20) as JSON into a new
  * `*out_json`: vault_id, facial_id, consent, payload_hex, enrolled_at, last_interaction,
  * retention_deadline, log_entries, and template (an array of floats with
- * FIDEX_EXPORT_WITH_TEMPLATE, else null). The export is itself logged.
+ * FIDEX_EXPORT_WITH_TEMPLATE, else null). The export is itself logged (and committed
+ * before the data is handed out).
  *
  * Thread safety: safe from any thread; serialized with other writes (it appends to the log).
  *
  * # Safety
  * `vault` must be NULL or a live handle; `id` must be NULL or readable; `out_json` must be
  * NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_export_subject(const struct fidex_vault *vault,
-                                        const struct fidex_facial_id *id,
+fidex_status fidex_vault_export_subject(const fidex_vault *vault,
+                                        const fidex_facial_id *id,
                                         fidex_export_template include_template,
-                                        struct fidex_bytes **out_json);
+                                        fidex_bytes **out_json,
+                                        fidex_error **out_error);
 
 /**
- * Live Facial IDs, sorted, as a JSON array of text ids into a new `*out_json`.
+ * One page of the live Facial IDs, in ascending byte order: up to `out_capacity` ids
+ * greater than `*after` (or from the first, if `after` is NULL) into `out_ids`, their
+ * number into `*out_count` (fewer than `out_capacity` only on the last page). Page through
+ * a vault by passing the last id of one page as `after` of the next:
+ *
+ * ```c
+ * fidex_facial_id page[1024]; size_t n = 0; const fidex_facial_id *after = NULL;
+ * do {
+ *     if (fidex_vault_facial_ids(v, after, page, 1024, &n, NULL) != FIDEX_OK) break;
+ *     // use page[0..n]
+ *     after = n ? &page[n - 1] : NULL;
+ * } while (n == 1024);
+ * ```
+ *
+ * Each call costs one pass over the vault's ids (no sort of the whole set). Ids enrolled
+ * or deleted between pages appear or not according to their position, as with any cursor.
  *
  * Thread safety: safe from any thread.
  *
  * # Safety
- * `vault` must be NULL or a live handle; `out_json` must be NULL or writable.
+ * `vault` must be NULL or a live handle; `after` must be NULL or readable; `out_ids` must
+ * be NULL or writable for `out_capacity` elements (and must not overlap `after`);
+ * `out_count` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_facial_ids(const struct fidex_vault *vault, struct fidex_bytes **out_json);
+fidex_status fidex_vault_facial_ids(const fidex_vault *vault,
+                                    const fidex_facial_id *after,
+                                    fidex_facial_id *out_ids,
+                                    size_t out_capacity,
+                                    size_t *out_count,
+                                    fidex_error **out_error);
 
 /**
- * Frees a vault handle. NULL is a no-op. If the vault is still open its *uncommitted*
- * enrollments are discarded (call fidex_vault_commit or fidex_vault_close first); deletions
- * are always already durable. Freeing twice is undefined behaviour.
+ * Frees a vault handle. NULL is a no-op. Freeing twice is undefined behaviour.
+ *
+ * If the vault is still open (not closed), its *uncommitted enrollments are discarded*:
+ * free does not commit, because it is what garbage-collector finalizers call, at a time
+ * and on a thread nobody chose, and a commit there could fail with nobody to tell.
+ * Deletions are always already durable. Call fidex_vault_close (or fidex_vault_commit)
+ * first; bindings check fidex_vault_uncommitted in their finalizer and warn when it is
+ * not 0. Freeing an open vault also releases its directory lock.
  *
  * Thread safety: no other thread may use `vault` during or after this call.
  *
  * # Safety
  * `vault` must be NULL or a handle from fidex that was not freed yet.
  */
-void fidex_vault_free(struct fidex_vault *vault);
+void fidex_vault_free(fidex_vault *vault);
 
 /**
  * The plaintext header as of the last commit, as JSON (same fields as fidex_vault_read_header).
@@ -960,8 +1251,11 @@ void fidex_vault_free(struct fidex_vault *vault);
  *
  * # Safety
  * `vault` must be NULL or a live handle; `out_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_header(const struct fidex_vault *vault, struct fidex_bytes **out_json);
+fidex_status fidex_vault_header(const fidex_vault *vault,
+                                fidex_bytes **out_json,
+                                fidex_error **out_error);
 
 /**
  * The vault id (32 lower-case hex digits) into a new `*out_text`.
@@ -970,8 +1264,11 @@ fidex_status fidex_vault_header(const struct fidex_vault *vault, struct fidex_by
  *
  * # Safety
  * `vault` must be NULL or a live handle; `out_text` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_id(const struct fidex_vault *vault, struct fidex_bytes **out_text);
+fidex_status fidex_vault_id(const fidex_vault *vault,
+                            fidex_bytes **out_text,
+                            fidex_error **out_error);
 
 /**
  * 1:N identification: up to `k` live templates matching the probe at the threshold,
@@ -984,6 +1281,12 @@ fidex_status fidex_vault_id(const struct fidex_vault *vault, struct fidex_bytes 
  * FIDEX_BUFFER_TOO_SMALL, nothing searched). On success the first `*out_count` (≤ k)
  * elements are written; 0 matches is success.
  *
+ * `payloads`: FIDEX_PAYLOADS_NONE (`out_payloads` ignored, may be NULL) or
+ * FIDEX_PAYLOADS_INCLUDE: the payloads of the matches, read under the same lock as the
+ * search, are concatenated into a new `*out_payloads` (always written on success, empty
+ * if there are no matches) and each match's `payload_offset` / `payload_len` locate its
+ * own. A login then needs this one call.
+ *
  * A match refreshes the template's last-interaction time (its retention clock).
  *
  * Thread safety: safe from any thread; many searches run in parallel.
@@ -991,9 +1294,10 @@ fidex_status fidex_vault_id(const struct fidex_vault *vault, struct fidex_bytes 
  * # Safety
  * `vault` must be NULL or a live handle; `probe` / `purpose` must be NULL or readable for
  * their lengths; `out_matches` must be NULL or writable for `out_capacity` elements;
- * `out_count` must be NULL or writable.
+ * `out_count` and `out_payloads` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_identify(const struct fidex_vault *vault,
+fidex_status fidex_vault_identify(const fidex_vault *vault,
                                   const float *probe,
                                   size_t probe_len,
                                   size_t k,
@@ -1001,14 +1305,18 @@ fidex_status fidex_vault_identify(const struct fidex_vault *vault,
                                   float threshold_value,
                                   const char *purpose,
                                   size_t purpose_len,
-                                  struct fidex_match *out_matches,
+                                  fidex_payloads payloads,
+                                  fidex_match *out_matches,
                                   size_t out_capacity,
-                                  size_t *out_count);
+                                  size_t *out_count,
+                                  fidex_bytes **out_payloads,
+                                  fidex_error **out_error);
 
 /**
  * 1:N identification of `n = probes_len / dimension` probes at once (`probes` is n ×
- * dimension floats, row-major; n ≤ FIDEX_MAX_BATCH). Same `k`, threshold and purpose
- * rules as fidex_vault_identify.
+ * dimension floats, row-major; n ≤ FIDEX_MAX_BATCH). Same `k`, threshold, purpose and
+ * `payloads` rules as fidex_vault_identify (with FIDEX_PAYLOADS_INCLUDE, the payloads of
+ * all matches of all probes share one `*out_payloads`).
  *
  * Results: probe `i`'s matches are `out_matches[i * k .. i * k + out_counts[i]]`, so
  * `out_matches` must hold `n * k` elements and `out_counts` n (else
@@ -1019,9 +1327,10 @@ fidex_status fidex_vault_identify(const struct fidex_vault *vault,
  * # Safety
  * `vault` must be NULL or a live handle; `probes` / `purpose` must be NULL or readable for
  * their lengths; `out_matches` / `out_counts` must be NULL or writable for their
- * capacities and must not overlap.
+ * capacities and must not overlap; `out_payloads` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_identify_batch(const struct fidex_vault *vault,
+fidex_status fidex_vault_identify_batch(const fidex_vault *vault,
                                         const float *probes,
                                         size_t probes_len,
                                         size_t k,
@@ -1029,10 +1338,13 @@ fidex_status fidex_vault_identify_batch(const struct fidex_vault *vault,
                                         float threshold_value,
                                         const char *purpose,
                                         size_t purpose_len,
-                                        struct fidex_match *out_matches,
+                                        fidex_payloads payloads,
+                                        fidex_match *out_matches,
                                         size_t out_matches_capacity,
                                         size_t *out_counts,
-                                        size_t out_counts_capacity);
+                                        size_t out_counts_capacity,
+                                        fidex_bytes **out_payloads,
+                                        fidex_error **out_error);
 
 /**
  * Fingerprint of the vault's current key (16 hex digits) into a new `*out_text`.
@@ -1041,29 +1353,11 @@ fidex_status fidex_vault_identify_batch(const struct fidex_vault *vault,
  *
  * # Safety
  * `vault` must be NULL or a live handle; `out_text` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_key_fingerprint(const struct fidex_vault *vault,
-                                         struct fidex_bytes **out_text);
-
-/**
- * Reports the last failure of any call on this handle, from any thread: its status in
- * `*out_code` (FIDEX_OK if none failed yet) and its detailed message in a new
- * `*out_message` (empty if none). Works on a closed handle. Does not change the recorded
- * error, and is not itself recorded.
- *
- * Per handle: useful when the thread that made the call is unknown (Go goroutines, Node
- * worker pools). If several threads fail on the same handle at once, it holds whichever
- * failure came last: compare `*out_code` with the status you got. fidex_last_error is the
- * exact per-thread alternative.
- *
- * Thread safety: safe from any thread.
- *
- * # Safety
- * `vault` must be NULL or a live handle; the out-pointers must be NULL or writable.
- */
-fidex_status fidex_vault_last_error(const struct fidex_vault *vault,
-                                    fidex_status *out_code,
-                                    struct fidex_bytes **out_message);
+fidex_status fidex_vault_key_fingerprint(const fidex_vault *vault,
+                                         fidex_bytes **out_text,
+                                         fidex_error **out_error);
 
 /**
  * Number of live templates into `*out_len`.
@@ -1072,24 +1366,28 @@ fidex_status fidex_vault_last_error(const struct fidex_vault *vault,
  *
  * # Safety
  * `vault` must be NULL or a live handle; `out_len` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_len(const struct fidex_vault *vault, uint64_t *out_len);
+fidex_status fidex_vault_len(const fidex_vault *vault, uint64_t *out_len, fidex_error **out_error);
 
 /**
  * Opens the vault in directory `(path, path_len)` with `key` into a new `*out_vault`.
- * Errors: FIDEX_NOT_A_VAULT, FIDEX_WRONG_KEY, FIDEX_LOCKED (open in another handle or
- * process), FIDEX_CORRUPT, FIDEX_UNSUPPORTED_VERSION, FIDEX_IO.
+ * Errors: FIDEX_NOT_A_VAULT (no vault there, or the path is not a directory),
+ * FIDEX_WRONG_KEY, FIDEX_LOCKED (open in another handle or process), FIDEX_CORRUPT,
+ * FIDEX_UNSUPPORTED_VERSION, FIDEX_IO, FIDEX_INVALID_ARGUMENT (empty path, NUL in it).
  *
  * Thread safety: safe from any thread.
  *
  * # Safety
  * `path` must be NULL or readable for `path_len` bytes; `key` must be NULL or a live key;
  * `out_vault` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
 fidex_status fidex_vault_open(const char *path,
                               size_t path_len,
-                              const struct fidex_key *key,
-                              struct fidex_vault **out_vault);
+                              const fidex_key *key,
+                              fidex_vault **out_vault,
+                              fidex_error **out_error);
 
 /**
  * The payload stored with `*id` (possibly empty) into a new `*out_payload`.
@@ -1100,10 +1398,12 @@ fidex_status fidex_vault_open(const char *path,
  * # Safety
  * `vault` must be NULL or a live handle; `id` must be NULL or readable; `out_payload` must
  * be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_payload(const struct fidex_vault *vault,
-                                 const struct fidex_facial_id *id,
-                                 struct fidex_bytes **out_payload);
+fidex_status fidex_vault_payload(const fidex_vault *vault,
+                                 const fidex_facial_id *id,
+                                 fidex_bytes **out_payload,
+                                 fidex_error **out_error);
 
 /**
  * Files that should have been removed but could not be yet (retried at each commit), as a
@@ -1113,9 +1413,11 @@ fidex_status fidex_vault_payload(const struct fidex_vault *vault,
  *
  * # Safety
  * `vault` must be NULL or a live handle; `out_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_pending_removals(const struct fidex_vault *vault,
-                                          struct fidex_bytes **out_json);
+fidex_status fidex_vault_pending_removals(const fidex_vault *vault,
+                                          fidex_bytes **out_json,
+                                          fidex_error **out_error);
 
 /**
  * Verification keys of earlier (rotated) signing keys, oldest first, as a JSON array of
@@ -1125,9 +1427,11 @@ fidex_status fidex_vault_pending_removals(const struct fidex_vault *vault,
  *
  * # Safety
  * `vault` must be NULL or a live handle; `out_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_previous_verification_keys(const struct fidex_vault *vault,
-                                                    struct fidex_bytes **out_json);
+fidex_status fidex_vault_previous_verification_keys(const fidex_vault *vault,
+                                                    fidex_bytes **out_json,
+                                                    fidex_error **out_error);
 
 /**
  * A record of processing (GDPR Art. 30 spirit: purposes, categories, retention, counts,
@@ -1137,9 +1441,11 @@ fidex_status fidex_vault_previous_verification_keys(const struct fidex_vault *va
  *
  * # Safety
  * `vault` must be NULL or a live handle; `out_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_processing_record(const struct fidex_vault *vault,
-                                           struct fidex_bytes **out_json);
+fidex_status fidex_vault_processing_record(const fidex_vault *vault,
+                                           fidex_bytes **out_json,
+                                           fidex_error **out_error);
 
 /**
  * Deletes every template past its deadline (the earlier of consent expiry and last
@@ -1151,25 +1457,30 @@ fidex_status fidex_vault_processing_record(const struct fidex_vault *vault,
  *
  * # Safety
  * `vault` must be NULL or a live handle; `out_receipts_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_purge_expired(const struct fidex_vault *vault,
+fidex_status fidex_vault_purge_expired(const fidex_vault *vault,
                                        fidex_clock clock_mode,
                                        int64_t now,
-                                       struct fidex_bytes **out_receipts_json);
+                                       fidex_bytes **out_receipts_json,
+                                       fidex_error **out_error);
 
 /**
  * Reads the plaintext header of the vault in `(path, path_len)` without a key, as JSON
  * into a new `*out_json`: `{"version", "flags", "vault_id" (hex), "dimension", "metric",
- * "storage", "cancelable", "generation", "key_check" (hex)}`.
+ * "storage", "cancelable", "generation", "key_check" (hex)}`. FIDEX_NOT_A_VAULT when the
+ * path holds no vault (as fidex_vault_open), FIDEX_CORRUPT for a damaged header.
  *
  * Thread safety: safe from any thread.
  *
  * # Safety
  * `path` must be NULL or readable for `path_len` bytes; `out_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
 fidex_status fidex_vault_read_header(const char *path,
                                      size_t path_len,
-                                     struct fidex_bytes **out_json);
+                                     fidex_bytes **out_json,
+                                     fidex_error **out_error);
 
 /**
  * When `*id` will be purged unless used again (the earlier of consent expiry and last
@@ -1180,10 +1491,12 @@ fidex_status fidex_vault_read_header(const char *path,
  * # Safety
  * `vault` must be NULL or a live handle; `id` must be NULL or readable; `out_deadline`
  * must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_retention_deadline(const struct fidex_vault *vault,
-                                            const struct fidex_facial_id *id,
-                                            int64_t *out_deadline);
+fidex_status fidex_vault_retention_deadline(const fidex_vault *vault,
+                                            const fidex_facial_id *id,
+                                            int64_t *out_deadline,
+                                            fidex_error **out_error);
 
 /**
  * Re-encrypts the whole vault under `new_key` with a new signing key, commits, and removes
@@ -1195,22 +1508,11 @@ fidex_status fidex_vault_retention_deadline(const struct fidex_vault *vault,
  *
  * # Safety
  * `vault` must be NULL or a live handle; `new_key` must be NULL or a live key.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_rotate_key(const struct fidex_vault *vault,
-                                    const struct fidex_key *new_key);
-
-/**
- * Sets the vault's clock: FIDEX_CLOCK_DEFAULT = the system clock, FIDEX_CLOCK_FIXED =
- * frozen at `now` (unix seconds; for tests of retention and consent expiry).
- *
- * Thread safety: safe from any thread.
- *
- * # Safety
- * `vault` must be NULL or a live handle.
- */
-fidex_status fidex_vault_set_clock(const struct fidex_vault *vault,
-                                   fidex_clock clock_mode,
-                                   int64_t now);
+fidex_status fidex_vault_rotate_key(const fidex_vault *vault,
+                                    const fidex_key *new_key,
+                                    fidex_error **out_error);
 
 /**
  * Analytics without biometric data, as JSON into a new `*out_json`: templates,
@@ -1224,11 +1526,14 @@ fidex_status fidex_vault_set_clock(const struct fidex_vault *vault,
  *
  * # Safety
  * `vault` must be NULL or a live handle; `out_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_stats(const struct fidex_vault *vault, struct fidex_bytes **out_json);
+fidex_status fidex_vault_stats(const fidex_vault *vault,
+                               fidex_bytes **out_json,
+                               fidex_error **out_error);
 
 /**
- * A freshly signed tree head over the current audit log and live set (canonical JSON
+ * A freshly signed tree head over the committed audit log and live set (canonical JSON
  * text) into a new `*out_json`. Publish heads periodically; fidex_verify_consistency
  * proves a later head extends an earlier one.
  *
@@ -1236,8 +1541,25 @@ fidex_status fidex_vault_stats(const struct fidex_vault *vault, struct fidex_byt
  *
  * # Safety
  * `vault` must be NULL or a live handle; `out_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_tree_head(const struct fidex_vault *vault, struct fidex_bytes **out_json);
+fidex_status fidex_vault_tree_head(const fidex_vault *vault,
+                                   fidex_bytes **out_json,
+                                   fidex_error **out_error);
+
+/**
+ * The number of enrollments made through this handle and not committed yet, into
+ * `*out_count`: what fidex_vault_free would discard now. Cheap (no I/O).
+ *
+ * Thread safety: safe from any thread.
+ *
+ * # Safety
+ * `vault` must be NULL or a live handle; `out_count` must be NULL or writable.
+ * `out_error` must be NULL or writable.
+ */
+fidex_status fidex_vault_uncommitted(const fidex_vault *vault,
+                                     uint64_t *out_count,
+                                     fidex_error **out_error);
 
 /**
  * The public verification key of the vault's current signing key
@@ -1248,9 +1570,11 @@ fidex_status fidex_vault_tree_head(const struct fidex_vault *vault, struct fidex
  *
  * # Safety
  * `vault` must be NULL or a live handle; `out_text` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_verification_key(const struct fidex_vault *vault,
-                                          struct fidex_bytes **out_text);
+fidex_status fidex_vault_verification_key(const fidex_vault *vault,
+                                          fidex_bytes **out_text,
+                                          fidex_error **out_error);
 
 /**
  * 1:1 verification of the probe against template `*id` for `(purpose, purpose_len)`, at
@@ -1263,16 +1587,18 @@ fidex_status fidex_vault_verification_key(const struct fidex_vault *vault,
  * # Safety
  * `vault` must be NULL or a live handle; `id` must be NULL or readable; `probe` /
  * `purpose` must be NULL or readable for their lengths; `out_result` must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_verify(const struct fidex_vault *vault,
-                                const struct fidex_facial_id *id,
+fidex_status fidex_vault_verify(const fidex_vault *vault,
+                                const fidex_facial_id *id,
                                 const float *probe,
                                 size_t probe_len,
                                 fidex_threshold_mode threshold_mode,
                                 float threshold_value,
                                 const char *purpose,
                                 size_t purpose_len,
-                                struct fidex_verification *out_result);
+                                fidex_verification *out_result,
+                                fidex_error **out_error);
 
 /**
  * The subject withdraws consent: logged as a withdrawal, then erased like
@@ -1283,10 +1609,12 @@ fidex_status fidex_vault_verify(const struct fidex_vault *vault,
  * # Safety
  * `vault` must be NULL or a live handle; `id` must be NULL or readable; `out_receipt_json`
  * must be NULL or writable.
+ * `out_error` must be NULL or writable.
  */
-fidex_status fidex_vault_withdraw_consent(const struct fidex_vault *vault,
-                                          const struct fidex_facial_id *id,
-                                          struct fidex_bytes **out_receipt_json);
+fidex_status fidex_vault_withdraw_consent(const fidex_vault *vault,
+                                          const fidex_facial_id *id,
+                                          fidex_bytes **out_receipt_json,
+                                          fidex_error **out_error);
 
 /**
  * Checks that the signed tree head `newer_json` extends `older_json` (the audit log was
@@ -1299,6 +1627,7 @@ fidex_status fidex_vault_withdraw_consent(const struct fidex_vault *vault,
  *
  * # Safety
  * Every `(pointer, length)` input must be NULL or readable for its length.
+ * `out_error` must be NULL or writable.
  */
 fidex_status fidex_verify_consistency(const char *older_json,
                                       size_t older_json_len,
@@ -1307,7 +1636,8 @@ fidex_status fidex_verify_consistency(const char *older_json,
                                       const char *proof_json,
                                       size_t proof_json_len,
                                       const char *verification_key,
-                                      size_t verification_key_len);
+                                      size_t verification_key_len,
+                                      fidex_error **out_error);
 
 /**
  * The library version as a static NUL-terminated string, e.g. "0.1.0" (never NULL, never

@@ -71,6 +71,17 @@ pub enum Error {
     Closed,
     /// A purpose name unknown to this vault was used.
     UnknownPurpose(String),
+    /// A forked child tried to change a vault through a handle its parent opened: the
+    /// parent holds the vault's lock; the child may only search.
+    ForkedChild { owner_pid: u32 },
+    /// The operation needs committed state (e.g. an enrollment receipt before the
+    /// enrollment was committed): call `commit` first.
+    NotCommitted(String),
+    /// Two templates of one batch are too similar to each other.
+    DuplicateInBatch { other: usize, score: f32 },
+    /// Item `index` of a batch was refused (nothing of the batch was applied); `error`
+    /// says why, and [`Error::code`] is its code.
+    BatchItem { index: usize, error: Box<Error> },
 }
 
 impl Error {
@@ -102,40 +113,17 @@ impl Error {
             Error::InvalidJson(_) => 1023,
             Error::Closed => 1024,
             Error::UnknownPurpose(_) => 1025,
+            Error::NotCommitted(_) => 1026,
+            Error::ForkedChild { .. } => 1020,
+            Error::DuplicateInBatch { .. } => 1008,
+            Error::BatchItem { error, .. } => error.code(),
         }
     }
 
-    /// Short static description of a code (used by `fidex_status_message`).
+    /// Short static description of a code (used by `fidex_status_message`); "unknown
+    /// status code" for a code not in [`STATUS_TABLE`].
     pub fn describe_code(code: u32) -> &'static str {
-        match code {
-            0 => "ok",
-            1001 => "invalid argument",
-            1002 => "vector dimension does not match the vault",
-            1003 => "vector contains NaN or infinity",
-            1004 => "zero vector cannot be used as a template or probe",
-            1005 => "no consent record supplied",
-            1006 => "consent has expired",
-            1007 => "consent does not cover the requested purpose",
-            1008 => "template duplicates an enrolled one",
-            1009 => "facial id not found",
-            1010 => "wrong key for this vault",
-            1011 => "vault data is corrupt or was tampered with",
-            1012 => "I/O error",
-            1013 => "template quota exceeded",
-            1014 => "payload too large",
-            1015 => "consent record is invalid",
-            1016 => "key text is invalid",
-            1017 => "vault configuration is invalid",
-            1018 => "a vault already exists at that path",
-            1019 => "unsupported format version",
-            1020 => "vault is locked by another handle or process",
-            1021 => "verification failed",
-            1022 => "not a fidex vault",
-            1023 => "invalid JSON",
-            1024 => "vault is closed",
-            1025 => "unknown purpose",
-            _ => "unknown status code",
-        }
+        status_info(code).map_or("unknown status code", |s| s.description)
     }
 
     pub(crate) fn io(context: impl fmt::Display, err: std::io::Error) -> Error {
@@ -144,6 +132,18 @@ impl Error {
 
     pub(crate) fn corrupt(msg: impl Into<String>) -> Error {
         Error::Corrupt(msg.into())
+    }
+
+    /// The batch item an error refers to ([`Error::BatchItem`]), if any.
+    pub fn batch_index(&self) -> Option<usize> {
+        match self {
+            Error::BatchItem { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn in_batch(self, index: usize) -> Error {
+        Error::BatchItem { index, error: Box::new(self) }
     }
 }
 
@@ -200,11 +200,90 @@ impl fmt::Display for Error {
                 f,
                 "purpose '{p}' is not one of this vault's purposes (see VaultConfig::purposes)"
             ),
+            Error::NotCommitted(m) => write!(f, "not committed yet: {m}"),
+            Error::ForkedChild { owner_pid } => write!(
+                f,
+                "this vault handle was opened by process {owner_pid} and inherited through fork(); a forked child may search it but not change it (the parent holds the vault's lock): make changes in the parent"
+            ),
+            Error::DuplicateInBatch { other, score } => write!(
+                f,
+                "template duplicates item {other} of the same batch (score {score:.4}); enroll one capture per subject"
+            ),
+            Error::BatchItem { index, error } => write!(f, "batch item {index}: {error} (nothing of the batch was applied)"),
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+/// One status code: its number, its C name, its family and a short description.
+///
+/// The family groups codes a caller handles alike (the language bindings make one
+/// exception class per family): `ok`, `invalid_input`, `consent`, `purpose_not_covered`,
+/// `duplicate`, `not_found`, `wrong_key`, `corrupt`, `io`, `quota`, `already_exists`,
+/// `locked`, `verification_failed`, `closed`, `not_committed`, `internal`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusInfo {
+    /// The number (`Error::code`, the C ABI's `fidex_status`).
+    pub code: u32,
+    /// The C constant's name, e.g. `FIDEX_NOT_FOUND`.
+    pub name: &'static str,
+    /// The family (see the type's documentation).
+    pub family: &'static str,
+    /// Short static English description (`fidex_status_message`).
+    pub description: &'static str,
+}
+
+const fn st(code: u32, name: &'static str, family: &'static str, description: &'static str) -> StatusInfo {
+    StatusInfo { code, name, family, description }
+}
+
+/// Every status code of fidex, in code order: the one list that the Rust error codes, the C
+/// ABI constants and messages (`fidex_constants_json`), the bindings' exception classes
+/// and the CLI's exit codes are derived from or checked against. Codes 1001–1099 are
+/// [`Error::code`]s; 1100 and up can only arise at the C boundary. A code never changes
+/// meaning and is never reused.
+pub const STATUS_TABLE: &[StatusInfo] = &[
+    st(0, "FIDEX_OK", "ok", "ok"),
+    st(1001, "FIDEX_INVALID_ARGUMENT", "invalid_input", "invalid argument"),
+    st(1002, "FIDEX_DIMENSION_MISMATCH", "invalid_input", "vector dimension does not match the vault"),
+    st(1003, "FIDEX_NON_FINITE_VALUE", "invalid_input", "vector contains NaN or infinity"),
+    st(1004, "FIDEX_ZERO_VECTOR", "invalid_input", "zero vector cannot be used as a template or probe"),
+    st(1005, "FIDEX_NO_CONSENT", "consent", "no consent record supplied"),
+    st(1006, "FIDEX_CONSENT_EXPIRED", "consent", "consent has expired"),
+    st(1007, "FIDEX_PURPOSE_NOT_COVERED", "purpose_not_covered", "consent does not cover the requested purpose"),
+    st(1008, "FIDEX_DUPLICATE", "duplicate", "template duplicates an enrolled one"),
+    st(1009, "FIDEX_NOT_FOUND", "not_found", "facial id not found"),
+    st(1010, "FIDEX_WRONG_KEY", "wrong_key", "wrong key for this vault"),
+    st(1011, "FIDEX_CORRUPT", "corrupt", "vault data is corrupt or was tampered with"),
+    st(1012, "FIDEX_IO", "io", "I/O error"),
+    st(1013, "FIDEX_QUOTA_EXCEEDED", "quota", "template quota exceeded"),
+    st(1014, "FIDEX_PAYLOAD_TOO_LARGE", "invalid_input", "payload too large"),
+    st(1015, "FIDEX_INVALID_CONSENT", "consent", "consent record is invalid"),
+    st(1016, "FIDEX_INVALID_KEY_TEXT", "invalid_input", "key text is invalid"),
+    st(1017, "FIDEX_INVALID_CONFIG", "invalid_input", "vault configuration is invalid"),
+    st(1018, "FIDEX_ALREADY_EXISTS", "already_exists", "a vault already exists at that path"),
+    st(1019, "FIDEX_UNSUPPORTED_VERSION", "corrupt", "unsupported format version"),
+    st(1020, "FIDEX_LOCKED", "locked", "vault is locked by another handle or process"),
+    st(1021, "FIDEX_VERIFICATION_FAILED", "verification_failed", "verification failed"),
+    st(1022, "FIDEX_NOT_A_VAULT", "not_found", "not a fidex vault"),
+    st(1023, "FIDEX_INVALID_JSON", "invalid_input", "invalid JSON"),
+    st(1024, "FIDEX_CLOSED", "closed", "vault is closed"),
+    st(1025, "FIDEX_UNKNOWN_PURPOSE", "invalid_input", "unknown purpose"),
+    st(1026, "FIDEX_NOT_COMMITTED", "not_committed", "not committed yet"),
+    st(1100, "FIDEX_NULL_PARAMETER", "invalid_input", "a required pointer parameter was NULL"),
+    st(1101, "FIDEX_PANIC", "internal", "internal error: a Rust panic was caught at the C boundary (please report)"),
+    st(1102, "FIDEX_INVALID_UTF8", "invalid_input", "text parameter is not valid UTF-8"),
+    st(1103, "FIDEX_INVALID_ENUM", "invalid_input", "enum or flag parameter has an unknown value"),
+    st(1104, "FIDEX_BUFFER_TOO_LARGE", "invalid_input", "input length exceeds its documented maximum"),
+    st(1105, "FIDEX_BUFFER_TOO_SMALL", "invalid_input", "output array is too small for the request"),
+    st(1106, "FIDEX_MISALIGNED_POINTER", "invalid_input", "pointer is not aligned for its type"),
+];
+
+/// The [`STATUS_TABLE`] row of `code`.
+pub fn status_info(code: u32) -> Option<&'static StatusInfo> {
+    STATUS_TABLE.binary_search_by_key(&code, |s| s.code).ok().map(|i| &STATUS_TABLE[i])
+}
 
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {

@@ -46,10 +46,10 @@ pub mod storage;
 pub mod vault;
 
 pub use consent::ConsentReceipt;
-pub use error::{Error, Result};
+pub use error::{status_info, Error, Result, StatusInfo, STATUS_TABLE};
 pub use id::FacialId;
 pub use key::VaultKey;
 pub use log::audit::DeletionReason;
 pub use receipt::{DeletionReceipt, EnrollmentReceipt, SignedTreeHead, VerificationKey};
-pub use vault::{read_header, Enrollment, Match, Stats, SubjectExport, Vault, VaultConfig, Verification, MAX_PAYLOAD_BYTES};
+pub use vault::{read_header, Enrollment, Match, NewEnrollment, Stats, SubjectExport, Vault, VaultConfig, Verification, MAX_PAYLOAD_BYTES};
 pub use search::{Metric, Storage as StorageType};

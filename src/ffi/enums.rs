@@ -30,10 +30,11 @@ pub const FIDEX_THRESHOLD_EXPLICIT: fidex_threshold_mode = 1;
 
 /// Which time a time-dependent function uses.
 pub type fidex_clock = u32;
-/// The default clock: the vault's clock for fidex_vault_purge_expired (the system clock
-/// unless fidex_vault_set_clock fixed it), the system clock elsewhere. `now` is ignored.
+/// The default clock: the vault's clock for fidex_vault_purge_expired and
+/// fidex_vault_expired (the system clock, unless a test build fixed it), the system clock
+/// elsewhere. `now` is ignored.
 pub const FIDEX_CLOCK_DEFAULT: fidex_clock = 0;
-/// The `now` argument (unix seconds). For fidex_vault_set_clock: freeze the vault's clock at `now`.
+/// The `now` argument (unix seconds).
 pub const FIDEX_CLOCK_FIXED: fidex_clock = 1;
 
 /// Whether a subject export includes the template vector.
@@ -49,6 +50,20 @@ pub type fidex_receipt_kind = u32;
 pub const FIDEX_RECEIPT_DELETION: fidex_receipt_kind = 1;
 /// An enrollment receipt.
 pub const FIDEX_RECEIPT_ENROLLMENT: fidex_receipt_kind = 2;
+
+/// Whether a search returns the payloads of its matches (fidex_vault_identify,
+/// fidex_vault_identify_batch).
+pub type fidex_payloads = u32;
+/// Matches only; every `payload_len` is 0.
+pub const FIDEX_PAYLOADS_NONE: fidex_payloads = 0;
+/// Also the payload of every match, read under the same lock as the search, into one
+/// `fidex_bytes` (see fidex_match.payload_offset).
+pub const FIDEX_PAYLOADS_INCLUDE: fidex_payloads = 1;
+
+pub(crate) fn payloads(v: u32) -> FfiResult<bool> {
+    check_enum("payloads", v, &[(FIDEX_PAYLOADS_NONE, "FIDEX_PAYLOADS_NONE"), (FIDEX_PAYLOADS_INCLUDE, "FIDEX_PAYLOADS_INCLUDE")])?;
+    Ok(v == FIDEX_PAYLOADS_INCLUDE)
+}
 
 pub(crate) fn deletion_reason(name: &str, v: u32) -> FfiResult<DeletionReason> {
     check_enum(

@@ -1,7 +1,7 @@
 //! Facial IDs across the C ABI: 16 raw bytes in a small struct, text on request.
 
 use super::util::{call, input_str, out, out_slice, Failure};
-use super::{fidex_status, FIDEX_FACIAL_ID_TEXT_LEN};
+use super::{fidex_error, fidex_status, FIDEX_FACIAL_ID_TEXT_LEN};
 use crate::FacialId;
 use std::ffi::c_char;
 
@@ -47,20 +47,21 @@ pub(crate) unsafe fn read_id(ptr: *const fidex_facial_id, name: &str) -> Result<
 ///
 /// # Safety
 /// `id` must be NULL or readable; `out_text` must be NULL or writable for `out_capacity` chars.
+/// `out_error` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn fidex_facial_id_to_text(
     id: *const fidex_facial_id,
     out_text: *mut c_char,
     out_capacity: usize,
+    out_error: *mut *mut fidex_error,
 ) -> fidex_status {
-    call(|| {
-        // SAFETY: the caller guarantees `id` is NULL or readable.
-        let id = unsafe { read_id(id, "id") }?;
+    call(out_error, || {
         if out_text.is_null() {
             return Err(Failure::null("out_text"));
         }
-        // SAFETY: the caller guarantees `out_text` is writable for `out_capacity` chars.
-        let buf = unsafe { out_slice(out_text, out_capacity, "out_text") }?;
+        // SAFETY: the caller guarantees `out_text` is writable for `out_capacity` chars and
+        // `id` NULL or readable.
+        let (buf, id) = unsafe { (out_slice(out_text, out_capacity, "out_text")?, read_id(id, "id")?) };
         if buf.len() < FIDEX_FACIAL_ID_TEXT_LEN + 1 {
             return Err(Failure::too_small("out_text", buf.len(), FIDEX_FACIAL_ID_TEXT_LEN + 1));
         }
@@ -81,15 +82,17 @@ pub unsafe extern "C" fn fidex_facial_id_to_text(
 ///
 /// # Safety
 /// `text` must be NULL or readable for `text_len` bytes; `out_id` must be NULL or writable.
+/// `out_error` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn fidex_facial_id_parse(
     text: *const c_char,
     text_len: usize,
     out_id: *mut fidex_facial_id,
+    out_error: *mut *mut fidex_error,
 ) -> fidex_status {
-    call(|| {
+    call(out_error, || {
         // SAFETY: the caller guarantees the pointers per the contract above.
-        let (text, out_id) = unsafe { (input_str(text, text_len, "text")?, out(out_id, "out_id")?) };
+        let (out_id, text) = unsafe { (out(out_id, "out_id")?, input_str(text, text_len, "text")?) };
         let id: FacialId = text.parse()?;
         out_id.write(id.into());
         Ok(())

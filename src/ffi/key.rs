@@ -1,7 +1,7 @@
 //! `fidex_key`: a vault key handle.
 
 use super::bytes::{fidex_bytes, new_bytes};
-use super::fidex_status;
+use super::{fidex_error, fidex_status};
 use super::util::{call, handle, input_slice, input_str, into_handle, out, out_slice, Failure, FfiResult};
 use crate::VaultKey;
 use std::ffi::c_char;
@@ -30,9 +30,10 @@ pub(crate) unsafe fn key_ref<'a>(ptr: *const fidex_key, name: &str) -> FfiResult
 ///
 /// # Safety
 /// `out_key` must be NULL or writable.
+/// `out_error` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn fidex_key_generate(out_key: *mut *mut fidex_key) -> fidex_status {
-    call(|| {
+pub unsafe extern "C" fn fidex_key_generate(out_key: *mut *mut fidex_key, out_error: *mut *mut fidex_error) -> fidex_status {
+    call(out_error, || {
         // SAFETY: the caller guarantees `out_key` is NULL or writable.
         let o = unsafe { out(out_key, "out_key") }?;
         let key = VaultKey::try_generate()?;
@@ -48,11 +49,12 @@ pub unsafe extern "C" fn fidex_key_generate(out_key: *mut *mut fidex_key) -> fid
 ///
 /// # Safety
 /// `bytes` must be NULL or readable for `len` bytes; `out_key` must be NULL or writable.
+/// `out_error` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn fidex_key_from_bytes(bytes: *const u8, len: usize, out_key: *mut *mut fidex_key) -> fidex_status {
-    call(|| {
+pub unsafe extern "C" fn fidex_key_from_bytes(bytes: *const u8, len: usize, out_key: *mut *mut fidex_key, out_error: *mut *mut fidex_error) -> fidex_status {
+    call(out_error, || {
         // SAFETY: the caller guarantees the pointers per the contract above.
-        let (b, o) = unsafe { (input_slice(bytes, len, "bytes", super::FIDEX_MAX_INPUT_BYTES)?, out(out_key, "out_key")?) };
+        let (o, b) = unsafe { (out(out_key, "out_key")?, input_slice(bytes, len, "bytes", super::FIDEX_MAX_INPUT_BYTES)?) };
         let raw: [u8; 32] = b
             .try_into()
             .map_err(|_| crate::Error::InvalidArgument(format!("a raw vault key is 32 bytes, got {}", b.len())))?;
@@ -68,16 +70,16 @@ pub unsafe extern "C" fn fidex_key_from_bytes(bytes: *const u8, len: usize, out_
 ///
 /// # Safety
 /// `key` must be NULL or a live key; `out` must be NULL or writable for `out_capacity` bytes.
+/// `out_error` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn fidex_key_expose_secret(key: *const fidex_key, out: *mut u8, out_capacity: usize) -> fidex_status {
-    call(|| {
-        // SAFETY: the caller guarantees `key` is NULL or live.
-        let k = unsafe { key_ref(key, "key") }?;
+pub unsafe extern "C" fn fidex_key_expose_secret(key: *const fidex_key, out: *mut u8, out_capacity: usize, out_error: *mut *mut fidex_error) -> fidex_status {
+    call(out_error, || {
         if out.is_null() {
             return Err(Failure::null("out"));
         }
-        // SAFETY: the caller guarantees `out` is writable for `out_capacity` bytes.
-        let buf = unsafe { out_slice(out, out_capacity, "out") }?;
+        // SAFETY: the caller guarantees `out` is writable for `out_capacity` bytes and `key`
+        // is NULL or live.
+        let (buf, k) = unsafe { (out_slice(out, out_capacity, "out")?, key_ref(key, "key")?) };
         if buf.len() < 32 {
             return Err(Failure::too_small("out", buf.len(), 32));
         }
@@ -96,11 +98,12 @@ pub unsafe extern "C" fn fidex_key_expose_secret(key: *const fidex_key, out: *mu
 ///
 /// # Safety
 /// `key` must be NULL or a live key; `out_text` must be NULL or writable.
+/// `out_error` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn fidex_key_export_text(key: *const fidex_key, out_text: *mut *mut fidex_bytes) -> fidex_status {
-    call(|| {
+pub unsafe extern "C" fn fidex_key_export_text(key: *const fidex_key, out_text: *mut *mut fidex_bytes, out_error: *mut *mut fidex_error) -> fidex_status {
+    call(out_error, || {
         // SAFETY: the caller guarantees the pointers per the contract above.
-        let (k, o) = unsafe { (key_ref(key, "key")?, out(out_text, "out_text")?) };
+        let (o, k) = unsafe { (out(out_text, "out_text")?, key_ref(key, "key")?) };
         let text = k.export_text();
         o.write(new_bytes(text.as_bytes()));
         Ok(())
@@ -114,11 +117,12 @@ pub unsafe extern "C" fn fidex_key_export_text(key: *const fidex_key, out_text: 
 ///
 /// # Safety
 /// `text` must be NULL or readable for `text_len` bytes; `out_key` must be NULL or writable.
+/// `out_error` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn fidex_key_import_text(text: *const c_char, text_len: usize, out_key: *mut *mut fidex_key) -> fidex_status {
-    call(|| {
+pub unsafe extern "C" fn fidex_key_import_text(text: *const c_char, text_len: usize, out_key: *mut *mut fidex_key, out_error: *mut *mut fidex_error) -> fidex_status {
+    call(out_error, || {
         // SAFETY: the caller guarantees the pointers per the contract above.
-        let (t, o) = unsafe { (input_str(text, text_len, "text")?, out(out_key, "out_key")?) };
+        let (o, t) = unsafe { (out(out_key, "out_key")?, input_str(text, text_len, "text")?) };
         let key = VaultKey::import_text(t)?;
         o.write(into_handle(fidex_key { key }));
         Ok(())
@@ -131,11 +135,12 @@ pub unsafe extern "C" fn fidex_key_import_text(text: *const c_char, text_len: us
 ///
 /// # Safety
 /// `key` must be NULL or a live key; `out_fingerprint` must be NULL or writable.
+/// `out_error` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn fidex_key_fingerprint(key: *const fidex_key, out_fingerprint: *mut *mut fidex_bytes) -> fidex_status {
-    call(|| {
+pub unsafe extern "C" fn fidex_key_fingerprint(key: *const fidex_key, out_fingerprint: *mut *mut fidex_bytes, out_error: *mut *mut fidex_error) -> fidex_status {
+    call(out_error, || {
         // SAFETY: the caller guarantees the pointers per the contract above.
-        let (k, o) = unsafe { (key_ref(key, "key")?, out(out_fingerprint, "out_fingerprint")?) };
+        let (o, k) = unsafe { (out(out_fingerprint, "out_fingerprint")?, key_ref(key, "key")?) };
         o.write(new_bytes(k.fingerprint()));
         Ok(())
     })

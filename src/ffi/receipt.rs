@@ -1,7 +1,7 @@
 //! Offline verification of receipts and tree heads: no vault, no secret.
 
 use super::enums::{fidex_receipt_kind, FIDEX_RECEIPT_DELETION, FIDEX_RECEIPT_ENROLLMENT};
-use super::fidex_status;
+use super::{fidex_error, fidex_status};
 use super::util::{call, input_str, out};
 use crate::receipt::{self, Receipt, SignedTreeHead, VerificationKey};
 use crate::Error;
@@ -19,6 +19,7 @@ use std::ffi::c_char;
 /// # Safety
 /// `receipt_json` / `verification_key` must be NULL or readable for their lengths;
 /// `out_kind` must be NULL or writable.
+/// `out_error` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn fidex_receipt_verify(
     receipt_json: *const c_char,
@@ -26,14 +27,15 @@ pub unsafe extern "C" fn fidex_receipt_verify(
     verification_key: *const c_char,
     verification_key_len: usize,
     out_kind: *mut fidex_receipt_kind,
+    out_error: *mut *mut fidex_error,
 ) -> fidex_status {
-    call(|| {
+    call(out_error, || {
         // SAFETY: the caller guarantees every pointer per the contract above.
-        let (text, vk, o) = unsafe {
+        let (o, text, vk) = unsafe {
             (
+                out(out_kind, "out_kind")?,
                 input_str(receipt_json, receipt_json_len, "receipt_json")?,
                 input_str(verification_key, verification_key_len, "verification_key")?,
-                out(out_kind, "out_kind")?,
             )
         };
         let vk = VerificationKey::from_text(vk)?;
@@ -56,6 +58,7 @@ pub unsafe extern "C" fn fidex_receipt_verify(
 ///
 /// # Safety
 /// Every `(pointer, length)` input must be NULL or readable for its length.
+/// `out_error` must be NULL or writable.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn fidex_verify_consistency(
@@ -67,8 +70,9 @@ pub unsafe extern "C" fn fidex_verify_consistency(
     proof_json_len: usize,
     verification_key: *const c_char,
     verification_key_len: usize,
+    out_error: *mut *mut fidex_error,
 ) -> fidex_status {
-    call(|| {
+    call(out_error, || {
         // SAFETY: the caller guarantees every pointer per the contract above.
         let (older, newer, proof, vk) = unsafe {
             (

@@ -1,4 +1,4 @@
-//! Internal machinery of the C ABI: the panic boundary, error recording, and the only
+//! Internal machinery of the C ABI: the panic boundary, error reporting, and the only
 //! places where raw pointers from C become Rust references.
 //!
 //! Every exported function goes through [`call`], [`call_vault`] or [`boundary`], which
@@ -7,34 +7,35 @@
 //! which NULL-check, bound and alignment-check it before anything is read or written.
 
 use super::{
-    fidex_status, fidex_vault, FIDEX_BUFFER_TOO_LARGE, FIDEX_BUFFER_TOO_SMALL, FIDEX_INVALID_ENUM,
+    fidex_error, fidex_status, fidex_vault, FIDEX_BUFFER_TOO_LARGE, FIDEX_BUFFER_TOO_SMALL, FIDEX_INVALID_ENUM,
     FIDEX_INVALID_UTF8, FIDEX_MISALIGNED_POINTER, FIDEX_NULL_PARAMETER, FIDEX_OK, FIDEX_PANIC,
 };
 use crate::{Error, Vault};
 use std::any::Any;
-use std::cell::RefCell;
 use std::mem::MaybeUninit;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// A failed call: the status returned to C and the detailed message kept for
-/// `fidex_last_error` / `fidex_vault_last_error`.
+/// A failed call: the status returned to C and the detailed message handed back in its
+/// `fidex_error`.
 #[derive(Clone, Debug)]
 pub(crate) struct Failure {
     pub code: fidex_status,
     pub message: String,
+    /// The refused item of a batch call.
+    pub item: Option<usize>,
 }
 
 pub(crate) type FfiResult<T = ()> = Result<T, Failure>;
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Failure {
-        Failure { code: e.code(), message: e.to_string() }
+        Failure { code: e.code(), message: e.to_string(), item: e.batch_index() }
     }
 }
 
 impl Failure {
     pub fn new(code: fidex_status, message: impl Into<String>) -> Failure {
-        Failure { code, message: message.into() }
+        Failure { code, message: message.into(), item: None }
     }
 
     pub fn null(name: &str) -> Failure {
@@ -64,60 +65,62 @@ impl Failure {
     }
 }
 
-thread_local! {
-    /// Last failure on this thread (any function). Never cleared by successful calls.
-    static LAST_ERROR: RefCell<Option<Failure>> = const { RefCell::new(None) };
+/// Stores the outcome of a call in `*out_error` (NULL on success, a new error object on
+/// failure), if the caller passed an error slot. A misaligned slot is not written (the
+/// returned status still reports the failure).
+fn report(out_error: *mut *mut fidex_error, failure: Option<&Failure>) {
+    if out_error.is_null() || !(out_error as usize).is_multiple_of(std::mem::align_of::<*mut fidex_error>()) {
+        return;
+    }
+    let value = failure.map_or(std::ptr::null_mut(), |f| into_handle(fidex_error::new(f.code, &f.message, f.item)));
+    // SAFETY: every exported function documents `out_error` as NULL or valid for writing
+    // one pointer; NULL and misalignment were excluded above.
+    unsafe { out_error.write(value) }
 }
 
-fn record_thread(f: &Failure) {
-    // `try_with` fails only during thread teardown; then there is no one left to ask.
-    let _ = LAST_ERROR.try_with(|slot| *slot.borrow_mut() = Some(f.clone()));
-}
-
-/// The last failure recorded on the calling thread, if any.
-pub(crate) fn last_thread_error() -> Option<Failure> {
-    LAST_ERROR.try_with(|slot| slot.borrow().clone()).ok().flatten()
-}
-
-/// Runs `body` behind the panic boundary; converts the result into a status and records
-/// the detailed message of a failure on this thread.
-pub(crate) fn call(body: impl FnOnce() -> FfiResult) -> fidex_status {
-    call_recording(body, |_| {})
-}
-
-fn call_recording(body: impl FnOnce() -> FfiResult, also_record: impl FnOnce(&Failure)) -> fidex_status {
+/// Runs `body` behind the panic boundary, converts its result into a status, and reports
+/// the outcome through `out_error`.
+pub(crate) fn call(out_error: *mut *mut fidex_error, body: impl FnOnce() -> FfiResult) -> fidex_status {
     let outer = catch_unwind(AssertUnwindSafe(|| {
         let result = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|p| Err(Failure::from_panic(p)));
-        match result {
-            Ok(()) => FIDEX_OK,
-            Err(f) => {
-                record_thread(&f);
-                also_record(&f);
-                f.code
-            }
-        }
+        report(out_error, result.as_ref().err());
+        result.map_or_else(|f| f.code, |()| FIDEX_OK)
     }));
     outer.unwrap_or(FIDEX_PANIC)
 }
 
-/// Runs `body` with the handle behind `vault` (NULL-checked). A failure is recorded on the
-/// thread and on the handle.
-pub(crate) fn call_handle(vault: *const fidex_vault, body: impl FnOnce(&fidex_vault) -> FfiResult) -> fidex_status {
-    // SAFETY: the caller of the exported function promises `vault` is NULL or a live handle
-    // from fidex_vault_create/open that is not being freed concurrently (documented on every
-    // function); `handle` rejects NULL and misalignment.
-    let h = match unsafe { handle(vault, "vault") } {
-        Ok(h) => h,
-        Err(f) => return call(|| Err(f)),
-    };
-    call_recording(|| body(h), |f| h.record(f))
+/// Runs `body` with the handle behind `vault` (NULL-checked), reporting as [`call`]. A
+/// panic inside `body` marks the handle failed: its in-memory state may be half-changed,
+/// so every later call refuses with FIDEX_PANIC instead of committing or searching it.
+pub(crate) fn call_handle(
+    vault: *const fidex_vault,
+    out_error: *mut *mut fidex_error,
+    body: impl FnOnce(&fidex_vault) -> FfiResult,
+) -> fidex_status {
+    call(out_error, || {
+        // SAFETY: the caller of the exported function promises `vault` is NULL or a live
+        // handle from fidex_vault_create/open that is not being freed concurrently
+        // (documented on every function); `handle` rejects NULL and misalignment.
+        let h = unsafe { handle(vault, "vault") }?;
+        h.check_not_failed()?;
+        match catch_unwind(AssertUnwindSafe(|| body(h))) {
+            Ok(r) => r,
+            Err(p) => {
+                h.mark_failed();
+                Err(Failure::from_panic(p))
+            }
+        }
+    })
 }
 
 /// Runs `body` with the open [`Vault`] behind `vault`, under the handle's shared lock (so a
-/// concurrent `fidex_vault_close` waits for it). A failure is recorded on the thread and on
-/// the handle. A closed handle gives `FIDEX_CLOSED`.
-pub(crate) fn call_vault(vault: *const fidex_vault, body: impl FnOnce(&Vault) -> FfiResult) -> fidex_status {
-    call_handle(vault, |h| {
+/// concurrent `fidex_vault_close` waits for it). A closed handle gives `FIDEX_CLOSED`.
+pub(crate) fn call_vault(
+    vault: *const fidex_vault,
+    out_error: *mut *mut fidex_error,
+    body: impl FnOnce(&Vault) -> FfiResult,
+) -> fidex_status {
+    call_handle(vault, out_error, |h| {
         let guard = h.read();
         let v = guard.as_ref().ok_or(Error::Closed)?;
         body(v)

@@ -31,11 +31,12 @@
 //!
 //! # Threads
 //!
-//! Parallel work runs on rayon's *global* pool (or the pool the caller is running in).
-//! `SearchOptions::threads = t` splits a scan into at most `t` chunks, which bounds its
-//! concurrency to `t` without creating threads: dedicated pools per thread count would
-//! multiply OS threads when many vault handles search at once, and could not share
-//! work with the caller's own rayon tasks. A single-probe scan is split only when every
+//! Parallel work runs on the rayon pool the caller is running in, else on one pool owned
+//! by the process and rebuilt in a forked child ([`super::pool`]; rayon's global pool
+//! would hang a forked child). `SearchOptions::threads = t` splits a scan into at most
+//! `t` chunks, which bounds its concurrency to `t` without creating threads: dedicated
+//! pools per thread count would multiply OS threads when many vault handles search at
+//! once, and could not share work with the caller's own rayon tasks. A single-probe scan is split only when every
 //! chunk gets at least 8192 rows (≥ 16 k rows for 2 threads): below that, rayon's
 //! wake-up cost (~10–20 µs) is comparable to the scan itself. A batch is split by probes.
 //! Top-k selection is a total order, so results do not depend on the split.
@@ -626,7 +627,7 @@ impl Index {
     }
 
     fn effective_threads(opts: &SearchOptions) -> usize {
-        let pool = rayon::current_num_threads().max(1);
+        let pool = super::pool::threads();
         if opts.threads == 0 {
             pool
         } else {
@@ -836,7 +837,7 @@ impl Index {
             parts.resize_with(chunks, Vec::new);
         }
         let len = self.len;
-        parts[..chunks].par_iter_mut().enumerate().for_each(|(c, slot)| {
+        super::pool::install(|| parts[..chunks].par_iter_mut().enumerate().for_each(|(c, slot)| {
             let rows = len * c / chunks..len * (c + 1) / chunks;
             with_scratch(|s| {
                 s.ensure_scores(BLOCK_ROWS);
@@ -852,7 +853,7 @@ impl Index {
                 slot.reserve(s.top.len());
                 s.top.drain_sorted_into(slot);
             })
-        });
+        }));
         wipe(qprobe);
         with_scratch(|s| {
             s.top.reset(cap);
@@ -914,10 +915,12 @@ impl Index {
         let chunks: Vec<&[f32]> = (0..parts)
             .map(|c| &probes[n * c / parts * d..n * (c + 1) / parts * d])
             .collect();
-        chunks
-            .into_par_iter()
-            .map(|ch| with_scratch(|s| self.batch_serial(ch, k, min_score, required_tags, s)))
-            .collect::<Vec<_>>()
+        super::pool::install(|| {
+            chunks
+                .into_par_iter()
+                .map(|ch| with_scratch(|s| self.batch_serial(ch, k, min_score, required_tags, s)))
+                .collect::<Vec<_>>()
+        })
             .into_iter()
             .flatten()
             .collect()

@@ -37,7 +37,8 @@
 //! * [`topk`]: a bounded min-heap with a deterministic tie-break (lower row wins).
 //! * [`Index`]: storage, growth in ≤ 1/16 steps (memory ≤ ~1.07× the raw bytes), zeroing
 //!   of every vacated or reallocated byte, scans blocked by rows, optional multi-threading
-//!   of large scans on rayon's global pool, and a cache-blocked batch search.
+//!   of large scans on a process-owned pool that a forked child rebuilds ([`pool`]), and a
+//!   cache-blocked batch search.
 //! * [`synth`] (hidden): seeded identity-clustered unit vectors for tests and benchmarks.
 //!
 //! # Privacy
@@ -62,6 +63,7 @@ pub mod faiss; // allows unsafe itself (faiss C API calls, each with a `// SAFET
 pub mod index;
 #[allow(unsafe_code)] // SIMD kernels: every unsafe block carries a `// SAFETY:` comment.
 pub mod kernels;
+pub(crate) mod pool;
 pub mod quant;
 #[doc(hidden)]
 pub mod synth;

@@ -227,3 +227,252 @@ impl ConfigRecord {
         Ok(c)
     }
 }
+
+/// The names of the JSON configuration format (`VaultConfig::from_json` / `to_json`), the
+/// one vocabulary of the C ABI and the bindings.
+impl Metric {
+    /// `cosine`, `inner_product` or `l2`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Metric::Cosine => "cosine",
+            Metric::InnerProduct => "inner_product",
+            Metric::L2 => "l2",
+        }
+    }
+
+    /// Inverse of [`Metric::name`].
+    pub fn from_name(s: &str) -> Option<Metric> {
+        [Metric::Cosine, Metric::InnerProduct, Metric::L2].into_iter().find(|m| m.name() == s)
+    }
+}
+
+impl Storage {
+    /// `f32`, `f16`, `int8` (int8 scan with exact re-rank) or `int8_no_rerank`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Storage::F32 => "f32",
+            Storage::F16 => "f16",
+            Storage::Int8 { rerank: true } => "int8",
+            Storage::Int8 { rerank: false } => "int8_no_rerank",
+        }
+    }
+
+    /// Inverse of [`Storage::name`].
+    pub fn from_name(s: &str) -> Option<Storage> {
+        [Storage::F32, Storage::F16, Storage::Int8 { rerank: true }, Storage::Int8 { rerank: false }]
+            .into_iter()
+            .find(|m| m.name() == s)
+    }
+}
+
+/// The fields of the JSON configuration, in the order `to_json` writes them.
+const CONFIG_FIELDS: &[&str] = &[
+    "dimension",
+    "metric",
+    "storage",
+    "match_threshold",
+    "duplicate_threshold",
+    "retention_secs",
+    "max_templates",
+    "purposes",
+    "cancelable",
+    "search_threads",
+    "auto_purge",
+    "backend",
+    "ivf_nlist",
+    "ivf_nprobe",
+    "ivf_sq8",
+];
+
+fn kind_of(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_u64() || n.is_i64() => "an integer",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+impl VaultConfig {
+    /// Parses the JSON configuration format: an object in which only `dimension` is
+    /// required; every other field has the default of [`VaultConfig::new`]:
+    ///
+    /// ```json
+    /// {"dimension": 512, "metric": "cosine", "storage": "f32", "match_threshold": 0.5,
+    ///  "duplicate_threshold": 0.9, "retention_secs": 94608000, "max_templates": 10000000,
+    ///  "purposes": ["authentication", "identification"], "cancelable": false,
+    ///  "search_threads": 0, "auto_purge": true, "backend": "flat"}
+    /// ```
+    ///
+    /// `metric`: "cosine" | "inner_product" | "l2"; `storage`: "f32" | "f16" | "int8" (int8
+    /// scan, exact re-rank) | "int8_no_rerank"; `duplicate_threshold`: a number, or null for
+    /// no duplicate check; `backend`: "flat" or "faiss_ivf" with optional `ivf_nlist`
+    /// (1024), `ivf_nprobe` (32) and `ivf_sq8` (false), refused with "flat". Unknown fields
+    /// are refused, so a typo is an error rather than a silent default. The result is
+    /// validated ([`VaultConfig::validate_for_build`]).
+    ///
+    /// Errors: [`Error::InvalidJson`] if the text is not JSON, [`Error::InvalidConfig`]
+    /// naming the field, what it must be and what was found.
+    ///
+    /// ```
+    /// let c = fidex::VaultConfig::from_json(r#"{"dimension": 128, "storage": "int8"}"#).unwrap();
+    /// assert_eq!(c.dimension, 128);
+    /// assert_eq!(fidex::VaultConfig::from_json(&c.to_json()).unwrap(), c);
+    /// let e = fidex::VaultConfig::from_json(r#"{"dimension": "128"}"#).unwrap_err();
+    /// assert!(e.to_string().contains("dimension must be an integer"), "{e}");
+    /// ```
+    pub fn from_json(text: &str) -> Result<VaultConfig> {
+        use serde_json::Value;
+        let v: Value = serde_json::from_str(text).map_err(|e| {
+            Error::InvalidJson(format!("the vault configuration is not valid JSON ({e}); expected an object like {{\"dimension\": 512}}"))
+        })?;
+        let Value::Object(map) = v else {
+            return Err(Error::InvalidConfig(format!(
+                "the configuration must be a JSON object like {{\"dimension\": 512}}, not {}",
+                kind_of(&v)
+            )));
+        };
+        let bad = |field: &str, want: &str, got: &Value| {
+            Error::InvalidConfig(format!("{field} must be {want}, got {} ({got})", kind_of(got)))
+        };
+        if let Some(unknown) = map.keys().find(|k| !CONFIG_FIELDS.contains(&k.as_str())) {
+            return Err(Error::InvalidConfig(format!(
+                "unknown field '{unknown}'; the fields are {}",
+                CONFIG_FIELDS.join(", ")
+            )));
+        }
+        let uint = |field: &str, max: u64| -> Result<Option<u64>> {
+            match map.get(field) {
+                None => Ok(None),
+                Some(v) => match v.as_u64() {
+                    Some(n) if n <= max => Ok(Some(n)),
+                    _ => Err(bad(field, &format!("an integer in 0..={max}"), v)),
+                },
+            }
+        };
+        let float = |field: &str| -> Result<Option<f32>> {
+            match map.get(field) {
+                None => Ok(None),
+                Some(v) => match v.as_f64() {
+                    Some(x) if x.is_finite() && (x as f32).is_finite() => Ok(Some(x as f32)),
+                    _ => Err(bad(field, "a finite number", v)),
+                },
+            }
+        };
+        let boolean = |field: &str| -> Result<Option<bool>> {
+            match map.get(field) {
+                None => Ok(None),
+                Some(Value::Bool(b)) => Ok(Some(*b)),
+                Some(v) => Err(bad(field, "true or false", v)),
+            }
+        };
+        let string = |field: &str, allowed: &[&str]| -> Result<Option<String>> {
+            let list = allowed.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(", ");
+            match map.get(field) {
+                None => Ok(None),
+                Some(Value::String(s)) if allowed.contains(&s.as_str()) => Ok(Some(s.clone())),
+                Some(v) => Err(bad(field, &format!("one of {list}"), v)),
+            }
+        };
+        let dimension = match map.get("dimension") {
+            None => return Err(Error::InvalidConfig("dimension is required, e.g. {\"dimension\": 512}".into())),
+            Some(v) => match v.as_u64() {
+                Some(d) if (1..=u64::from(MAX_DIMENSION)).contains(&d) => d as u32,
+                _ => return Err(bad("dimension", &format!("an integer in 1..={MAX_DIMENSION}"), v)),
+            },
+        };
+        let mut c = VaultConfig::new(dimension);
+        if let Some(m) = string("metric", &["cosine", "inner_product", "l2"])? {
+            c.metric = Metric::from_name(&m).expect("listed above");
+        }
+        if let Some(s) = string("storage", &["f32", "f16", "int8", "int8_no_rerank"])? {
+            c.storage = Storage::from_name(&s).expect("listed above");
+        }
+        if let Some(t) = float("match_threshold")? {
+            c.match_threshold = t;
+        }
+        match map.get("duplicate_threshold") {
+            None => {}
+            Some(Value::Null) => c.duplicate_threshold = None,
+            Some(_) => c.duplicate_threshold = float("duplicate_threshold").map_err(|_| {
+                bad("duplicate_threshold", "a finite number or null (no duplicate check)", &map["duplicate_threshold"])
+            })?,
+        }
+        match map.get("retention_secs") {
+            None => {}
+            Some(v) => match v.as_i64() {
+                Some(r) => c.retention_secs = r,
+                None => return Err(bad("retention_secs", &format!("an integer in 1..={MAX_RETENTION_SECS}"), v)),
+            },
+        }
+        if let Some(m) = uint("max_templates", u64::MAX)? {
+            c.max_templates = m;
+        }
+        match map.get("purposes") {
+            None => {}
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+                c.purposes = items.iter().filter_map(|p| p.as_str().map(str::to_owned)).collect();
+            }
+            Some(v) => return Err(bad("purposes", "an array of strings like [\"authentication\"]", v)),
+        }
+        if let Some(x) = boolean("cancelable")? {
+            c.cancelable = x;
+        }
+        if let Some(t) = uint("search_threads", 1024)? {
+            c.search_threads = t as usize;
+        }
+        if let Some(a) = boolean("auto_purge")? {
+            c.auto_purge = a;
+        }
+        let nlist = uint("ivf_nlist", u64::from(MAX_IVF_LISTS))?.map(|n| n as u32);
+        let nprobe = uint("ivf_nprobe", u64::from(MAX_IVF_LISTS))?.map(|n| n as u32);
+        let sq8 = boolean("ivf_sq8")?;
+        c.backend = match string("backend", &["flat", "faiss_ivf"])?.as_deref() {
+            None | Some("flat") => {
+                if nlist.is_some() || nprobe.is_some() || sq8.is_some() {
+                    return Err(Error::InvalidConfig("ivf_nlist, ivf_nprobe and ivf_sq8 need \"backend\": \"faiss_ivf\"".into()));
+                }
+                Backend::Flat
+            }
+            _ => Backend::FaissIvf {
+                nlist: nlist.unwrap_or(Backend::DEFAULT_NLIST),
+                nprobe: nprobe.unwrap_or(Backend::DEFAULT_NPROBE),
+                sq8: sq8.unwrap_or(false),
+            },
+        };
+        c.validate_for_build()?;
+        Ok(c)
+    }
+
+    /// The configuration in the format of [`VaultConfig::from_json`], every field written.
+    pub fn to_json(&self) -> String {
+        // An f32 as the JSON number with the shortest decimal form that reads back as the
+        // same f32 (0.9, not 0.8999999761581421).
+        let f = |x: f32| x.to_string().parse::<f64>().map_or(serde_json::Value::Null, serde_json::Value::from);
+        let mut j = serde_json::json!({
+            "dimension": self.dimension,
+            "metric": self.metric.name(),
+            "storage": self.storage.name(),
+            "match_threshold": f(self.match_threshold),
+            "duplicate_threshold": self.duplicate_threshold.map(f),
+            "retention_secs": self.retention_secs,
+            "max_templates": self.max_templates,
+            "purposes": self.purposes,
+            "cancelable": self.cancelable,
+            "search_threads": self.search_threads,
+            "auto_purge": self.auto_purge,
+            "backend": "flat",
+        });
+        if let Backend::FaissIvf { nlist, nprobe, sq8 } = self.backend {
+            j["backend"] = "faiss_ivf".into();
+            j["ivf_nlist"] = nlist.into();
+            j["ivf_nprobe"] = nprobe.into();
+            j["ivf_sq8"] = sq8.into();
+        }
+        j.to_string()
+    }
+}

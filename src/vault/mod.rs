@@ -41,7 +41,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use transform::Transform;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Largest payload stored with a template (bytes), as FACEIO allows.
 pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024;
@@ -85,6 +85,67 @@ pub struct Verification {
 pub struct Enrollment {
     /// The new Facial ID.
     pub facial_id: FacialId,
+}
+
+/// One item of [`Vault::enroll_many`].
+#[derive(Clone, Copy, Debug)]
+pub struct NewEnrollment<'a> {
+    /// The face embedding (the vault's dimension, finite, non-zero).
+    pub template: &'a [f32],
+    /// The subject's explicit consent.
+    pub consent: &'a ConsentReceipt,
+    /// Application bytes stored encrypted with the template (≤ [`MAX_PAYLOAD_BYTES`]).
+    pub payload: Option<&'a [u8]>,
+}
+
+/// An enrollment whose consent and payload passed the checks that need no vault state.
+struct Checked<'a> {
+    template: &'a [f32],
+    consent: ConsentReceipt,
+    consent_json: String,
+    payload: &'a [u8],
+    now: i64,
+}
+
+impl<'a> Checked<'a> {
+    fn new(template: &'a [f32], consent: ConsentReceipt, payload: Option<&'a [u8]>, now: i64) -> Result<Checked<'a>> {
+        consent.validate(now)?;
+        let payload = payload.unwrap_or(&[]);
+        if payload.len() > MAX_PAYLOAD_BYTES {
+            return Err(Error::PayloadTooLarge { len: payload.len(), max: MAX_PAYLOAD_BYTES });
+        }
+        let consent_json = serde_json::to_string(&consent)?;
+        if consent_json.len() > crate::consent::MAX_CONSENT_JSON {
+            return Err(Error::InvalidConsent(format!(
+                "consent record is {} bytes as stored; the limit is {}",
+                consent_json.len(),
+                crate::consent::MAX_CONSENT_JSON
+            )));
+        }
+        Ok(Checked { template, consent, consent_json, payload, now })
+    }
+}
+
+impl Drop for Checked<'_> {
+    fn drop(&mut self) {
+        self.consent_json.zeroize();
+    }
+}
+
+/// The purpose bits of the vault purposes `consent` covers (0: none).
+fn purpose_tags(config: &VaultConfig, consent: &ConsentReceipt) -> u64 {
+    config.purposes.iter().filter(|p| consent.covers(p)).fold(0, |tags, p| tags | config.purpose_bit(p).unwrap_or(0))
+}
+
+/// What enrollment into a vault of `config` checks of `consent` at `now`, without a vault:
+/// the vault purposes it covers (in vault order), or the error enrollment would give.
+pub(crate) fn check_consent_for(config: &VaultConfig, consent: ConsentReceipt, now: i64) -> Result<Vec<String>> {
+    let checked = Checked::new(&[], consent, None, now)?;
+    let covered: Vec<String> = config.purposes.iter().filter(|p| checked.consent.covers(p)).cloned().collect();
+    if covered.is_empty() {
+        return Err(Error::PurposeNotCovered { purpose: config.purposes.join(" or ") });
+    }
+    Ok(covered)
 }
 
 /// What [`Vault::commit`] returns.
@@ -303,6 +364,9 @@ pub struct Vault {
     writer: Mutex<()>,
     clock: RwLock<Arc<dyn Clock>>,
     _lock: Option<Box<dyn std::any::Any + Send + Sync>>,
+    /// The process that opened the vault (and holds its lock). A forked child inherits the
+    /// handle, and may search with it, but every change is refused there.
+    owner_pid: u32,
 }
 
 impl std::fmt::Debug for Vault {
@@ -378,6 +442,7 @@ impl Vault {
             writer: Mutex::new(()),
             clock: RwLock::new(clock),
             _lock: lock,
+            owner_pid: std::process::id(),
         };
         {
             let mut w = vault.write();
@@ -406,6 +471,7 @@ impl Vault {
             writer: Mutex::new(()),
             clock: RwLock::new(clock),
             _lock: lock,
+            owner_pid: std::process::id(),
         };
         vault.cleanup_unreferenced();
         Ok(vault)
@@ -434,8 +500,13 @@ impl Vault {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn writer(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    /// Serialises a mutation. Refused in a forked child: the parent holds the vault's lock,
+    /// and two processes writing one vault would destroy each other's commits.
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, ()>> {
+        if std::process::id() != self.owner_pid {
+            return Err(Error::ForkedChild { owner_pid: self.owner_pid });
+        }
+        Ok(self.writer.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn take_touches(&self) -> HashMap<FacialId, i64> {
@@ -523,77 +594,155 @@ impl Vault {
     /// [`Error::Duplicate`], [`Error::QuotaExceeded`], or a vector error. Durable after the
     /// next [`Vault::commit`].
     pub fn enroll(&self, template: &[f32], consent: &ConsentReceipt, payload: Option<&[u8]>) -> Result<Enrollment> {
+        let item = Checked::new(template, consent.clone(), payload, self.now())?;
+        Ok(self.enroll_checked(vec![item])?.remove(0))
+    }
+
+    /// Enrolls many templates in one step, all or nothing: either every item is enrolled
+    /// (Facial IDs returned in item order) or none is, and the error is
+    /// [`Error::BatchItem`] naming the first refused item (its [`Error::code`] is that of
+    /// the cause). Checks are those of [`Vault::enroll`]; the duplicate check covers both
+    /// the vault and the other items of the batch ([`Error::DuplicateInBatch`]), and runs
+    /// as one batch search instead of one scan per template.
+    ///
+    /// ```
+    /// use fidex::{vault::NewEnrollment, ConsentReceipt, Vault, VaultConfig, VaultKey};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let vault = Vault::create(dir.path().join("v"), &VaultKey::generate(), VaultConfig::new(2)).unwrap();
+    /// let c = |s: &str| ConsentReceipt::explicit(s, "Acme", "https://acme.example/p", &["identification"], 1_700_000_000);
+    /// let (a, b) = (c("ann"), c("bob"));
+    /// let ids = vault.enroll_many(&[
+    ///     NewEnrollment { template: &[1.0, 0.0], consent: &a, payload: Some(b"ann") },
+    ///     NewEnrollment { template: &[0.0, 1.0], consent: &b, payload: None },
+    /// ]).unwrap();
+    /// assert_eq!(ids.len(), 2);
+    /// ```
+    pub fn enroll_many(&self, items: &[NewEnrollment<'_>]) -> Result<Vec<Enrollment>> {
         let now = self.now();
-        consent.validate(now)?;
-        let payload = payload.unwrap_or(&[]);
-        if payload.len() > MAX_PAYLOAD_BYTES {
-            return Err(Error::PayloadTooLarge { len: payload.len(), max: MAX_PAYLOAD_BYTES });
+        let checked = items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| Checked::new(it.template, it.consent.clone(), it.payload, now).map_err(|e| e.in_batch(i)))
+            .collect::<Result<Vec<_>>>()?;
+        self.enroll_checked(checked)
+    }
+
+    /// [`Vault::enroll_many`] from the forms a C or language binding holds: `templates` is
+    /// `n × dimension` floats row-major, `consents[i]` the Kantara JSON of item `i`, and
+    /// `payloads` either empty (no payloads) or one (possibly empty) payload per item.
+    /// Consents are parsed and validated in parallel.
+    pub fn enroll_many_json(&self, templates: &[f32], consents: &[&str], payloads: &[&[u8]]) -> Result<Vec<Enrollment>> {
+        let d = self.read().config.dimension as usize;
+        let n = consents.len();
+        if n == 0 {
+            return Err(Error::InvalidArgument("the batch holds no templates".into()));
         }
-        let consent_json = serde_json::to_string(consent)?;
-        if consent_json.len() > crate::consent::MAX_CONSENT_JSON {
-            return Err(Error::InvalidConsent(format!(
-                "consent record is {} bytes as stored; the limit is {}",
-                consent_json.len(),
-                crate::consent::MAX_CONSENT_JSON
+        if n > MAX_BATCH {
+            return Err(Error::InvalidArgument(format!("a batch of {n} templates exceeds the limit of {MAX_BATCH}")));
+        }
+        if templates.len() != n * d {
+            return Err(Error::InvalidArgument(format!(
+                "{n} consents need {n} × {d} = {} template floats, got {}",
+                n * d,
+                templates.len()
             )));
         }
-        let _writer = self.writer();
+        if !payloads.is_empty() && payloads.len() != n {
+            return Err(Error::InvalidArgument(format!("{n} templates but {} payloads (give none or one per template)", payloads.len())));
+        }
+        let now = self.now();
+        let check = |i: usize| -> Result<Checked<'_>> {
+            let consent = ConsentReceipt::from_json(consents[i])?;
+            let payload = payloads.get(i).copied();
+            Checked::new(&templates[i * d..(i + 1) * d], consent, payload, now)
+        };
+        let results: Vec<Result<Checked<'_>>> = if n >= 64 {
+            use rayon::prelude::*;
+            crate::search::pool::install(|| (0..n).into_par_iter().map(check).collect())
+        } else {
+            (0..n).map(check).collect()
+        };
+        let mut checked = Vec::with_capacity(n);
+        for (i, r) in results.into_iter().enumerate() {
+            checked.push(r.map_err(|e| e.in_batch(i))?);
+        }
+        self.enroll_checked(checked)
+    }
+
+    /// The in-memory part of every enrollment: under the write lock, prepares the vectors,
+    /// checks purposes, quota and duplicates for the whole batch, then applies it. Nothing
+    /// is changed unless every item passes.
+    fn enroll_checked(&self, items: Vec<Checked<'_>>) -> Result<Vec<Enrollment>> {
+        let n = items.len();
+        let batch_err = |e: Error, i: usize| if n == 1 { e } else { e.in_batch(i) };
+        let _writer = self.writer()?;
         let mut w = self.write();
         let inner = &mut *w;
-        let v = inner.prepare(template)?;
-        let mut tags = 0u64;
-        for p in consent.purposes() {
-            if let Ok(bit) = inner.config.purpose_bit(&p) {
-                tags |= bit;
-            }
-        }
-        if tags == 0 {
-            return Err(Error::PurposeNotCovered { purpose: inner.config.purposes.join(" or ") });
-        }
-        if inner.records.len() as u64 >= inner.config.max_templates {
+        if inner.records.len() as u64 + n as u64 > inner.config.max_templates {
             return Err(Error::QuotaExceeded { quota: inner.config.max_templates });
         }
-        if let Some(t) = inner.config.duplicate_threshold {
-            let hits = inner.index.search(&v, 1, inner.min_score(t), 0, &inner.search_opts());
-            if let Some(h) = hits.first() {
-                let existing = inner.row_ids[h.row as usize];
-                return Err(Error::Duplicate { existing, score: inner.user_score(h.score) });
+        let mut prepared: Vec<(Vec<f32>, u64)> = Vec::with_capacity(n);
+        let wipe_all = |p: &mut Vec<(Vec<f32>, u64)>| p.iter_mut().for_each(|(v, _)| v.zeroize());
+        for (i, it) in items.iter().enumerate() {
+            let v = match inner.prepare(it.template) {
+                Ok(v) => v,
+                Err(e) => {
+                    wipe_all(&mut prepared);
+                    return Err(batch_err(e, i));
+                }
+            };
+            let tags = purpose_tags(&inner.config, &it.consent);
+            prepared.push((v, tags));
+            if tags == 0 {
+                wipe_all(&mut prepared);
+                return Err(batch_err(Error::PurposeNotCovered { purpose: inner.config.purposes.join(" or ") }, i));
             }
         }
-        let mut id = FacialId::random();
-        while inner.records.contains_key(&id) {
-            id = FacialId::random();
+        if let Some(t) = inner.config.duplicate_threshold {
+            if let Err(e) = inner.check_duplicates(&prepared, t) {
+                wipe_all(&mut prepared);
+                return Err(e);
+            }
         }
-        let row = inner.index.push(&v, tags);
-        inner.row_ids.push(id);
-        let consent_sha256 = to_hex(&sha256(consent_json.as_bytes()));
-        inner.records.insert(
-            id,
-            Record {
-                row,
-                segment: None,
-                enrolled_at: now,
-                last_interaction: now,
-                consent: consent.clone(),
-                consent_json,
-                payload: payload.to_vec(),
-            },
-        );
-        inner.pending.push((id, v));
-        let purposes: Vec<String> = consent.purposes().into_iter().collect();
-        inner.append_event(
-            now,
-            Event::ConsentRecorded {
-                facial_id: id,
-                consent_receipt_id: consent.consent_receipt_id.clone(),
-                consent_sha256: consent_sha256.clone(),
-                purposes,
-            },
-        );
-        inner.append_event(now, Event::Enrolled { facial_id: id });
-        inner.enrollments_total += 1;
+        let now = items.first().map_or_else(|| self.now(), |it| it.now);
+        let mut out = Vec::with_capacity(n);
+        for (mut it, (v, tags)) in items.into_iter().zip(prepared) {
+            let mut id = FacialId::random();
+            while inner.records.contains_key(&id) {
+                id = FacialId::random();
+            }
+            let row = inner.index.push(&v, tags);
+            inner.row_ids.push(id);
+            let (consent, consent_json, payload) = (it.consent.clone(), std::mem::take(&mut it.consent_json), it.payload);
+            let consent_sha256 = to_hex(&sha256(consent_json.as_bytes()));
+            let purposes: Vec<String> = consent.purposes().into_iter().collect();
+            let consent_receipt_id = consent.consent_receipt_id.clone();
+            inner.records.insert(
+                id,
+                Record { row, segment: None, enrolled_at: now, last_interaction: now, consent, consent_json, payload: payload.to_vec() },
+            );
+            inner.pending.push((id, v));
+            inner.append_event(now, Event::ConsentRecorded { facial_id: id, consent_receipt_id, consent_sha256, purposes });
+            inner.append_event(now, Event::Enrolled { facial_id: id });
+            inner.enrollments_total += 1;
+            out.push(Enrollment { facial_id: id });
+        }
         inner.dirty = true;
-        Ok(Enrollment { facial_id: id })
+        Ok(out)
+    }
+
+    /// Runs every check [`Vault::enroll_json`] makes of a consent receipt (at the vault's
+    /// clock, against its purposes) without enrolling anything: the vault purposes the
+    /// receipt covers, or the error enrollment would return.
+    pub fn check_consent_json(&self, consent_json: &str) -> Result<Vec<String>> {
+        let consent = ConsentReceipt::from_json(consent_json)?;
+        check_consent_for(&self.read().config, consent, self.now())
+    }
+
+    /// Number of enrollments not committed yet: what dropping the vault now would discard.
+    /// (Deletions are always committed before they return.)
+    pub fn uncommitted_enrollments(&self) -> usize {
+        self.read().pending.len()
     }
 
     /// A receipt proving that the consent record and the enrollment of `id` are in the
@@ -605,7 +754,7 @@ impl Vault {
         let r = self.read();
         let rec = r.records.get(id).ok_or(Error::NotFound)?;
         if rec.segment.is_none() {
-            return Err(Error::InvalidArgument(format!("the enrollment of {id} is not committed yet; call commit() first")));
+            return Err(Error::NotCommitted(format!("the enrollment of {id} has no receipt until it is committed; call commit() first")));
         }
         let needle = id.to_string();
         let (mut consent_entry, mut enroll_entry) = (None, None);
@@ -653,7 +802,8 @@ impl Vault {
     /// Like [`Vault::enroll`] with the consent as Kantara JSON text (empty → [`Error::NoConsent`]).
     pub fn enroll_json(&self, template: &[f32], consent_json: &str, payload: Option<&[u8]>) -> Result<Enrollment> {
         let consent = ConsentReceipt::from_json(consent_json)?;
-        self.enroll(template, &consent, payload)
+        let item = Checked::new(template, consent, payload, self.now())?;
+        Ok(self.enroll_checked(vec![item])?.remove(0))
     }
 
     /// 1:N identification: up to `k` templates matching `probe` at `threshold` (default:
@@ -668,6 +818,45 @@ impl Vault {
             self.touch(best.facial_id, now);
         }
         Ok(out)
+    }
+
+    /// [`Vault::identify`] that also returns each match's payload, read under the same lock
+    /// as the search (a login needs one call, and a deletion cannot fall between the two).
+    pub fn identify_with_payloads(
+        &self,
+        probe: &[f32],
+        k: usize,
+        threshold: Option<f32>,
+        purpose: &str,
+    ) -> Result<Vec<(Match, Zeroizing<Vec<u8>>)>> {
+        let r = self.read();
+        let (bit, thr) = r.search_params(k, threshold, purpose)?;
+        let q = r.prepare(probe)?;
+        let now = self.now();
+        let out = self.search_one(&r, &q, k, thr, bit, now);
+        if let Some(best) = out.first() {
+            self.touch(best.facial_id, now);
+        }
+        Ok(out.into_iter().map(|m| (m, r.payload_of(&m.facial_id))).collect())
+    }
+
+    /// Live Facial IDs in ascending order, starting after `after` (`None`: from the first),
+    /// at most `limit` of them: page through a large vault without holding every id.
+    pub fn facial_ids_page(&self, after: Option<&FacialId>, limit: usize) -> Vec<FacialId> {
+        let r = self.read();
+        let mut ids: Vec<FacialId> = match after {
+            Some(a) => r.records.keys().filter(|id| *id > a).copied().collect(),
+            None => r.records.keys().copied().collect(),
+        };
+        if limit < ids.len() {
+            if limit == 0 {
+                return Vec::new();
+            }
+            ids.select_nth_unstable(limit - 1);
+            ids.truncate(limit);
+        }
+        ids.sort_unstable();
+        ids
     }
 
     fn search_one(&self, r: &Inner, q: &[f32], k: usize, thr: f32, bit: u64, now: i64) -> Vec<Match> {
@@ -696,6 +885,31 @@ impl Vault {
 
     /// 1:N identification of many probes at once (`probes` is n × dimension, row-major).
     pub fn identify_batch(&self, probes: &[f32], k: usize, threshold: Option<f32>, purpose: &str) -> Result<Vec<Vec<Match>>> {
+        Ok(self.identify_batch_inner(probes, k, threshold, purpose, false)?.0)
+    }
+
+    /// [`Vault::identify_batch`] that also returns the payload of every match (per probe,
+    /// in match order), read under the same lock as the search.
+    #[allow(clippy::type_complexity)]
+    pub fn identify_batch_with_payloads(
+        &self,
+        probes: &[f32],
+        k: usize,
+        threshold: Option<f32>,
+        purpose: &str,
+    ) -> Result<(Vec<Vec<Match>>, Vec<Vec<Zeroizing<Vec<u8>>>>)> {
+        self.identify_batch_inner(probes, k, threshold, purpose, true)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn identify_batch_inner(
+        &self,
+        probes: &[f32],
+        k: usize,
+        threshold: Option<f32>,
+        purpose: &str,
+        with_payloads: bool,
+    ) -> Result<(Vec<Vec<Match>>, Vec<Vec<Zeroizing<Vec<u8>>>>)> {
         let r = self.read();
         let (bit, thr) = r.search_params(k, threshold, purpose)?;
         let d = r.config.dimension as usize;
@@ -709,14 +923,17 @@ impl Vault {
         if n > MAX_BATCH {
             return Err(Error::InvalidArgument(format!("batch of {n} probes exceeds {MAX_BATCH}")));
         }
-        let mut qs = Vec::with_capacity(probes.len());
+        let mut qs = Zeroizing::new(Vec::with_capacity(probes.len()));
         for p in probes.chunks_exact(d) {
-            qs.extend_from_slice(&r.prepare(p)?);
+            let mut q = r.prepare(p)?;
+            qs.extend_from_slice(&q);
+            q.zeroize();
         }
         let now = self.now();
         let opts = r.search_opts();
         let batch = r.index.search_batch(&qs, k, r.min_score(thr), bit, &opts);
         let mut out = Vec::with_capacity(n);
+        let mut payloads = Vec::with_capacity(if with_payloads { n } else { 0 });
         for (i, hits) in batch.into_iter().enumerate() {
             let expired = hits.iter().any(|h| {
                 let id = r.row_ids[h.row as usize];
@@ -730,9 +947,12 @@ impl Vault {
             if let Some(best) = ms.first() {
                 self.touch(best.facial_id, now);
             }
+            if with_payloads {
+                payloads.push(ms.iter().map(|m| r.payload_of(&m.facial_id)).collect());
+            }
             out.push(ms);
         }
-        Ok(out)
+        Ok((out, payloads))
     }
 
     /// 1:1 verification of `probe` against the template `id` for `purpose`.
@@ -771,7 +991,7 @@ impl Vault {
     /// (I/O error), the template is already gone from memory and never matches again; the
     /// deletion reaches disk with the next successful commit, and no receipt is issued.
     pub fn delete(&self, id: &FacialId, reason: DeletionReason) -> Result<DeletionReceipt> {
-        let _writer = self.writer();
+        let _writer = self.writer()?;
         let now = self.now();
         let idx = self.write().delete_record(id, reason, now)?;
         self.commit_concurrent()?;
@@ -780,7 +1000,7 @@ impl Vault {
 
     /// Deletes several templates with one commit (all or nothing on unknown ids).
     pub fn delete_many(&self, ids: &[FacialId], reason: DeletionReason) -> Result<Vec<DeletionReceipt>> {
-        let _writer = self.writer();
+        let _writer = self.writer()?;
         let now = self.now();
         let mut done = Vec::new();
         {
@@ -803,7 +1023,7 @@ impl Vault {
 
     /// The subject withdraws consent: logged as a withdrawal, then erased like [`Vault::delete`].
     pub fn withdraw_consent(&self, id: &FacialId) -> Result<DeletionReceipt> {
-        let _writer = self.writer();
+        let _writer = self.writer()?;
         let now = self.now();
         let idx = {
             let mut w = self.write();
@@ -821,7 +1041,7 @@ impl Vault {
     /// the earlier of consent expiry and last interaction + retention — and commits.
     pub fn purge_expired(&self, now: Option<i64>) -> Result<Vec<DeletionReceipt>> {
         let now = now.unwrap_or_else(|| self.now());
-        let _writer = self.writer();
+        let _writer = self.writer()?;
         let done = self.purge_locked(&mut self.write(), now)?;
         self.commit_concurrent()?;
         Ok(self.read().deletion_receipts(&done, now))
@@ -843,7 +1063,7 @@ impl Vault {
     /// Makes all changes durable atomically. With `auto_purge` (default), expired templates
     /// are purged first; their receipts are in [`CommitInfo::purged`].
     pub fn commit(&self) -> Result<CommitInfo> {
-        let _writer = self.writer();
+        let _writer = self.writer()?;
         let now = self.now();
         let purged = {
             let mut w = self.write();
@@ -860,7 +1080,7 @@ impl Vault {
 
     /// Rewrites all small segments and log chunks into as few files as possible.
     pub fn compact(&self) -> Result<CommitInfo> {
-        let _writer = self.writer();
+        let _writer = self.writer()?;
         let mut w = self.write();
         let ids: Vec<u64> = w.segments.iter().filter(|(_, s)| (s.live as usize) < SEGMENT_CAPACITY).map(|(id, _)| *id).collect();
         for id in ids {
@@ -919,20 +1139,25 @@ impl Vault {
             .map_err(|e| Error::InvalidArgument(format!("consistency proof {old_size}→{new_size}: {e}")))
     }
 
-    /// Audit-log entries in `[from, to)` (no biometric data in them).
+    /// Audit-log entries with index in `[from, to)` (no biometric data in them); `to: None`
+    /// means the end of the log. The range is clamped to the log, so a `from` at or past
+    /// the end gives no entries; only `from > to` (an explicit `to`) is an error.
     pub fn audit_entries(&self, from: u64, to: Option<u64>) -> Result<Vec<LogEntry>> {
         let r = self.read();
         let n = r.log_entries.len() as u64;
-        let to = to.unwrap_or(n).min(n);
-        if from > to {
-            return Err(Error::InvalidArgument(format!("audit range {from}..{to} is empty")));
+        if let Some(t) = to {
+            if from > t {
+                return Err(Error::InvalidArgument(format!("audit range {from}..{t}: from is after to")));
+            }
         }
+        let to = to.unwrap_or(n).min(n);
+        let from = from.min(to);
         (from..to).map(|i| LogEntry::from_bytes(&r.log_entries[i as usize])).collect()
     }
 
     /// Subject access/portability export. Logged as `record_exported`.
     pub fn export_subject(&self, id: &FacialId, include_template: bool) -> Result<SubjectExport> {
-        let _writer = self.writer();
+        let _writer = self.writer()?;
         let mut w = self.write();
         let now = self.now();
         let touched = self.touched(id);
@@ -1059,7 +1284,7 @@ impl Vault {
     /// vaults, a new transform), commits, and removes every file written under the old key.
     /// Keep the old key until this returns: a crash midway leaves the vault under either key.
     pub fn rotate_key(&self, new_key: &VaultKey) -> Result<()> {
-        let _writer = self.writer();
+        let _writer = self.writer()?;
         let mut w = self.write();
         self.commit_locked(&mut w)?;
         let now = self.now();
@@ -1520,7 +1745,7 @@ impl Vault {
     /// doubled since the last calibration (so the scale follows the data: amortised, every
     /// template is re-read at most about twice over the vault's growth).
     pub fn recalibrate_int8(&self) -> Result<bool> {
-        let _writer = self.writer();
+        let _writer = self.writer()?;
         let mut w = self.write();
         self.recalibrate_locked(&mut w)
     }
@@ -1703,12 +1928,7 @@ fn load(storage: &dyn Storage, key: &VaultKey) -> Result<Inner> {
             if m.payload.len() > MAX_PAYLOAD_BYTES {
                 return Err(Error::corrupt("stored payload exceeds the limit"));
             }
-            let mut tags = 0u64;
-            for p in consent.purposes() {
-                if let Ok(bit) = inner.config.purpose_bit(&p) {
-                    tags |= bit;
-                }
-            }
+            let tags = purpose_tags(&inner.config, &consent);
             let v = &dec.vectors[i * d..(i + 1) * d];
             let row = inner.index.push(v, tags);
             inner.row_ids.push(id);
@@ -1848,6 +2068,58 @@ impl Inner {
             out = t.apply(&out);
         }
         Ok(out)
+    }
+
+    /// A copy of the payload of a live record (empty if none), wiped when dropped.
+    fn payload_of(&self, id: &FacialId) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(self.records.get(id).map(|r| r.payload.clone()).unwrap_or_default())
+    }
+
+    /// Refuses a batch of prepared templates if any is within `threshold` of a live
+    /// template ([`Error::Duplicate`]) or of another template of the batch
+    /// ([`Error::DuplicateInBatch`]); errors of a batch of more than one name the item.
+    fn check_duplicates(&self, prepared: &[(Vec<f32>, u64)], threshold: f32) -> Result<()> {
+        let n = prepared.len();
+        let min = self.min_score(threshold);
+        let opts = self.search_opts();
+        let wrap = |e: Error, i: usize| if n == 1 { e } else { e.in_batch(i) };
+        if n == 1 {
+            let hits = self.index.search(&prepared[0].0, 1, min, 0, &opts);
+            if let Some(h) = hits.first() {
+                let existing = self.row_ids[h.row as usize];
+                return Err(Error::Duplicate { existing, score: self.user_score(h.score) });
+            }
+            return Ok(());
+        }
+        let d = self.config.dimension as usize;
+        let mut qs = Zeroizing::new(Vec::with_capacity(n * d));
+        for (v, _) in prepared {
+            qs.extend_from_slice(v);
+        }
+        // Against the vault: one tiled batch search instead of n scans.
+        if !self.index.is_empty() {
+            let found = self.index.search_batch(&qs, 1, min, 0, &opts);
+            if let Some((i, h)) = found.iter().enumerate().find_map(|(i, hs)| hs.first().map(|h| (i, *h))) {
+                let existing = self.row_ids[h.row as usize];
+                return Err(wrap(Error::Duplicate { existing, score: self.user_score(h.score) }, i));
+            }
+        }
+        // Within the batch: an exact f32 index of the batch alone, each item against the
+        // others (k = 2: itself and its nearest other). The index zeroes itself on drop.
+        let mut own = crate::search::Index::new(d, self.config.metric, StorageType::F32);
+        own.reserve(n);
+        for (v, _) in prepared {
+            own.push(v, 0);
+        }
+        let found = own.search_batch(&qs, 2, min, 0, &opts);
+        for (i, hs) in found.iter().enumerate() {
+            if let Some(h) = hs.iter().find(|h| h.row as usize != i) {
+                // Report the later item of the pair, as sequential enrollment would.
+                let (later, earlier) = if (h.row as usize) < i { (i, h.row as usize) } else { (h.row as usize, i) };
+                return Err(wrap(Error::DuplicateInBatch { other: earlier, score: self.user_score(h.score) }, later));
+            }
+        }
+        Ok(())
     }
 
     fn search_params(&self, k: usize, threshold: Option<f32>, purpose: &str) -> Result<(u64, f32)> {

@@ -103,8 +103,9 @@ build_c_static_san() { cc "${CFLAGS[@]}" "${SAN[@]}" -pthread "$1" "$OUT/libfide
 build_cpp_static_san() { c++ "${CXXFLAGS[@]}" "${SAN[@]}" -pthread "$1" "$OUT/libfidex.a" $NATIVE_LIBS -o "$2"; }
 step "login.c: build (static, ASan+UBSan)" build_c_static_san examples/c/login.c "$BUILD/login_san"
 step "threads.c: build (static, ASan+UBSan)" build_c_static_san examples/c/threads.c "$BUILD/threads_san"
+step "fork.c: build (static, ASan+UBSan)" build_c_static_san examples/c/fork.c "$BUILD/fork_san"
 step "login.cpp: build (static, ASan+UBSan)" build_cpp_static_san examples/cpp/login.cpp "$BUILD/login_cpp_san"
-for ex in login threads login_cpp; do
+for ex in login threads fork login_cpp; do
     [ -x "$BUILD/${ex}_san" ] && step "$ex: run under ASan+UBSan" "$BUILD/${ex}_san"
 done
 
@@ -113,14 +114,26 @@ build_c_shared() { cc "${CFLAGS[@]}" -pthread "$1" -L"$OUT" -lfidex -Wl,-rpath,"
 build_cpp_shared() { c++ "${CXXFLAGS[@]}" -pthread "$1" -L"$OUT" -lfidex -Wl,-rpath,"$OUT" -o "$2"; }
 step "login.c: build (shared)" build_c_shared examples/c/login.c "$BUILD/login_vg"
 step "threads.c: build (shared)" build_c_shared examples/c/threads.c "$BUILD/threads_vg"
+step "fork.c: build (shared)" build_c_shared examples/c/fork.c "$BUILD/fork_vg"
 step "login.cpp: build (shared)" build_cpp_shared examples/cpp/login.cpp "$BUILD/login_cpp_vg"
-for ex in login threads login_cpp; do
+for ex in login threads fork login_cpp; do
     [ -x "$BUILD/${ex}_vg" ] && step "$ex: run under valgrind" "${VALGRIND[@]}" "$BUILD/${ex}_vg"
 done
 
 # ---- 4. install, pkg-config, CMake --------------------------------------------------------
 PREFIX="$BUILD/prefix"
 step "make install PREFIX=<tmp>" make --no-print-directory install PREFIX="$PREFIX" PROFILE="$PROFILE"
+installed_lib() {
+    # SONAME, versioned symbols (FIDEX_0.x), nothing but the C ABI exported, no debug info.
+    local so="$PREFIX/lib/libfidex.so" soname
+    soname=$(readelf -d "$so" | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p')
+    [ -n "$soname" ] && [ -L "$PREFIX/lib/$soname" ] || { echo "no SONAME link ($soname)"; return 1; }
+    objdump -T "$so" | grep -q 'FIDEX_0\.[0-9]* *fidex_vault_open$' || { echo "fidex_vault_open is not versioned"; return 1; }
+    ! objdump -T "$so" | awk '$2 == "g" && $NF !~ /^(fidex_|FIDEX_)/' | grep -q . || { echo "foreign exports"; return 1; }
+    ! readelf -S "$so" "$PREFIX/lib/libfidex.a" 2>/dev/null | grep -q '\.debug_info' || { echo "debug info left"; return 1; }
+    echo "installed $soname: versioned, C ABI only, stripped"
+}
+step "installed library: SONAME, symbol versions, exports, stripped" installed_lib
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
 pc_shared() {
     # shellcheck disable=SC2046

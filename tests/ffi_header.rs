@@ -171,3 +171,12 @@ fn doc_comments_never_close_early() {
         }
     }
 }
+
+#[test]
+fn version_script_node_matches_the_abi_version() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let map = std::fs::read_to_string(root.join("ffi/fidex.map")).expect("ffi/fidex.map");
+    let (major, minor) = (env!("CARGO_PKG_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MINOR"));
+    let node = if major == "0" { format!("FIDEX_0.{minor} {{") } else { format!("FIDEX_{major} {{") };
+    assert!(map.contains(&node), "ffi/fidex.map must declare the version node `{node}` for version {}", env!("CARGO_PKG_VERSION"));
+}

@@ -28,23 +28,22 @@
 
 /* ---- error reporting ------------------------------------------------------------- */
 
-/* Prints the failed call, its status and the detailed message of this thread's last error. */
-static void report(const char *what, fidex_status st) {
-    fidex_status code = FIDEX_OK;
-    fidex_bytes *detail = NULL;
+/* Prints the failed call, its status and the detailed message of that call's error object
+ * (every fallible fidex function takes `fidex_error **` last), then frees the error. */
+static void report(const char *what, fidex_status st, fidex_error *err) {
     fprintf(stderr, "%s failed: %u (%s)\n", what, (unsigned)st, fidex_status_message(st));
-    if (fidex_last_error(&code, &detail) == FIDEX_OK) {
-        fprintf(stderr, "  detail: %s\n", fidex_bytes_cstr(detail));
-        fidex_bytes_free(detail);
-    }
+    if (err != NULL) fprintf(stderr, "  detail: %s\n", fidex_error_message(err));
+    fidex_error_free(err);
 }
 
-/* Every fidex call in this file goes through CHECK: on failure, report and clean up. */
+/* Every fidex call in this file goes through CHECK, with `&err` as its last argument: on
+ * failure, report and clean up. `err` is NULL after a successful call. */
 #define CHECK(call)                     \
     do {                                \
         fidex_status st_ = (call);      \
         if (st_ != FIDEX_OK) {          \
-            report(#call, st_);         \
+            report(#call, st_, err);    \
+            err = NULL;                 \
             goto cleanup;               \
         }                               \
     } while (0)
@@ -104,18 +103,18 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 /* ---- the login flow ---------------------------------------------------------------- */
 
 static fidex_status enroll(const fidex_vault *vault, const float *template_, const char *subject,
-                           fidex_facial_id *out_id) {
+                           fidex_facial_id *out_id, fidex_error **err) {
     static const char purposes[] = "[\"authentication\", \"identification\"]";
     static const char controller[] = "Acme Corp";
     static const char policy[] = "https://acme.example/privacy";
     fidex_bytes *consent = NULL;
     fidex_status st = fidex_consent_explicit_json(subject, strlen(subject), controller, strlen(controller),
                                                   policy, strlen(policy), purposes, strlen(purposes),
-                                                  (int64_t)time(NULL) - 60, &consent);
+                                                  (int64_t)time(NULL) - 60, &consent, err);
     if (st != FIDEX_OK) return st;
     /* The payload is the app's own user reference, stored encrypted with the template. */
     st = fidex_vault_enroll(vault, template_, DIM, fidex_bytes_cstr(consent), fidex_bytes_len(consent),
-                            (const uint8_t *)subject, strlen(subject), out_id);
+                            (const uint8_t *)subject, strlen(subject), out_id, err);
     fidex_bytes_free(consent);
     return st;
 }
@@ -129,6 +128,7 @@ int main(int argc, char **argv) {
     int ok = 0, made_tmp = 0;
     fidex_key *key = NULL;
     fidex_vault *vault = NULL;
+    fidex_error *err = NULL;
     fidex_bytes *receipt = NULL, *vk = NULL, *text = NULL, *consent = NULL;
     char *tampered = NULL;
     float alice[DIM], bob[DIM], probe[DIM], bad[DIM];
@@ -161,34 +161,34 @@ int main(int argc, char **argv) {
     }
 
     /* 1. A key only the app holds, and a vault under it. */
-    CHECK(fidex_key_generate(&key));
-    CHECK(fidex_key_fingerprint(key, &text));
+    CHECK(fidex_key_generate(&key, &err));
+    CHECK(fidex_key_fingerprint(key, &text, &err));
     printf("key fingerprint: %s\n", fidex_bytes_cstr(text));
     fidex_bytes_free(text);
     text = NULL;
-    CHECK(fidex_vault_create(path, strlen(path), key, config, strlen(config), &vault));
+    CHECK(fidex_vault_create(path, strlen(path), key, config, strlen(config), &vault, &err));
 
     /* 2. Enroll two users, each with explicit consent. */
     identity(alice);
     identity(bob);
     capture(alice, probe);
-    CHECK(enroll(vault, probe, "alice", &alice_id));
-    CHECK(fidex_facial_id_to_text(&alice_id, id_text, sizeof id_text));
+    CHECK(enroll(vault, probe, "alice", &alice_id, &err));
+    CHECK(fidex_facial_id_to_text(&alice_id, id_text, sizeof id_text, &err));
     printf("enrolled alice as %s\n", id_text);
-    CHECK(fidex_vault_verification_key(vault, &vk));
+    CHECK(fidex_vault_verification_key(vault, &vk, &err));
     printf("published verification key: %s\n", fidex_bytes_cstr(vk));
     capture(bob, probe);
-    CHECK(enroll(vault, probe, "bob", &bob_id));
+    CHECK(enroll(vault, probe, "bob", &bob_id, &err));
     /* Receipts sign committed state only: none before the commit. */
-    EXPECT(fidex_vault_enrollment_receipt(vault, &alice_id, &receipt) == FIDEX_INVALID_ARGUMENT);
+    EXPECT(fidex_vault_enrollment_receipt(vault, &alice_id, &receipt, NULL) == FIDEX_NOT_COMMITTED);
     EXPECT(receipt == NULL);
-    CHECK(fidex_vault_commit(vault, &text));
+    CHECK(fidex_vault_commit(vault, &text, &err));
     printf("commit: %s\n", fidex_bytes_cstr(text));
     fidex_bytes_free(text);
     text = NULL;
-    CHECK(fidex_vault_enrollment_receipt(vault, &alice_id, &receipt));
+    CHECK(fidex_vault_enrollment_receipt(vault, &alice_id, &receipt, &err));
     CHECK(fidex_receipt_verify(fidex_bytes_cstr(receipt), fidex_bytes_len(receipt), fidex_bytes_cstr(vk),
-                               fidex_bytes_len(vk), &kind));
+                               fidex_bytes_len(vk), &kind, &err));
     EXPECT(kind == FIDEX_RECEIPT_ENROLLMENT);
     printf("alice's enrollment receipt verifies: her consent is provably on record\n");
     fidex_bytes_free(receipt);
@@ -197,17 +197,17 @@ int main(int argc, char **argv) {
     /* 3. 1:N identification: who is this? */
     capture(alice, probe);
     CHECK(fidex_vault_identify(vault, probe, DIM, 3, FIDEX_THRESHOLD_VAULT_DEFAULT, 0.0f, ident, strlen(ident),
-                               matches, 3, &n));
+                               FIDEX_PAYLOADS_NONE, matches, 3, &n, NULL, &err));
     EXPECT(n >= 1 && memcmp(&matches[0].facial_id, &alice_id, sizeof alice_id) == 0);
     printf("identify: %zu match(es), best score %.3f (alice)\n", n, matches[0].score);
     for (i = 1; i < n; i++) EXPECT(matches[i].score <= matches[0].score);
 
     /* 4. 1:1 verification: is this alice? and is bob alice? */
-    CHECK(fidex_vault_verify(vault, &alice_id, probe, DIM, FIDEX_THRESHOLD_VAULT_DEFAULT, 0.0f, auth, strlen(auth), &v));
+    CHECK(fidex_vault_verify(vault, &alice_id, probe, DIM, FIDEX_THRESHOLD_VAULT_DEFAULT, 0.0f, auth, strlen(auth), &v, &err));
     EXPECT(v.matched);
     printf("verify alice as alice: score %.3f ≥ %.2f → matched\n", v.score, v.threshold);
     capture(bob, probe);
-    CHECK(fidex_vault_verify(vault, &alice_id, probe, DIM, FIDEX_THRESHOLD_VAULT_DEFAULT, 0.0f, auth, strlen(auth), &v));
+    CHECK(fidex_vault_verify(vault, &alice_id, probe, DIM, FIDEX_THRESHOLD_VAULT_DEFAULT, 0.0f, auth, strlen(auth), &v, &err));
     EXPECT(!v.matched);
     printf("verify bob as alice: score %.3f → rejected\n", v.score);
 
@@ -215,30 +215,42 @@ int main(int argc, char **argv) {
     memcpy(bad, probe, sizeof bad);
     bad[7] = nanf("");
     n = 12345;
-    st = fidex_vault_identify(vault, bad, DIM, 1, FIDEX_THRESHOLD_VAULT_DEFAULT, 0.0f, ident, strlen(ident), matches, 3, &n);
+    st = fidex_vault_identify(vault, bad, DIM, 1, FIDEX_THRESHOLD_VAULT_DEFAULT, 0.0f, ident, strlen(ident),
+                              FIDEX_PAYLOADS_NONE, matches, 3, &n, NULL, &err);
     EXPECT(st == FIDEX_NON_FINITE_VALUE && n == 12345);
+    EXPECT(err != NULL && fidex_error_code(err) == FIDEX_NON_FINITE_VALUE);
+    EXPECT(strstr(fidex_error_message(err), "component 7") != NULL);
+    printf("NaN probe refused: %s\n", fidex_error_message(err));
+    fidex_error_free(err);
+    err = NULL;
+    EXPECT(fidex_vault_enroll(vault, probe, DIM, NULL, 0, NULL, 0, &bob_id, NULL) == FIDEX_NO_CONSENT);
+
+    /* 5b. A login in one call: identify returns the matches' payloads (the app's user
+     *     reference) read under the same lock as the search. */
     {
-        fidex_status code = 0;
-        CHECK(fidex_vault_last_error(vault, &code, &text));
-        EXPECT(code == FIDEX_NON_FINITE_VALUE);
-        printf("NaN probe refused: %s\n", fidex_bytes_cstr(text));
-        fidex_bytes_free(text);
-        text = NULL;
+        fidex_bytes *payloads = NULL;
+        capture(bob, probe);
+        CHECK(fidex_vault_identify(vault, probe, DIM, 1, FIDEX_THRESHOLD_VAULT_DEFAULT, 0.0f, ident, strlen(ident),
+                                   FIDEX_PAYLOADS_INCLUDE, matches, 3, &n, &payloads, &err));
+        EXPECT(n == 1 && matches[0].payload_len == 3);
+        EXPECT(memcmp(fidex_bytes_data(payloads) + matches[0].payload_offset, "bob", 3) == 0);
+        printf("login: matched user \"%.*s\" in one call\n", (int)matches[0].payload_len,
+               (const char *)fidex_bytes_data(payloads) + matches[0].payload_offset);
+        fidex_bytes_free(payloads);
     }
-    EXPECT(fidex_vault_enroll(vault, probe, DIM, NULL, 0, NULL, 0, &bob_id) == FIDEX_NO_CONSENT);
 
     /* 6. Alice asks to be forgotten: delete with a signed receipt. */
-    CHECK(fidex_vault_delete(vault, &alice_id, FIDEX_DELETION_SUBJECT_REQUEST, &receipt));
+    CHECK(fidex_vault_delete(vault, &alice_id, FIDEX_DELETION_SUBJECT_REQUEST, &receipt, &err));
     printf("deletion receipt: %zu bytes of JSON\n", fidex_bytes_len(receipt));
     capture(alice, probe);
     CHECK(fidex_vault_identify(vault, probe, DIM, 3, FIDEX_THRESHOLD_VAULT_DEFAULT, 0.0f, ident, strlen(ident),
-                               matches, 3, &n));
+                               FIDEX_PAYLOADS_NONE, matches, 3, &n, NULL, &err));
     for (i = 0; i < n; i++) EXPECT(memcmp(&matches[i].facial_id, &alice_id, sizeof alice_id) != 0);
 
     /* 7. Anyone holding the published key verifies the receipt offline (no vault needed). */
     kind = 0;
     CHECK(fidex_receipt_verify(fidex_bytes_cstr(receipt), fidex_bytes_len(receipt), fidex_bytes_cstr(vk),
-                               fidex_bytes_len(vk), &kind));
+                               fidex_bytes_len(vk), &kind, &err));
     EXPECT(kind == FIDEX_RECEIPT_DELETION);
     printf("deletion receipt verifies with the published key\n");
 
@@ -256,20 +268,21 @@ int main(int argc, char **argv) {
             char *digit = tampered + (at - tampered) + strcspn(at, ",") - 1;
             *digit = (char)(*digit == '9' ? '8' : *digit + 1);
         }
-        st = fidex_receipt_verify(tampered, len, fidex_bytes_cstr(vk), fidex_bytes_len(vk), &kind);
+        st = fidex_receipt_verify(tampered, len, fidex_bytes_cstr(vk), fidex_bytes_len(vk), &kind, NULL);
         EXPECT(st == FIDEX_VERIFICATION_FAILED);
         printf("tampered receipt rejected: %s\n", fidex_status_message(st));
     }
 
     /* 9. Close (commits), then the handle only answers FIDEX_CLOSED. */
-    CHECK(fidex_vault_close(vault));
-    EXPECT(fidex_vault_close(vault) == FIDEX_CLOSED);
+    CHECK(fidex_vault_close(vault, &err));
+    EXPECT(fidex_vault_close(vault, NULL) == FIDEX_CLOSED);
     EXPECT(fidex_vault_identify(vault, probe, DIM, 1, FIDEX_THRESHOLD_VAULT_DEFAULT, 0.0f, ident, strlen(ident),
-                                matches, 3, &n) == FIDEX_CLOSED);
+                                FIDEX_PAYLOADS_NONE, matches, 3, &n, NULL, NULL) == FIDEX_CLOSED);
     ok = 1;
     printf("login example: OK\n");
 
 cleanup:
+    fidex_error_free(err);
     free(tampered);
     fidex_bytes_free(consent);
     fidex_bytes_free(text);

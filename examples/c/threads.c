@@ -7,6 +7,11 @@
  * commits and returns a signed receipt). At the end the main thread closes the vault
  * while the readers are still running: they see FIDEX_CLOSED and stop.
  *
+ * Errors belong to the call that failed: every round, each reader also makes two calls
+ * that fail in a way only that reader and round produce (a NaN at component
+ * `reader * 7 + round`, an unknown purpose named after the reader) and checks that the
+ * error object it got back names exactly that component and that purpose.
+ *
  * Build:  cc -std=c99 -Wall -Wextra -Werror -pedantic -pthread -Iinclude \
  *           examples/c/threads.c -Ltarget/release -lfidex -lm -o threads
  */
@@ -25,7 +30,7 @@
 #define DIM 64
 #define KNOWN 16
 #define EXTRA 24
-#define READERS 4
+#define READERS 8
 #define MIN_ROUNDS 25
 
 static const char purpose[] = "identification";
@@ -76,8 +81,42 @@ typedef struct {
     int rounds;       /* identifications that returned FIDEX_OK */
     int wrong;        /* of which the best match was not the right person */
     int saw_closed;   /* ended because the vault was closed */
+    int errors_checked; /* deliberate failures whose error object named this call's cause */
+    int errors_wrong;   /* deliberate failures that came back with someone else's error */
     fidex_status error;
 } reader_result;
+
+/* Makes two calls that fail with a cause only this reader and round produce, and checks
+ * that each call's own error object reports that cause. */
+static void check_own_errors(reader_result *res, const float *probe) {
+    float bad[DIM];
+    char want[64], wrong_purpose[32];
+    fidex_match m[1];
+    size_t n = 0;
+    fidex_error *err = NULL;
+    int component = (res->index * 7 + res->rounds) % DIM;
+    fidex_status st;
+    memcpy(bad, probe, sizeof bad);
+    bad[component] = nanf("");
+    st = fidex_vault_identify(vault, bad, DIM, 1, FIDEX_THRESHOLD_VAULT_DEFAULT, 0.0f, purpose, strlen(purpose),
+                              FIDEX_PAYLOADS_NONE, m, 1, &n, NULL, &err);
+    snprintf(want, sizeof want, "component %d ", component);
+    if (st == FIDEX_NON_FINITE_VALUE && err != NULL && fidex_error_code(err) == st &&
+        strstr(fidex_error_message(err), want) != NULL)
+        res->errors_checked++;
+    else if (st != FIDEX_CLOSED)
+        res->errors_wrong++;
+    fidex_error_free(err);
+    err = NULL;
+    snprintf(wrong_purpose, sizeof wrong_purpose, "purpose-of-reader-%d", res->index);
+    st = fidex_vault_identify(vault, probe, DIM, 1, FIDEX_THRESHOLD_VAULT_DEFAULT, 0.0f, wrong_purpose,
+                              strlen(wrong_purpose), FIDEX_PAYLOADS_NONE, m, 1, &n, NULL, &err);
+    if (st == FIDEX_UNKNOWN_PURPOSE && err != NULL && strstr(fidex_error_message(err), wrong_purpose) != NULL)
+        res->errors_checked++;
+    else if (st != FIDEX_CLOSED)
+        res->errors_wrong++;
+    fidex_error_free(err);
+}
 
 static pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t progress_cond = PTHREAD_COND_INITIALIZER;
@@ -96,7 +135,7 @@ static void *reader(void *arg) {
         fidex_status st;
         capture(&r, known[who], probe);
         st = fidex_vault_identify(vault, probe, DIM, 3, FIDEX_THRESHOLD_VAULT_DEFAULT, 0.0f, purpose,
-                                  strlen(purpose), m, 3, &n);
+                                  strlen(purpose), FIDEX_PAYLOADS_NONE, m, 3, &n, NULL, NULL);
         if (st == FIDEX_CLOSED) {
             res->saw_closed = 1;
             break;
@@ -109,6 +148,7 @@ static void *reader(void *arg) {
             break;
         }
         if (n == 0 || memcmp(&m[0].facial_id, &known_ids[who], sizeof m[0].facial_id) != 0) res->wrong++;
+        check_own_errors(res, probe);
         if (++res->rounds == MIN_ROUNDS) {
             pthread_mutex_lock(&progress_lock);
             readers_at_min++;
@@ -120,7 +160,7 @@ static void *reader(void *arg) {
 }
 
 static fidex_status enroll(const float *t, const char *consent, size_t consent_len, fidex_facial_id *id) {
-    return fidex_vault_enroll(vault, t, DIM, consent, consent_len, NULL, 0, id);
+    return fidex_vault_enroll(vault, t, DIM, consent, consent_len, NULL, 0, id, NULL);
 }
 
 typedef struct {
@@ -144,7 +184,7 @@ static void *writer(void *arg) {
         if (w->error != FIDEX_OK) break;
         w->enrolled++;
         if (i % 2 == 0) {
-            w->error = fidex_vault_delete(vault, &id, FIDEX_DELETION_ADMIN, &receipt);
+            w->error = fidex_vault_delete(vault, &id, FIDEX_DELETION_ADMIN, &receipt, NULL);
             fidex_bytes_free(receipt);
             if (w->error != FIDEX_OK) break;
             w->deleted++;
@@ -188,10 +228,10 @@ int main(void) {
         return 1;
     }
     snprintf(path, sizeof path, "%s/vault", dir);
-    if ((st = fidex_key_generate(&key)) != FIDEX_OK ||
-        (st = fidex_vault_create(path, strlen(path), key, config, strlen(config), &vault)) != FIDEX_OK ||
+    if ((st = fidex_key_generate(&key, NULL)) != FIDEX_OK ||
+        (st = fidex_vault_create(path, strlen(path), key, config, strlen(config), &vault, NULL)) != FIDEX_OK ||
         (st = fidex_consent_explicit_json("subject", 7, "Acme", 4, "https://acme.example/p", 22, purposes,
-                                          strlen(purposes), (int64_t)time(NULL) - 60, &consent)) != FIDEX_OK) {
+                                          strlen(purposes), (int64_t)time(NULL) - 60, &consent, NULL)) != FIDEX_OK) {
         report("setup", st);
         ok = 0;
         goto cleanup;
@@ -235,9 +275,9 @@ int main(void) {
     pthread_mutex_unlock(&progress_lock);
 
     if (wstarted) pthread_join(wthread, NULL);
-    if ((st = fidex_vault_len(vault, &len)) != FIDEX_OK) report("len", st);
-    if ((st = fidex_vault_stats(vault, &stats)) == FIDEX_OK) printf("stats: %s\n", fidex_bytes_cstr(stats));
-    st = fidex_vault_close(vault);
+    if ((st = fidex_vault_len(vault, &len, NULL)) != FIDEX_OK) report("len", st);
+    if ((st = fidex_vault_stats(vault, &stats, NULL)) == FIDEX_OK) printf("stats: %s\n", fidex_bytes_cstr(stats));
+    st = fidex_vault_close(vault, NULL);
     if (st != FIDEX_OK) {
         report("close", st);
         ok = 0;
@@ -249,9 +289,12 @@ int main(void) {
         ok = 0;
     }
     for (i = 0; i < started; i++) {
-        printf("reader %d: %d identifications, %d wrong, ended by %s\n", i, res[i].rounds, res[i].wrong,
+        printf("reader %d: %d identifications, %d wrong, %d own errors checked, %d foreign, ended by %s\n", i,
+               res[i].rounds, res[i].wrong, res[i].errors_checked, res[i].errors_wrong,
                res[i].saw_closed ? "FIDEX_CLOSED" : fidex_status_message(res[i].error));
-        if (!res[i].saw_closed || res[i].wrong != 0 || res[i].rounds < MIN_ROUNDS) ok = 0;
+        if (!res[i].saw_closed || res[i].wrong != 0 || res[i].rounds < MIN_ROUNDS || res[i].errors_wrong != 0 ||
+            res[i].errors_checked < 2 * MIN_ROUNDS)
+            ok = 0;
     }
     printf("writer: %d enrolled, %d deleted; vault holds %llu templates\n", w.enrolled, w.deleted,
            (unsigned long long)len);

@@ -89,6 +89,25 @@ int main() {
         expect(vault.verify(a.id, faces.capture(alice), "authentication").matched, "alice verified");
         expect(!vault.verify(a.id, faces.capture(bob), "authentication").matched, "bob is not alice");
         expect(vault.payload(b.id) == "user-bob", "payload round-trips");
+        const auto login = vault.identify_with_payloads(faces.capture(bob), 1, "identification");
+        expect(login.size() == 1 && login[0].id == b.id && login[0].payload == "user-bob", "login in one call");
+
+        // Bulk enrollment: all or nothing; a refused item is named by Error::item().
+        const auto carol = faces.identity(), dave = faces.identity();
+        std::vector<float> two = faces.capture(carol);
+        const auto d_capture = faces.capture(dave);
+        two.insert(two.end(), d_capture.begin(), d_capture.end());
+        try {
+            vault.enroll_many(two, {consent("carol"), "{}"});
+            expect(false, "a malformed consent must refuse the batch");
+        } catch (const fidex::Error &e) {
+            expect(e.item() == 1 && e.code() == FIDEX_INVALID_CONSENT, "the refused item is named");
+            expect(vault.size() == 2, "nothing of the refused batch was enrolled");
+        }
+        const auto bulk = vault.enroll_many(two, {consent("carol"), consent("dave")}, {"user-carol", "user-dave"});
+        expect(bulk.size() == 2 && vault.payload(bulk[1]) == "user-dave" && vault.uncommitted() == 2, "bulk enrollment");
+        vault.remove_many(bulk, fidex::DeletionReason::Admin);
+        expect(vault.facial_ids().size() == 2, "paged Facial IDs");
         const auto batch = vault.identify_batch([&] {
             auto p = faces.capture(bob);
             auto q = faces.capture(alice);

@@ -74,7 +74,7 @@ impl P {
 }
 
 fn consent_json(subject: &str, purposes: &[&str]) -> String {
-    fidex::ConsentReceipt::explicit(subject, "Acme Corp", "https://acme.example/privacy", purposes, T0 - 10).to_json()
+    fidex::ConsentReceipt::explicit(subject, "Acme Corp", "https://acme.example/privacy", purposes, T0 - 10).unwrap().to_json()
 }
 
 fn new_key() -> *mut fidex_key {
@@ -205,7 +205,7 @@ fn pure_status_codes_match_core_and_are_unique() {
         (E::ZeroVector, FIDEX_ZERO_VECTOR),
         (E::NoConsent, FIDEX_NO_CONSENT),
         (E::ConsentExpired { expired_at: 0 }, FIDEX_CONSENT_EXPIRED),
-        (E::PurposeNotCovered { purpose: String::new() }, FIDEX_PURPOSE_NOT_COVERED),
+        (E::PurposeNotCovered { purpose: String::new(), consented: Box::default() }, FIDEX_PURPOSE_NOT_COVERED),
         (E::Duplicate { existing: id, score: 1.0 }, FIDEX_DUPLICATE),
         (E::NotFound, FIDEX_NOT_FOUND),
         (E::WrongKey, FIDEX_WRONG_KEY),

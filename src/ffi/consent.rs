@@ -48,7 +48,7 @@ pub unsafe extern "C" fn fidex_consent_explicit_json(
             Error::InvalidJson(format!("purposes_json must be a JSON array of strings like [\"authentication\"]: {e}"))
         })?;
         let refs: Vec<&str> = purposes.iter().map(String::as_str).collect();
-        let c = ConsentReceipt::explicit(subject, controller, policy_url, &refs, consent_timestamp);
+        let c = ConsentReceipt::explicit(subject, controller, policy_url, &refs, consent_timestamp)?;
         o.write(new_bytes(c.to_json()));
         Ok(())
     })

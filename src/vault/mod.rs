@@ -111,7 +111,7 @@ pub struct Stats {
     pub enrollments_total: u64,
     /// Deletions since creation, by reason.
     pub deletions_by_reason: BTreeMap<String, u64>,
-    /// Live templates whose consent covers each purpose.
+    /// Live templates whose consent covers each of the vault's purposes.
     pub consents_by_purpose: BTreeMap<String, u64>,
     /// Oldest live enrollment (unix seconds).
     pub oldest_enrollment: Option<i64>,
@@ -289,7 +289,7 @@ struct Inner {
 /// let key = VaultKey::generate();
 /// let vault = Vault::create(dir.path().join("v"), &key, VaultConfig::new(4)).unwrap();
 /// let consent = ConsentReceipt::explicit("user-1", "Acme", "https://acme.example/privacy",
-///     &["authentication", "identification"], 1_700_000_000);
+///     &["authentication", "identification"], 1_700_000_000).unwrap();
 /// let e = vault.enroll(&[1.0, 0.0, 0.0, 0.0], &consent, None).unwrap();
 /// vault.commit().unwrap();
 /// let hits = vault.identify(&[0.9, 0.1, 0.0, 0.0], 1, None, "identification").unwrap();
@@ -519,12 +519,15 @@ impl Vault {
     /// Enrolls a template under `consent`, with an optional payload (≤ 16 KiB).
     ///
     /// Refused with [`Error::InvalidConsent`], [`Error::ConsentExpired`] or
-    /// [`Error::PurposeNotCovered`] (the consent covers none of the vault's purposes),
+    /// [`Error::PurposeNotCovered`] (the consent covers none of the vault's purposes) exactly
+    /// when [`ConsentReceipt::validate_for`] refuses the consent for this vault's purposes;
+    /// otherwise the template is searchable for the purposes it returns. Then
     /// [`Error::Duplicate`], [`Error::QuotaExceeded`], or a vector error. Durable after the
     /// next [`Vault::commit`].
     pub fn enroll(&self, template: &[f32], consent: &ConsentReceipt, payload: Option<&[u8]>) -> Result<Enrollment> {
         let now = self.now();
-        consent.validate(now)?;
+        // The consent checks are ConsentReceipt::validate_for's, so it predicts this exactly.
+        let covered = consent.validate_for(now, &self.read().config.purposes)?;
         let payload = payload.unwrap_or(&[]);
         if payload.len() > MAX_PAYLOAD_BYTES {
             return Err(Error::PayloadTooLarge { len: payload.len(), max: MAX_PAYLOAD_BYTES });
@@ -541,15 +544,7 @@ impl Vault {
         let mut w = self.write();
         let inner = &mut *w;
         let v = inner.prepare(template)?;
-        let mut tags = 0u64;
-        for p in consent.purposes() {
-            if let Ok(bit) = inner.config.purpose_bit(&p) {
-                tags |= bit;
-            }
-        }
-        if tags == 0 {
-            return Err(Error::PurposeNotCovered { purpose: inner.config.purposes.join(" or ") });
-        }
+        let tags = inner.config.purpose_tags(&covered);
         if inner.records.len() as u64 >= inner.config.max_templates {
             return Err(Error::QuotaExceeded { quota: inner.config.max_templates });
         }
@@ -580,14 +575,13 @@ impl Vault {
             },
         );
         inner.pending.push((id, v));
-        let purposes: Vec<String> = consent.purposes().into_iter().collect();
         inner.append_event(
             now,
             Event::ConsentRecorded {
                 facial_id: id,
                 consent_receipt_id: consent.consent_receipt_id.clone(),
                 consent_sha256: consent_sha256.clone(),
-                purposes,
+                purposes: covered,
             },
         );
         inner.append_event(now, Event::Enrolled { facial_id: id });
@@ -755,7 +749,7 @@ impl Vault {
             return Err(Error::NotFound);
         }
         if r.index.tags(rec.row) & bit == 0 {
-            return Err(Error::PurposeNotCovered { purpose: purpose.to_string() });
+            return Err(Error::PurposeNotCovered { purpose: purpose.to_string(), consented: rec.consent.consented_terms().into() });
         }
         let q = r.prepare(probe)?;
         let raw = r.index.score(rec.row, &q);
@@ -1022,8 +1016,11 @@ impl Vault {
         }
         let (mut oldest, mut newest) = (None::<i64>, None::<i64>);
         for rec in r.records.values() {
-            for p in rec.consent.purposes() {
-                *consents_by_purpose.entry(p).or_insert(0) += 1;
+            let tags = r.index.tags(rec.row);
+            for (i, p) in r.config.purposes.iter().enumerate() {
+                if tags & (1u64 << i) != 0 {
+                    *consents_by_purpose.get_mut(p).expect("every vault purpose is a key") += 1;
+                }
             }
             oldest = Some(oldest.map_or(rec.enrolled_at, |o| o.min(rec.enrolled_at)));
             newest = Some(newest.map_or(rec.enrolled_at, |o| o.max(rec.enrolled_at)));
@@ -1703,12 +1700,7 @@ fn load(storage: &dyn Storage, key: &VaultKey) -> Result<Inner> {
             if m.payload.len() > MAX_PAYLOAD_BYTES {
                 return Err(Error::corrupt("stored payload exceeds the limit"));
             }
-            let mut tags = 0u64;
-            for p in consent.purposes() {
-                if let Ok(bit) = inner.config.purpose_bit(&p) {
-                    tags |= bit;
-                }
-            }
+            let tags = inner.config.purpose_tags(&consent.covered_purposes(&inner.config.purposes));
             let v = &dec.vectors[i * d..(i + 1) * d];
             let row = inner.index.push(v, tags);
             inner.row_ids.push(id);

@@ -20,7 +20,7 @@ fn main() {
     cfg.duplicate_threshold = None; // measured separately below: it is one search per enrollment
     cfg.max_templates = n as u64 + 10;
     let vault = Vault::create(&path, &key, cfg).unwrap();
-    let consent = ConsentReceipt::explicit("bench", "Bench Corp", "https://bench.example/privacy", &["authentication", "identification"], 1_700_000_000);
+    let consent = ConsentReceipt::explicit("bench", "Bench Corp", "https://bench.example/privacy", &["authentication", "identification"], 1_700_000_000).unwrap();
     // Seeded identity-clustered unit vectors (splitmix64 + Box-Muller).
     let mut state = 0x9e3779b97f4a7c15u64;
     let mut next = move || {

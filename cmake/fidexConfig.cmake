@@ -1,6 +1,6 @@
 # CMake package configuration for an installed fidex (make install PREFIX=...).
 #
-#   find_package(fidex 0.1 REQUIRED)
+#   find_package(fidex 0.2 REQUIRED)
 #   target_link_libraries(app PRIVATE fidex::fidex)          # shared libfidex.so
 #   target_link_libraries(app PRIVATE fidex::fidex_static)   # static libfidex.a
 #
@@ -24,7 +24,6 @@ if(NOT TARGET fidex::fidex AND EXISTS "${_fidex_libdir}/libfidex.so")
   add_library(fidex::fidex SHARED IMPORTED)
   set_target_properties(fidex::fidex PROPERTIES
     IMPORTED_LOCATION "${_fidex_libdir}/libfidex.so"
-    IMPORTED_NO_SONAME TRUE
     INTERFACE_INCLUDE_DIRECTORIES "${_fidex_includedir}")
 endif()
 

@@ -35,7 +35,7 @@ echo "Miri: $(cargo +nightly miri --version)"
 # tests do not touch the filesystem.
 export MIRIFLAGS="${MIRIFLAGS:--Zmiri-disable-isolation}"
 # cargo-miri keeps its instrumented build in target/miri, shared with scripts/miri.sh.
-if cargo +nightly miri test --test ffi pure_; then
+if cargo +nightly miri test --features test-hooks --test ffi pure_; then
     echo "Miri: ran tests/ffi.rs pure_* — no undefined behaviour detected"
 else
     echo "Miri: FAILED"

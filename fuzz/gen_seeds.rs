@@ -30,7 +30,7 @@ fn clear_seeds(corpus: &Path, target: &str) {
 }
 
 fn consent(subject: &str, purposes: &[&str]) -> ConsentReceipt {
-    ConsentReceipt::explicit(subject, "Acme Corp", "https://acme.example/privacy", purposes, FIXTURE_NOW - 60)
+    ConsentReceipt::explicit(subject, "Acme Corp", "https://acme.example/privacy", purposes, FIXTURE_NOW - 60).unwrap()
 }
 
 fn main() {

@@ -804,6 +804,19 @@ const char *fidex_status_message(fidex_status code);
 
 #if defined(FIDEX_TEST_HOOKS)
 /**
+ * TEST BUILDS ONLY (cargo feature `test-hooks`): panics inside the vault handle's call
+ * boundary, so tests can check that the panic becomes FIDEX_PANIC and that the handle then
+ * refuses every later call instead of using half-changed state.
+ *
+ * # Safety
+ * `vault` must be NULL or a live handle.
+ * `out_error` must be NULL or writable.
+ */
+fidex_status fidex_test_vault_panic(const fidex_vault *vault, fidex_error **out_error);
+#endif
+
+#if defined(FIDEX_TEST_HOOKS)
+/**
  * TEST BUILDS ONLY (cargo feature `test-hooks`; absent from a production library, which
  * links no such symbol): sets the vault's clock, FIDEX_CLOCK_DEFAULT = the system clock,
  * FIDEX_CLOCK_FIXED = frozen at `now` (unix seconds). A frozen clock stops retention and

@@ -797,6 +797,7 @@ fidex_status fidex_receipt_verify(const char *receipt_json,
 const char *fidex_status_message(fidex_status code);
 
 
+
 /**
  * Audit-log entries with index in `[from, to)` as a JSON array of entry objects (no
  * biometric data) into a new `*out_json`. Pass FIDEX_AUDIT_END as `to` for the end of the

@@ -22,8 +22,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 section "Rust: unit, integration, property and doc tests"
-cargo test --release --all-targets 2>&1 | tee /tmp/fidex-cargo-test.log
-cargo test --release --doc
+cargo test --release --all-targets --features test-hooks 2>&1 | tee /tmp/fidex-cargo-test.log
+cargo test --release --doc --features test-hooks
 
 if [ "${FIDEX_SKIP_FAISS:-0}" != 1 ]; then
   # faiss IVF backend (cargo feature `faiss`): faiss is built statically from the source
@@ -31,7 +31,7 @@ if [ "${FIDEX_SKIP_FAISS:-0}" != 1 ]; then
   section "faiss backend: build dependencies"
   bash scripts/install-faiss-deps.sh
   section "faiss backend: tests (cargo feature faiss)"
-  cargo test --release --features faiss --test faiss_backend --test vault_backend --test ffi --test cli 2>&1 | tee -a /tmp/fidex-cargo-test.log
+  cargo test --release --features faiss,test-hooks --test faiss_backend --test vault_backend --test ffi --test cli 2>&1 | tee -a /tmp/fidex-cargo-test.log
   section "search bench harness smoke run (fidex + faiss columns, N=2000)"
   cargo test --release --features faiss --bench search
 fi

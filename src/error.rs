@@ -33,8 +33,9 @@ pub enum Error {
     NoConsent,
     /// The consent record is past its expiry.
     ConsentExpired { expired_at: i64 },
-    /// The consent does not cover the requested purpose.
-    PurposeNotCovered { purpose: String },
+    /// The consent does not cover the requested purpose. `consented`: the purposes and
+    /// purpose categories the receipt gives explicit consent for, as written (may be empty).
+    PurposeNotCovered { purpose: String, consented: Box<[String]> },
     /// The template is too similar to an already enrolled one.
     Duplicate { existing: crate::FacialId, score: f32 },
     /// No live template has that Facial ID.
@@ -166,8 +167,24 @@ impl fmt::Display for Error {
             Error::ConsentExpired { expired_at } => {
                 write!(f, "consent expired at {expired_at} (unix seconds); obtain fresh consent")
             }
-            Error::PurposeNotCovered { purpose } => {
-                write!(f, "the subject's consent does not cover the purpose '{purpose}'")
+            Error::PurposeNotCovered { purpose, consented } => {
+                write!(f, "the subject's consent does not cover the purpose '{purpose}'")?;
+                if consented.is_empty() {
+                    return write!(f, "; obtain the subject's explicit consent for it");
+                }
+                const SHOWN: usize = 12;
+                let mut list: Vec<String> = consented.iter().take(SHOWN).map(|c| format!("{c:?}")).collect();
+                if consented.len() > SHOWN {
+                    list.push(format!("and {} more", consented.len() - SHOWN));
+                }
+                write!(
+                    f,
+                    "; the receipt gives explicit consent for the purposes and purposeCategory entries {}. A purpose \
+                     is covered only when the receipt names it exactly (ignoring case and extra spaces) as a purpose \
+                     or a purposeCategory: have the consent platform record the vault's purpose name as a \
+                     purposeCategory, or use a vault whose purposes the receipt names",
+                    list.join(", ")
+                )
             }
             Error::Duplicate { existing, score } => write!(
                 f,

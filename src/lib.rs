@@ -23,7 +23,7 @@
 //! let key = VaultKey::generate();
 //! let vault = Vault::create(dir.path().join("vault"), &key, VaultConfig::new(3)).unwrap();
 //! let consent = ConsentReceipt::explicit("user-7", "Acme", "https://acme.example/privacy",
-//!     &["authentication"], 1_700_000_000);
+//!     &["authentication"], 1_700_000_000).unwrap();
 //! let id = vault.enroll(&[0.6, 0.8, 0.0], &consent, Some(b"user-7")).unwrap().facial_id;
 //! vault.commit().unwrap();
 //! assert!(vault.verify(&id, &[0.6, 0.79, 0.01], "authentication").unwrap().matched);

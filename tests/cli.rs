@@ -73,7 +73,8 @@ impl T {
             "https://acme.example/privacy",
             purposes,
             now() - 60,
-        );
+        )
+        .unwrap();
         self.write(name, c.to_json())
     }
 
@@ -764,7 +765,8 @@ fn consent_is_required_valid_and_current() {
         "https://acme.example/p",
         &["authentication"],
         now() - 1000,
-    );
+    )
+    .unwrap();
     c.expires_at = Some(now() - 10);
     t.write("expired.json", c.to_json());
     let out = t
@@ -789,7 +791,8 @@ fn consent_is_required_valid_and_current() {
         "https://acme.example/p",
         &["authentication"],
         now() - 10,
-    );
+    )
+    .unwrap();
     c.services[0].purposes[0].consent_type = "IMPLICIT".into();
     t.write("implicit.json", c.to_json());
     t.k()
@@ -890,13 +893,9 @@ fn bulk_enrollment_from_a_manifest() {
         &["authentication", "identification"],
     );
     t.consent("consents/b.json", "b", &["authentication"]);
-    let inline = serde_json::to_string(&ConsentReceipt::explicit(
-        "c",
-        "Acme",
-        "https://acme.example/p",
-        &["identification"],
-        now() - 5,
-    ))
+    let inline = serde_json::to_string(
+        &ConsentReceipt::explicit("c", "Acme", "https://acme.example/p", &["identification"], now() - 5).unwrap(),
+    )
     .unwrap();
     t.write(
         "faces.npy",
@@ -1663,7 +1662,8 @@ fn automatic_retention_purge_at_commit_keeps_its_receipts() {
         "https://acme.example/p",
         &["identification"],
         now() - 60,
-    );
+    )
+    .unwrap();
     c.expires_at = Some(now() + 2);
     t.write("short.json", c.to_json());
     t.write("f.json", vec_json(&face(0, 0.0)));

@@ -475,7 +475,19 @@ impl<'c> Run<'c> {
 
     fn pick_consent(&self, purposes: &[P], expires_in: Option<u16>, identity: u8) -> ConsentReceipt {
         let names: Vec<&str> = purposes.iter().map(|p| p.name()).collect();
-        let mut c = ConsentReceipt::explicit(&format!("subject-{identity}"), "Acme Corp", "https://acme.example/privacy", &names, self.now() - 5);
+        // explicit() refuses an empty purpose list; build with one and remove it, so that
+        // enroll's refusal of a receipt without purposes stays covered.
+        let mut c = ConsentReceipt::explicit(
+            &format!("subject-{identity}"),
+            "Acme Corp",
+            "https://acme.example/privacy",
+            if names.is_empty() { &["authentication"] } else { &names },
+            self.now() - 5,
+        )
+        .unwrap();
+        if names.is_empty() {
+            c.services[0].purposes.clear();
+        }
         c.expires_at = expires_in.map(|e| self.now() + e as i64);
         c
     }
@@ -643,7 +655,7 @@ impl<'c> Run<'c> {
                 ensure!(self.m.find(&e.facial_id).is_none() && !self.m.deleted.contains(&e.facial_id), "{ctx}: Facial ID reused");
                 // Receipts sign committed state only: none before the commit.
                 ensure!(
-                    matches!(self.v().enrollment_receipt(&e.facial_id), Err(Error::InvalidArgument(_))),
+                    matches!(self.v().enrollment_receipt(&e.facial_id), Err(Error::NotCommitted(_))),
                     "{ctx}: an enrollment receipt was issued before the commit"
                 );
                 self.m.live.push(Entry {
@@ -925,8 +937,8 @@ impl<'c> Run<'c> {
         ensure!(s.log_entries == self.m.log_len, "{ctx}: log_entries {} vs model {}", s.log_entries, self.m.log_len);
         let mut by_purpose: BTreeMap<String, u64> = self.cfg.purposes.iter().map(|p| (p.clone(), 0)).collect();
         for e in &self.m.live {
-            for p in e.consent.purposes() {
-                *by_purpose.entry(p).or_insert(0) += 1;
+            for p in &e.purposes {
+                *by_purpose.entry(p.name().to_string()).or_insert(0) += 1;
             }
         }
         ensure!(s.consents_by_purpose == by_purpose, "{ctx}: consents_by_purpose {:?} vs {by_purpose:?}", s.consents_by_purpose);
@@ -1058,7 +1070,7 @@ fn consent_larger_than_the_json_limit_bricks_the_vault() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("v");
     let (v, key, _clock) = bug_vault(&p);
-    let mut consent = ConsentReceipt::explicit("s", "Acme", "https://acme.example/p", &["authentication"], T0 - 10);
+    let mut consent = ConsentReceipt::explicit("s", "Acme", "https://acme.example/p", &["authentication"], T0 - 10).unwrap();
     consent.collection_method = "x".repeat(fidex::consent::MAX_CONSENT_JSON);
     let enrolled = v.enroll(&[1.0, 0.0, 0.0, 0.0], &consent, None);
     if enrolled.is_err() {
@@ -1083,7 +1095,7 @@ fn failed_rotation_must_leave_the_vault_under_the_old_key() {
     let faulty = FaultyStorage::new(Arc::new(FsStorage::new(dir.path())));
     let clock = ManualClock::new(T0);
     let v = Vault::create_in(Arc::new(faulty.clone()), &old, VaultConfig::new(4), Arc::new(clock.clone())).unwrap();
-    let consent = ConsentReceipt::explicit("s", "Acme", "https://acme.example/p", &["authentication"], T0 - 10);
+    let consent = ConsentReceipt::explicit("s", "Acme", "https://acme.example/p", &["authentication"], T0 - 10).unwrap();
     v.enroll(&[1.0, 0.0, 0.0, 0.0], &consent, None).unwrap();
     v.commit().unwrap();
     let new = VaultKey::from_bytes([2; 32]);
@@ -1110,7 +1122,7 @@ fn enrollment_receipts_must_not_sign_a_log_that_can_be_rolled_back() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("v");
     let (v, key, clock) = bug_vault(&p);
-    let consent = ConsentReceipt::explicit("s", "Acme", "https://acme.example/p", &["authentication"], T0 - 10);
+    let consent = ConsentReceipt::explicit("s", "Acme", "https://acme.example/p", &["authentication"], T0 - 10).unwrap();
     let lost = v.enroll(&[1.0, 0.0, 0.0, 0.0], &consent, None).unwrap();
     // No receipt and no tree head ever covers the uncommitted enrollment.
     assert!(v.enrollment_receipt(&lost.facial_id).is_err());
@@ -1135,7 +1147,7 @@ fn enrollment_receipts_must_not_sign_a_log_that_can_be_rolled_back() {
 /// the consent_json fuzz target in its first seconds.
 #[test]
 fn consent_validate_overflows_near_the_end_of_time() {
-    let c = ConsentReceipt::explicit("s", "Acme", "https://acme.example/p", &["authentication"], T0);
+    let c = ConsentReceipt::explicit("s", "Acme", "https://acme.example/p", &["authentication"], T0).unwrap();
     let r = std::panic::catch_unwind(|| c.validate(i64::MAX));
     assert!(matches!(r, Ok(Ok(()))), "validate(i64::MAX) of a valid receipt: {r:?}");
 }

@@ -121,7 +121,7 @@ fn enrollment_receipt_demonstrates_consent() {
     let c = both();
     let e = v.enroll(&[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5], &c, None).unwrap();
     // Receipts sign committed state only.
-    assert!(matches!(v.enrollment_receipt(&e.facial_id), Err(Error::InvalidArgument(_))));
+    assert!(matches!(v.enrollment_receipt(&e.facial_id), Err(Error::NotCommitted(_))));
     v.commit().unwrap();
     let r = v.enrollment_receipt(&e.facial_id).unwrap();
     let vk = v.verification_key();

@@ -34,7 +34,7 @@ fn consent_is_required_and_checked() {
     let marketing = consent("s", &["marketing"]);
     assert!(matches!(v.enroll(&t, &marketing, None), Err(Error::PurposeNotCovered { .. })));
     assert_eq!(v.len(), 0, "refused enrollments must leave nothing behind");
-    let codes: Vec<u32> = [Error::NoConsent, Error::ConsentExpired { expired_at: 0 }, Error::PurposeNotCovered { purpose: String::new() }]
+    let codes: Vec<u32> = [Error::NoConsent, Error::ConsentExpired { expired_at: 0 }, Error::PurposeNotCovered { purpose: String::new(), consented: Box::default() }]
         .iter()
         .map(|e| e.code())
         .collect();

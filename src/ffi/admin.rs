@@ -104,3 +104,16 @@ pub unsafe extern "C" fn fidex_test_vault_set_clock(
         Ok(())
     })
 }
+
+/// TEST BUILDS ONLY (cargo feature `test-hooks`): panics inside the vault handle's call
+/// boundary, so tests can check that the panic becomes FIDEX_PANIC and that the handle then
+/// refuses every later call instead of using half-changed state.
+///
+/// # Safety
+/// `vault` must be NULL or a live handle.
+/// `out_error` must be NULL or writable.
+#[cfg(feature = "test-hooks")]
+#[no_mangle]
+pub unsafe extern "C" fn fidex_test_vault_panic(vault: *const fidex_vault, out_error: *mut *mut fidex_error) -> fidex_status {
+    call_vault(vault, out_error, |_| panic!("test hook: a panic inside a vault call"))
+}

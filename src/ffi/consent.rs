@@ -4,7 +4,6 @@ use super::bytes::{fidex_bytes, new_bytes};
 use super::enums::{clock, fidex_clock, now_or_system};
 use super::{fidex_error, fidex_status};
 use super::util::{call, input_str, out};
-use crate::clock::{Clock, SystemClock};
 use crate::{ConsentReceipt, Error, VaultConfig};
 use std::ffi::c_char;
 
@@ -55,8 +54,7 @@ pub unsafe extern "C" fn fidex_consent_explicit_json(
         };
         let purposes = purpose_list(purposes, "purposes_json")?;
         let refs: Vec<&str> = purposes.iter().map(String::as_str).collect();
-        let c = ConsentReceipt::explicit(subject, controller, policy_url, &refs, consent_timestamp);
-        c.validate(SystemClock.now())?;
+        let c = ConsentReceipt::explicit(subject, controller, policy_url, &refs, consent_timestamp)?;
         o.write(new_bytes(c.to_json()));
         Ok(())
     })

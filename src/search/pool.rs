@@ -32,6 +32,11 @@ struct ProcessPool {
 
 static POOL: Mutex<Option<ProcessPool>> = Mutex::new(None);
 
+/// Pools inherited from a parent process: abandoned (their threads do not exist here), but
+/// kept reachable, so a leak checker in a forked child (valgrind, LeakSanitizer) does not
+/// report them as lost.
+static INHERITED: Mutex<Vec<&'static ThreadPool>> = Mutex::new(Vec::new());
+
 /// Threads of a new process pool: one per core the process may use (cgroup quota and
 /// affinity respected; read once, as it is costly and a fork inherits it).
 fn default_threads() -> usize {
@@ -53,9 +58,11 @@ fn process_pool() -> &'static ThreadPool {
         .map(|p| &*Box::leak(Box::new(p)));
     match pool {
         Ok(pool) => {
-            // An inherited pool (another pid) is dropped from the slot without being freed:
-            // `&'static` is a leaked box, so nothing waits for its missing threads.
-            *slot = Some(ProcessPool { pid, pool });
+            // An inherited pool (another pid) leaves the slot without being freed (dropping
+            // it could wait for its missing threads); it stays listed, hence reachable.
+            if let Some(old) = slot.replace(ProcessPool { pid, pool }) {
+                INHERITED.lock().unwrap_or_else(|e| e.into_inner()).push(old.pool);
+            }
             pool
         }
         // The OS refused threads: a one-thread pool still searches correctly (slowly).

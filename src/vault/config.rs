@@ -158,6 +158,12 @@ impl VaultConfig {
             .map(|i| 1u64 << i)
             .ok_or_else(|| Error::UnknownPurpose(purpose.to_string()))
     }
+
+    /// The purpose mask of a template whose consent covers `covered` (names of this vault's
+    /// purposes, as [`crate::ConsentReceipt::covered_purposes`] returns them).
+    pub(crate) fn purpose_tags(&self, covered: &[String]) -> u64 {
+        covered.iter().filter_map(|p| self.purpose_bit(p).ok()).fold(0, |t, b| t | b)
+    }
 }
 
 pub(crate) fn normalise_purpose(p: &str) -> String {

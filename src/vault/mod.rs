@@ -104,12 +104,16 @@ struct Checked<'a> {
     consent: ConsentReceipt,
     consent_json: String,
     payload: &'a [u8],
+    /// The vault purposes the consent covers ([`ConsentReceipt::validate_for`]).
+    covered: Vec<String>,
     now: i64,
 }
 
 impl<'a> Checked<'a> {
-    fn new(template: &'a [f32], consent: ConsentReceipt, payload: Option<&'a [u8]>, now: i64) -> Result<Checked<'a>> {
-        consent.validate(now)?;
+    /// Every check of an enrollment that needs no vault state but its purposes; the
+    /// consent checks are [`ConsentReceipt::validate_for`]'s, so it predicts them exactly.
+    fn new(template: &'a [f32], consent: ConsentReceipt, payload: Option<&'a [u8]>, now: i64, purposes: &[String]) -> Result<Checked<'a>> {
+        let covered = consent.validate_for(now, purposes)?;
         let payload = payload.unwrap_or(&[]);
         if payload.len() > MAX_PAYLOAD_BYTES {
             return Err(Error::PayloadTooLarge { len: payload.len(), max: MAX_PAYLOAD_BYTES });
@@ -122,7 +126,7 @@ impl<'a> Checked<'a> {
                 crate::consent::MAX_CONSENT_JSON
             )));
         }
-        Ok(Checked { template, consent, consent_json, payload, now })
+        Ok(Checked { template, consent, consent_json, payload, covered, now })
     }
 }
 
@@ -132,20 +136,11 @@ impl Drop for Checked<'_> {
     }
 }
 
-/// The purpose bits of the vault purposes `consent` covers (0: none).
-fn purpose_tags(config: &VaultConfig, consent: &ConsentReceipt) -> u64 {
-    config.purposes.iter().filter(|p| consent.covers(p)).fold(0, |tags, p| tags | config.purpose_bit(p).unwrap_or(0))
-}
-
 /// What enrollment into a vault of `config` checks of `consent` at `now`, without a vault:
 /// the vault purposes it covers (in vault order), or the error enrollment would give.
 pub(crate) fn check_consent_for(config: &VaultConfig, consent: ConsentReceipt, now: i64) -> Result<Vec<String>> {
-    let checked = Checked::new(&[], consent, None, now)?;
-    let covered: Vec<String> = config.purposes.iter().filter(|p| checked.consent.covers(p)).cloned().collect();
-    if covered.is_empty() {
-        return Err(Error::PurposeNotCovered { purpose: config.purposes.join(" or ") });
-    }
-    Ok(covered)
+    let mut checked = Checked::new(&[], consent, None, now, &config.purposes)?;
+    Ok(std::mem::take(&mut checked.covered))
 }
 
 /// What [`Vault::commit`] returns.
@@ -172,7 +167,7 @@ pub struct Stats {
     pub enrollments_total: u64,
     /// Deletions since creation, by reason.
     pub deletions_by_reason: BTreeMap<String, u64>,
-    /// Live templates whose consent covers each purpose.
+    /// Live templates whose consent covers each of the vault's purposes.
     pub consents_by_purpose: BTreeMap<String, u64>,
     /// Oldest live enrollment (unix seconds).
     pub oldest_enrollment: Option<i64>,
@@ -350,7 +345,7 @@ struct Inner {
 /// let key = VaultKey::generate();
 /// let vault = Vault::create(dir.path().join("v"), &key, VaultConfig::new(4)).unwrap();
 /// let consent = ConsentReceipt::explicit("user-1", "Acme", "https://acme.example/privacy",
-///     &["authentication", "identification"], 1_700_000_000);
+///     &["authentication", "identification"], 1_700_000_000).unwrap();
 /// let e = vault.enroll(&[1.0, 0.0, 0.0, 0.0], &consent, None).unwrap();
 /// vault.commit().unwrap();
 /// let hits = vault.identify(&[0.9, 0.1, 0.0, 0.0], 1, None, "identification").unwrap();
@@ -388,7 +383,8 @@ fn io_err(storage: &dyn Storage, what: &str, e: std::io::Error) -> Error {
 pub fn read_header(path: impl AsRef<Path>) -> Result<VaultHeader> {
     let p = path.as_ref().join(MANIFEST_FILE);
     let bytes = std::fs::read(&p).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
+        // No manifest there, or the path is a file: as Vault::open says, not a vault.
+        if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) {
             Error::NotAVault(path.as_ref().display().to_string())
         } else {
             Error::io(p.display(), e)
@@ -590,11 +586,14 @@ impl Vault {
     /// Enrolls a template under `consent`, with an optional payload (≤ 16 KiB).
     ///
     /// Refused with [`Error::InvalidConsent`], [`Error::ConsentExpired`] or
-    /// [`Error::PurposeNotCovered`] (the consent covers none of the vault's purposes),
+    /// [`Error::PurposeNotCovered`] (the consent covers none of the vault's purposes) exactly
+    /// when [`ConsentReceipt::validate_for`] refuses the consent for this vault's purposes;
+    /// otherwise the template is searchable for the purposes it returns. Then
     /// [`Error::Duplicate`], [`Error::QuotaExceeded`], or a vector error. Durable after the
     /// next [`Vault::commit`].
     pub fn enroll(&self, template: &[f32], consent: &ConsentReceipt, payload: Option<&[u8]>) -> Result<Enrollment> {
-        let item = Checked::new(template, consent.clone(), payload, self.now())?;
+        let purposes = self.read().config.purposes.clone();
+        let item = Checked::new(template, consent.clone(), payload, self.now(), &purposes)?;
         Ok(self.enroll_checked(vec![item])?.remove(0))
     }
 
@@ -609,7 +608,7 @@ impl Vault {
     /// use fidex::{vault::NewEnrollment, ConsentReceipt, Vault, VaultConfig, VaultKey};
     /// let dir = tempfile::tempdir().unwrap();
     /// let vault = Vault::create(dir.path().join("v"), &VaultKey::generate(), VaultConfig::new(2)).unwrap();
-    /// let c = |s: &str| ConsentReceipt::explicit(s, "Acme", "https://acme.example/p", &["identification"], 1_700_000_000);
+    /// let c = |s: &str| ConsentReceipt::explicit(s, "Acme", "https://acme.example/p", &["identification"], 1_700_000_000).unwrap();
     /// let (a, b) = (c("ann"), c("bob"));
     /// let ids = vault.enroll_many(&[
     ///     NewEnrollment { template: &[1.0, 0.0], consent: &a, payload: Some(b"ann") },
@@ -619,10 +618,11 @@ impl Vault {
     /// ```
     pub fn enroll_many(&self, items: &[NewEnrollment<'_>]) -> Result<Vec<Enrollment>> {
         let now = self.now();
+        let purposes = self.read().config.purposes.clone();
         let checked = items
             .iter()
             .enumerate()
-            .map(|(i, it)| Checked::new(it.template, it.consent.clone(), it.payload, now).map_err(|e| e.in_batch(i)))
+            .map(|(i, it)| Checked::new(it.template, it.consent.clone(), it.payload, now, &purposes).map_err(|e| e.in_batch(i)))
             .collect::<Result<Vec<_>>>()?;
         self.enroll_checked(checked)
     }
@@ -651,10 +651,11 @@ impl Vault {
             return Err(Error::InvalidArgument(format!("{n} templates but {} payloads (give none or one per template)", payloads.len())));
         }
         let now = self.now();
+        let purposes = self.read().config.purposes.clone();
         let check = |i: usize| -> Result<Checked<'_>> {
             let consent = ConsentReceipt::from_json(consents[i])?;
             let payload = payloads.get(i).copied();
-            Checked::new(&templates[i * d..(i + 1) * d], consent, payload, now)
+            Checked::new(&templates[i * d..(i + 1) * d], consent, payload, now, &purposes)
         };
         let results: Vec<Result<Checked<'_>>> = if n >= 64 {
             use rayon::prelude::*;
@@ -691,11 +692,13 @@ impl Vault {
                     return Err(batch_err(e, i));
                 }
             };
-            let tags = purpose_tags(&inner.config, &it.consent);
+            // Checked::new established coverage against these purposes (validate_for).
+            let tags = inner.config.purpose_tags(&it.covered);
             prepared.push((v, tags));
             if tags == 0 {
                 wipe_all(&mut prepared);
-                return Err(batch_err(Error::PurposeNotCovered { purpose: inner.config.purposes.join(" or ") }, i));
+                let consented = it.consent.consented_terms().into();
+                return Err(batch_err(Error::PurposeNotCovered { purpose: inner.config.purposes.join(" or "), consented }, i));
             }
         }
         if let Some(t) = inner.config.duplicate_threshold {
@@ -715,7 +718,7 @@ impl Vault {
             inner.row_ids.push(id);
             let (consent, consent_json, payload) = (it.consent.clone(), std::mem::take(&mut it.consent_json), it.payload);
             let consent_sha256 = to_hex(&sha256(consent_json.as_bytes()));
-            let purposes: Vec<String> = consent.purposes().into_iter().collect();
+            let purposes = std::mem::take(&mut it.covered);
             let consent_receipt_id = consent.consent_receipt_id.clone();
             inner.records.insert(
                 id,
@@ -802,7 +805,8 @@ impl Vault {
     /// Like [`Vault::enroll`] with the consent as Kantara JSON text (empty → [`Error::NoConsent`]).
     pub fn enroll_json(&self, template: &[f32], consent_json: &str, payload: Option<&[u8]>) -> Result<Enrollment> {
         let consent = ConsentReceipt::from_json(consent_json)?;
-        let item = Checked::new(template, consent, payload, self.now())?;
+        let purposes = self.read().config.purposes.clone();
+        let item = Checked::new(template, consent, payload, self.now(), &purposes)?;
         Ok(self.enroll_checked(vec![item])?.remove(0))
     }
 
@@ -975,7 +979,7 @@ impl Vault {
             return Err(Error::NotFound);
         }
         if r.index.tags(rec.row) & bit == 0 {
-            return Err(Error::PurposeNotCovered { purpose: purpose.to_string() });
+            return Err(Error::PurposeNotCovered { purpose: purpose.to_string(), consented: rec.consent.consented_terms().into() });
         }
         let q = r.prepare(probe)?;
         let raw = r.index.score(rec.row, &q);
@@ -1247,8 +1251,11 @@ impl Vault {
         }
         let (mut oldest, mut newest) = (None::<i64>, None::<i64>);
         for rec in r.records.values() {
-            for p in rec.consent.purposes() {
-                *consents_by_purpose.entry(p).or_insert(0) += 1;
+            let tags = r.index.tags(rec.row);
+            for (i, p) in r.config.purposes.iter().enumerate() {
+                if tags & (1u64 << i) != 0 {
+                    *consents_by_purpose.get_mut(p).expect("every vault purpose is a key") += 1;
+                }
             }
             oldest = Some(oldest.map_or(rec.enrolled_at, |o| o.min(rec.enrolled_at)));
             newest = Some(newest.map_or(rec.enrolled_at, |o| o.max(rec.enrolled_at)));
@@ -1928,7 +1935,7 @@ fn load(storage: &dyn Storage, key: &VaultKey) -> Result<Inner> {
             if m.payload.len() > MAX_PAYLOAD_BYTES {
                 return Err(Error::corrupt("stored payload exceeds the limit"));
             }
-            let tags = purpose_tags(&inner.config, &consent);
+            let tags = inner.config.purpose_tags(&consent.covered_purposes(&inner.config.purposes));
             let v = &dec.vectors[i * d..(i + 1) * d];
             let row = inner.index.push(v, tags);
             inner.row_ids.push(id);

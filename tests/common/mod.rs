@@ -40,7 +40,7 @@ pub fn normalise(v: Vec<f32>) -> Vec<f32> {
 pub const T0: i64 = 1_750_000_000;
 
 pub fn consent(subject: &str, purposes: &[&str]) -> ConsentReceipt {
-    ConsentReceipt::explicit(subject, "Acme Corp", "https://acme.example/privacy", purposes, T0 - 10)
+    ConsentReceipt::explicit(subject, "Acme Corp", "https://acme.example/privacy", purposes, T0 - 10).unwrap()
 }
 
 pub fn both() -> ConsentReceipt {

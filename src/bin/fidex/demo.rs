@@ -62,11 +62,11 @@ fn auth_only(i: usize) -> bool {
     i % 4 == 3
 }
 
-fn consent_for(name: &str, purposes: &[&str], at: i64) -> ConsentReceipt {
-    let mut c = ConsentReceipt::explicit(name, CONTROLLER, POLICY, purposes, at);
+fn consent_for(name: &str, purposes: &[&str], at: i64) -> Result<ConsentReceipt, Failure> {
+    let mut c = ConsentReceipt::explicit(name, CONTROLLER, POLICY, purposes, at).map_err(Failure::new)?;
     c.collection_method = "face-login sign-up screen, unticked checkbox the user ticked".into();
     c.policy_version = Some("2025-01".into());
-    c
+    Ok(c)
 }
 
 /// Prepares `dir`: creates it, or clears an earlier demo's files from it.
@@ -202,7 +202,7 @@ pub fn demo(ctx: &Ctx, a: &DemoArgs) -> CmdResult {
             &["authentication", "identification"]
         };
         let capture = faces.capture(c);
-        let consent = consent_for(&subject(i), purposes, t0 - 60);
+        let consent = consent_for(&subject(i), purposes, t0 - 60)?;
         let e = vault
             .enroll(&capture, &consent, Some(subject(i).as_bytes()))
             .map_err(Failure::new)?;
@@ -252,7 +252,7 @@ pub fn demo(ctx: &Ctx, a: &DemoArgs) -> CmdResult {
     say(format!("    {}\n", refusal(&no_consent)));
 
     // 5. Expired consent.
-    let mut expired = consent_for("subject-new", &["authentication"], t0 - 400 * 86_400);
+    let mut expired = consent_for("subject-new", &["authentication"], t0 - 400 * 86_400)?;
     expired.expires_at = Some(t0 - 86_400);
     let expired_err = vault
         .enroll(&capture, &expired, None)
@@ -274,7 +274,7 @@ pub fn demo(ctx: &Ctx, a: &DemoArgs) -> CmdResult {
                 &format!("{}-second-account", subject(0)),
                 &["authentication"],
                 t0 - 30,
-            ),
+            )?,
             None,
         )
         .map_or_else(Ok, |_| {
@@ -609,7 +609,7 @@ fn write_try_files(dir: &Path, faces: &mut Faces, probe: &[f32]) -> Result<(), F
     let at = now() - 60;
     w(
         t.join("consent.json"),
-        consent_for("subject-new", &["authentication", "identification"], at)
+        consent_for("subject-new", &["authentication", "identification"], at)?
             .to_json()
             .as_bytes(),
     )?;
@@ -627,7 +627,7 @@ fn write_try_files(dir: &Path, faces: &mut Faces, probe: &[f32]) -> Result<(), F
         let name = format!("bulk-{}", j + 1);
         w(
             t.join("consents").join(format!("{name}.json")),
-            consent_for(&name, &["authentication"], at)
+            consent_for(&name, &["authentication"], at)?
                 .to_json()
                 .as_bytes(),
         )?;

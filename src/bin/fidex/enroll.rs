@@ -157,7 +157,7 @@ pub fn enroll(ctx: &Ctx, a: &EnrollArgs) -> CmdResult {
             "  consent receipt {} of '{}' for: {}",
             c.consent_receipt_id,
             c.pii_principal_id,
-            c.purposes().into_iter().collect::<Vec<_>>().join(", ")
+            c.covered_purposes(&vault.config().purposes).join(", ")
         ));
         if let Some(at) = enrolled[0]["receipt"].as_str().filter(|s| *s != "stdout") {
             ctx.say(format!("  enrollment receipt: {at}"));

@@ -1,7 +1,10 @@
 //! Vault lifecycle figures (issue 2): enrollments per second in memory, commit time for one
-//! more template into an N×512 vault, open time, and bytes on disk vs raw template bytes.
-//! Prints a table and one JSON line. Run: `cargo bench --bench vault` (N=100000 by default;
-//! FIDEX_BENCH_N to change).
+//! more template into an N×512 vault, open time, and bytes on disk vs raw template bytes;
+//! then enrollment through the C ABI, one `fidex_vault_enroll` call per template against one
+//! `fidex_vault_enroll_many` call (each template with its own consent receipt, as a bulk
+//! import has), with and without the duplicate check.
+//! Prints tables and one JSON line each. Run: `cargo bench --bench vault` (N=100000 by
+//! default, FIDEX_BENCH_N to change; the C ABI part uses FIDEX_BENCH_ENROLL_N, 20000).
 use fidex::{ConsentReceipt, Vault, VaultConfig, VaultKey};
 use std::time::Instant;
 
@@ -75,4 +78,93 @@ fn main() {
         n as f64 / enroll_secs, first_commit, plus_one * 1e3, info.bytes_written, delete_secs * 1e3, open_secs, stats.bytes_on_disk, stats.template_bytes, stats.bytes_on_disk as f64 / raw
     );
     drop(vault);
+    enroll_through_the_abi(real, &vectors, dim);
+}
+
+/// One `fidex_vault_enroll` per template vs one `fidex_vault_enroll_many`, through the C ABI.
+fn enroll_through_the_abi(real: bool, vectors: &[f32], dim: usize) {
+    use fidex::ffi::*;
+    use std::ptr::{null, null_mut};
+    let m: usize = std::env::var("FIDEX_BENCH_ENROLL_N").ok().and_then(|s| s.parse().ok()).unwrap_or(if real { 20_000 } else { 500 });
+    let m = m.min(vectors.len() / dim);
+    // Distinct receipts: a bulk import carries one consent per subject.
+    let consents: Vec<String> = (0..m)
+        .map(|i| {
+            ConsentReceipt::explicit(&format!("subject-{i}"), "Bench Corp", "https://bench.example/privacy", &["authentication", "identification"], 1_700_000_000)
+                .unwrap()
+                .to_json()
+        })
+        .collect();
+    let mut all = Vec::new();
+    let mut offsets = vec![0usize];
+    for c in &consents {
+        all.extend_from_slice(c.as_bytes());
+        offsets.push(all.len());
+    }
+    let key = VaultKey::generate();
+    let mut rows = Vec::new();
+    for dup in [None, Some(0.9f32)] {
+        let count = if dup.is_some() { m / 2 } else { m };
+        let mut times = [0.0f64; 2];
+        for (which, t) in times.iter_mut().enumerate() {
+            let dir = tempfile::tempdir().unwrap();
+            let mut cfg = VaultConfig::new(dim as u32);
+            cfg.duplicate_threshold = dup;
+            // Created through Rust (the configuration), used through the C ABI.
+            drop(Vault::create(dir.path().join("v"), &key, cfg).unwrap());
+            let path = dir.path().join("v").to_str().unwrap().to_string();
+            let mut v = null_mut();
+            // SAFETY (bench): every pointer below is a live local or slice for the call.
+            let st = unsafe { fidex_vault_open(path.as_ptr().cast(), path.len(), key_handle(&key), &mut v, null_mut()) };
+            assert_eq!(st, FIDEX_OK);
+            let start = Instant::now();
+            if which == 0 {
+                for (i, row) in vectors[..count * dim].chunks_exact(dim).enumerate() {
+                    let c = &consents[i];
+                    let mut id = fidex_facial_id::default();
+                    let st = unsafe { fidex_vault_enroll(v, row.as_ptr(), dim, c.as_ptr().cast(), c.len(), null(), 0, &mut id, null_mut()) };
+                    assert_eq!(st, FIDEX_OK);
+                }
+            } else {
+                let mut ids = vec![fidex_facial_id::default(); count];
+                let st = unsafe {
+                    fidex_vault_enroll_many(v, vectors.as_ptr(), count * dim, all.as_ptr().cast(), offsets[count], offsets.as_ptr(), count + 1, null(), 0, null(), 0, ids.as_mut_ptr(), count, null_mut())
+                };
+                assert_eq!(st, FIDEX_OK);
+            }
+            *t = start.elapsed().as_secs_f64();
+            unsafe { fidex_vault_free(v) };
+        }
+        rows.push((dup, count, times));
+    }
+    println!("enrollment through the C ABI (d={dim}, one consent receipt per template, in memory)");
+    println!("  {:<22} {:>8} {:>14} {:>14} {:>9}", "duplicate check", "n", "n × enroll", "enroll_many", "speed-up");
+    let mut json = Vec::new();
+    for (dup, count, [single, many]) in &rows {
+        let name = dup.map_or("off".to_string(), |t| format!("on (threshold {t})"));
+        println!("  {:<22} {:>8} {:>11.3} s {:>11.3} s {:>8.1}×", name, count, single, many, single / many);
+        json.push(format!(
+            "{{\"duplicate_check\":{},\"n\":{count},\"single_s\":{single:.4},\"many_s\":{many:.4},\"single_us_per_template\":{:.2},\"many_us_per_template\":{:.2},\"speedup\":{:.2}}}",
+            dup.is_some(),
+            single * 1e6 / *count as f64,
+            many * 1e6 / *count as f64,
+            single / many
+        ));
+    }
+    println!("{{\"bench\":\"enroll_abi\",\"dim\":{dim},\"rows\":[{}]}}", json.join(","));
+}
+
+/// A `fidex_key` handle for `key`, via its text form (freed at process exit: one per run).
+fn key_handle(key: &VaultKey) -> *const fidex::ffi::fidex_key {
+    use std::sync::OnceLock;
+    static K: OnceLock<usize> = OnceLock::new();
+    let p = *K.get_or_init(|| {
+        let text = key.export_text();
+        let mut k = std::ptr::null_mut();
+        // SAFETY (bench): text is a live string; k is a local out-parameter.
+        let st = unsafe { fidex::ffi::fidex_key_import_text(text.as_ptr().cast(), text.len(), &mut k, std::ptr::null_mut()) };
+        assert_eq!(st, fidex::ffi::FIDEX_OK);
+        k as usize
+    });
+    p as *const fidex::ffi::fidex_key
 }

@@ -358,8 +358,7 @@ pub fn verify_enrollment(receipt: &EnrollmentReceipt, vk: &VerificationKey) -> R
 /// form fidex writes (pretty JSON, as produced by [`to_json`]); any changed byte fails.
 pub fn verify_json(text: &str, vk: &VerificationKey) -> Result<Receipt> {
     let trimmed = text.strip_suffix('\n').unwrap_or(text);
-    let r: Receipt = serde_json::from_str(trimmed)
-        .map_err(|e| Error::VerificationFailed(format!("receipt JSON does not parse: {e}")))?;
+    let r = parse_receipt(trimmed)?;
     let canonical = match &r {
         Receipt::Deletion(d) => to_json(d),
         Receipt::Enrollment(e) => to_json(e),
@@ -372,6 +371,25 @@ pub fn verify_json(text: &str, vk: &VerificationKey) -> Result<Receipt> {
         Receipt::Enrollment(e) => verify_enrollment(e, vk)?,
     }
     Ok(r)
+}
+
+/// Parses receipt JSON by its `type` field, so that a malformed receipt is described in
+/// terms of its own fields ("deletion receipt: missing field `log_index`").
+fn parse_receipt(text: &str) -> Result<Receipt> {
+    let bad = |m: String| Error::VerificationFailed(m);
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(format!("the receipt is not JSON ({e})")))?;
+    let kind = v.get("type").and_then(serde_json::Value::as_str).unwrap_or("");
+    match kind {
+        "fidex-deletion-receipt" => serde_json::from_value(v)
+            .map(Receipt::Deletion)
+            .map_err(|e| bad(format!("deletion receipt: {e}"))),
+        "fidex-enrollment-receipt" => serde_json::from_value(v)
+            .map(Receipt::Enrollment)
+            .map_err(|e| bad(format!("enrollment receipt: {e}"))),
+        _ => Err(bad(
+            "not a fidex receipt: its \"type\" must be \"fidex-deletion-receipt\" or \"fidex-enrollment-receipt\"".into(),
+        )),
+    }
 }
 
 /// Canonical JSON of a receipt or tree head (pretty-printed, fixed field order).

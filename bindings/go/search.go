@@ -1,0 +1,215 @@
+package fidex
+
+/*
+#include "fidex.h"
+
+#cgo noescape fidex_vault_identify
+#cgo nocallback fidex_vault_identify
+#cgo noescape fidex_vault_identify_batch
+#cgo nocallback fidex_vault_identify_batch
+#cgo noescape fidex_vault_verify
+#cgo nocallback fidex_vault_verify
+*/
+import "C"
+
+import (
+	"context"
+	"runtime"
+	"unsafe"
+)
+
+// SearchOptions are the parameters of Identify and IdentifyBatch.
+type SearchOptions struct {
+	Purpose   string   // a purpose of the vault, e.g. "identification" (required)
+	K         int      // maximum number of matches per probe, 1..MaxK
+	Threshold *float32 // nil: the vault's match threshold; else similarity ≥ it (cosine, inner product) or distance ≤ it (l2)
+	Payloads  bool     // also return each match's payload, read under the same lock as the search
+}
+
+// Match is one search result.
+type Match struct {
+	ID      FacialID
+	Score   float32 // similarity (cosine, inner product: higher is closer) or distance (l2: lower is closer)
+	Payload []byte  // with SearchOptions.Payloads: the match's payload (empty if it has none); nil otherwise
+}
+
+// Verification is the outcome of a 1:1 verification.
+type Verification struct {
+	Score     float32 // on the metric's scale (see Match.Score)
+	Threshold float32 // the threshold applied
+	Matched   bool
+}
+
+// The Go view of C.fidex_match must keep the C layout (32 bytes); idOf reads its id.
+var _ = [1]struct{}{}[unsafe.Sizeof(C.fidex_match{})-32]
+
+func idOf(m *C.fidex_match) FacialID { return *(*FacialID)(unsafe.Pointer(&m.facial_id)) }
+
+// thresholdArgs maps an optional threshold to the ABI's explicit mode.
+func thresholdArgs(t *float32) (C.fidex_threshold_mode, C.float) {
+	if t == nil {
+		return thresholdVaultDefault, 0
+	}
+	return thresholdExplicit, C.float(*t)
+}
+
+// capacityFor sizes a result array for k matches per probe: k itself when the library
+// accepts it, else 0, so that the library refuses k with its own error (never a huge
+// allocation here for a k it will refuse anyway).
+func capacityFor(k int) int {
+	if k < 1 || k > MaxK {
+		return 0
+	}
+	return k
+}
+
+// Identify finds up to opts.K live templates matching probe at the threshold, best first,
+// among templates whose consent covers opts.Purpose. No match is not an error (an empty
+// slice). A match refreshes the template's retention clock.
+//
+// probe is read in place (not copied) for the duration of the call. Errors:
+// ErrDimensionMismatch, ErrNonFiniteValue, ErrZeroVector, ErrUnknownPurpose,
+// ErrInvalidArgument (K, Threshold), ErrClosed. ctx is checked before the call; the
+// search itself is one C call and is not interrupted.
+func (v *Vault) Identify(ctx context.Context, probe []float32, opts SearchOptions) ([]Match, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var small [8]C.fidex_match // no allocation for the usual small k
+	var out []C.fidex_match
+	if c := capacityFor(opts.K); c > len(small) {
+		out = make([]C.fidex_match, c)
+	} else {
+		out = small[:c]
+	}
+	mode, thr := thresholdArgs(opts.Threshold)
+	pay := C.fidex_payloads(payloadsNone)
+	if opts.Payloads {
+		pay = payloadsInclude
+	}
+	outPtr := &small[0] // out-parameters are never NULL, even with capacity 0
+	if len(out) > 0 {
+		outPtr = &out[0]
+	}
+	var n C.size_t
+	var payloads *C.fidex_bytes
+	var cerr *C.fidex_error
+	st := C.fidex_vault_identify(v.ptr, floatPtr(probe), C.size_t(len(probe)), C.size_t(opts.K), mode, thr,
+		strPtr(opts.Purpose), C.size_t(len(opts.Purpose)), pay, outPtr, C.size_t(len(out)), &n, &payloads, &cerr)
+	runtime.KeepAlive(probe)
+	runtime.KeepAlive(opts.Purpose)
+	runtime.KeepAlive(v)
+	if err := newError("Vault.Identify", st, cerr); err != nil {
+		return nil, err
+	}
+	return matchesOf(out[:n], payloads), nil
+}
+
+// matchesOf converts C matches, and their payloads (one byte string for all, freed here).
+func matchesOf(out []C.fidex_match, payloads *C.fidex_bytes) []Match {
+	var data []byte
+	if payloads != nil {
+		data = takeBytes(payloads)
+		if data == nil {
+			data = []byte{}
+		}
+	}
+	ms := make([]Match, len(out))
+	for i := range out {
+		ms[i] = Match{ID: idOf(&out[i]), Score: float32(out[i].score)}
+		if data != nil {
+			off, n := uint64(out[i].payload_offset), uint64(out[i].payload_len)
+			ms[i].Payload = data[off : off+n : off+n]
+		}
+	}
+	return ms
+}
+
+// IdentifyBatch identifies n probes at once: probes holds n × dimension floats, row-major
+// (read in place, not copied), n ≤ MaxBatch. Result i holds probe i's matches, as
+// Identify would return them. With opts.Payloads the payloads of all matches come back in
+// one copy.
+//
+// ctx is checked before the call, not during it: the library checks every probe before
+// searching any, and names a bad probe by its index in the batch; splitting the batch
+// here to poll ctx between parts would change both. Split it yourself for cancellation
+// points (each call is independent).
+func (v *Vault) IdentifyBatch(ctx context.Context, probes []float32, opts SearchOptions) ([][]Match, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Result arrays sized for n = len/dimension probes; a length that is not a multiple of
+	// the dimension, or n beyond the limit, is the library's to refuse.
+	n := 0
+	if v.dim > 0 && len(probes)/v.dim <= MaxBatch {
+		n = len(probes) / v.dim
+	}
+	k := capacityFor(opts.K)
+	out := make([]C.fidex_match, n*k)
+	counts := make([]C.size_t, n)
+	// Out-parameters are never NULL, even with capacity 0 (the library would refuse a
+	// NULL one before looking at the other arguments).
+	var noMatch C.fidex_match
+	var noCount C.size_t
+	outPtr, countsPtr := &noMatch, &noCount
+	if len(out) > 0 {
+		outPtr = &out[0]
+	}
+	if len(counts) > 0 {
+		countsPtr = &counts[0]
+	}
+	mode, thr := thresholdArgs(opts.Threshold)
+	pay := C.fidex_payloads(payloadsNone)
+	if opts.Payloads {
+		pay = payloadsInclude
+	}
+	var payloads *C.fidex_bytes
+	var cerr *C.fidex_error
+	st := C.fidex_vault_identify_batch(v.ptr, floatPtr(probes), C.size_t(len(probes)), C.size_t(opts.K), mode, thr,
+		strPtr(opts.Purpose), C.size_t(len(opts.Purpose)), pay, outPtr, C.size_t(len(out)), countsPtr, C.size_t(len(counts)),
+		&payloads, &cerr)
+	runtime.KeepAlive(probes)
+	runtime.KeepAlive(opts.Purpose)
+	runtime.KeepAlive(out)
+	runtime.KeepAlive(counts)
+	runtime.KeepAlive(v)
+	if err := newError("Vault.IdentifyBatch", st, cerr); err != nil {
+		return nil, err
+	}
+	// One conversion for all probes (payloads share one copy), then one slice per probe.
+	total := 0
+	for _, c := range counts {
+		total += int(c)
+	}
+	found := make([]C.fidex_match, 0, total)
+	for i, c := range counts {
+		found = append(found, out[i*k:i*k+int(c)]...)
+	}
+	all := matchesOf(found, payloads)
+	res := make([][]Match, n)
+	at := 0
+	for i, c := range counts {
+		res[i] = all[at : at+int(c) : at+int(c)]
+		at += int(c)
+	}
+	return res, nil
+}
+
+// Verify compares probe 1:1 with template id for purpose ("authentication", say) at
+// threshold (nil: the vault's). A match refreshes the retention clock. Errors:
+// ErrNotFound (unknown or expired id), ErrConsentExpired, ErrPurposeNotCovered, and the
+// vector errors of Identify.
+func (v *Vault) Verify(id FacialID, probe []float32, purpose string, threshold *float32) (Verification, error) {
+	mode, thr := thresholdArgs(threshold)
+	var res C.fidex_verification
+	var cerr *C.fidex_error
+	st := C.fidex_vault_verify(v.ptr, idPtr(&id), floatPtr(probe), C.size_t(len(probe)), mode, thr,
+		strPtr(purpose), C.size_t(len(purpose)), &res, &cerr)
+	runtime.KeepAlive(probe)
+	runtime.KeepAlive(purpose)
+	runtime.KeepAlive(v)
+	if err := newError("Vault.Verify", st, cerr); err != nil {
+		return Verification{}, err
+	}
+	return Verification{Score: float32(res.score), Threshold: float32(res.threshold), Matched: bool(res.matched)}, nil
+}

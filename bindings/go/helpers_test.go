@@ -188,3 +188,5 @@ func fixture(t testing.TB, name string) []byte {
 	}
 	return b
 }
+
+func errorIs(err, target error) bool { return errors.Is(err, target) }

@@ -130,10 +130,11 @@ func matchesOf(out []C.fidex_match, payloads *C.fidex_bytes) []Match {
 // Identify would return them. With opts.Payloads the payloads of all matches come back in
 // one copy.
 //
-// ctx is checked before the call, not during it: the library checks every probe before
-// searching any, and names a bad probe by its index in the batch; splitting the batch
-// here to poll ctx between parts would change both. Split it yourself for cancellation
-// points (each call is independent).
+// ctx is checked before the call, not during it. The batch is one C call: the library
+// checks every probe before searching any, so a bad probe fails the whole batch before
+// anything is searched or any retention clock refreshed. Splitting it here to poll ctx
+// between parts would lose that (parts before a bad probe would already have run), so
+// split it yourself if you want cancellation points: calls are independent.
 func (v *Vault) IdentifyBatch(ctx context.Context, probes []float32, opts SearchOptions) ([][]Match, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err

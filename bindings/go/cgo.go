@@ -36,7 +36,9 @@ import "C"
 
 import (
 	"encoding/json"
+	"fmt"
 	"runtime"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -156,11 +158,21 @@ func idsPtr(ids []FacialID) *C.fidex_facial_id {
 	return (*C.fidex_facial_id)(unsafe.Pointer(unsafe.SliceData(ids)))
 }
 
-// jsonText encodes v (a purpose list, a configuration) as the JSON text an ABI input takes.
-func jsonText(v any) string {
+// jsonText encodes a JSON input of the ABI (a purpose list, a configuration). Two things
+// only the binding can check, since it does the encoding: encoding/json would silently
+// replace invalid UTF-8 in a string by U+FFFD (another purpose than the caller's), and
+// Config.Extra may hold values JSON cannot encode.
+func jsonText(op string, v any, texts ...string) (string, error) {
+	for _, t := range texts {
+		if !utf8.ValidString(t) {
+			return "", &Error{Op: op, Code: CodeInvalidUTF8, Item: -1,
+				Message: fmt.Sprintf("text %q is not valid UTF-8 (checked by the Go binding before encoding it as JSON)", t)}
+		}
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		panic("fidex: encoding a JSON input: " + err.Error()) // only plain strings and numbers are encoded
+		return "", &Error{Op: op, Code: CodeInvalidJSON, Item: -1,
+			Message: "the Go binding could not encode this input as JSON: " + err.Error()}
 	}
-	return string(b)
+	return string(b), nil
 }

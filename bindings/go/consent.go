@@ -24,7 +24,10 @@ import (
 // controller's contact details before production use. The receipt is what Enroll takes;
 // it is validated first (ErrInvalidConsent otherwise).
 func ExplicitConsent(subject, controller, policyURL string, purposes []string, given time.Time) ([]byte, error) {
-	list := jsonText(purposes)
+	list, err := jsonText("ExplicitConsent", purposes, purposes...)
+	if err != nil {
+		return nil, err
+	}
 	b, err := bytesCall("ExplicitConsent", nil, func(out **C.fidex_bytes, e **C.fidex_error) C.fidex_status {
 		return C.fidex_consent_explicit_json(strPtr(subject), C.size_t(len(subject)), strPtr(controller), C.size_t(len(controller)),
 			strPtr(policyURL), C.size_t(len(policyURL)), strPtr(list), C.size_t(len(list)), C.int64_t(given.Unix()), out, e)
@@ -50,10 +53,13 @@ func ValidateConsentAt(consent []byte, purposes []string, at time.Time) ([]strin
 }
 
 func validateConsent(consent []byte, purposes []string, at *time.Time) ([]string, error) {
-	list := jsonText(purposes)
+	list, err := jsonText("ValidateConsent", purposes, purposes...)
+	if err != nil {
+		return nil, err
+	}
 	mode, now := clockArgs(at)
 	var covered []string
-	err := jsonCall("ValidateConsent", nil, &covered, func(out **C.fidex_bytes, e **C.fidex_error) C.fidex_status {
+	err = jsonCall("ValidateConsent", nil, &covered, func(out **C.fidex_bytes, e **C.fidex_error) C.fidex_status {
 		return C.fidex_consent_validate(charPtr(consent), C.size_t(len(consent)), strPtr(list), C.size_t(len(list)), mode, now, out, e)
 	})
 	runtime.KeepAlive(consent)

@@ -338,3 +338,46 @@ func TestEnrollManyAllOrNothing(t *testing.T) {
 	_, err = v.Enroll(centres[0], consents[0], nil)
 	wantCode(t, err, CodeDuplicate, ErrDuplicate)
 }
+
+// What only the binding can check, because it does the conversion.
+func TestBindingSideConversionErrors(t *testing.T) {
+	_, err := Create(filepath.Join(t.TempDir(), "v"), mustKey(t), Config{Dim: 4, Purposes: []string{"auth\xc3"}})
+	wantCode(t, err, CodeInvalidUTF8, ErrInvalidUTF8, ErrInvalidInput)
+	_, err = ExplicitConsent("s", "c", "https://c.example", []string{"\xff"}, time.Now())
+	wantCode(t, err, CodeInvalidUTF8, ErrInvalidUTF8)
+	_, err = ValidateConsent(consentFor(t, "s"), []string{"identification", "\xfe"})
+	wantCode(t, err, CodeInvalidUTF8, ErrInvalidUTF8)
+	_, err = Create(filepath.Join(t.TempDir(), "v"), mustKey(t), Config{Dim: 4, Extra: map[string]any{"x": make(chan int)}})
+	wantCode(t, err, CodeInvalidJSON, ErrInvalidJSON)
+}
+
+func TestKeyBytesRoundTrip(t *testing.T) {
+	k := mustKey(t)
+	raw, err := k.ExposeSecret()
+	if err != nil || raw == [32]byte{} {
+		t.Fatalf("ExposeSecret: %v", err)
+	}
+	k2, err := KeyFromBytes(raw[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k2.Close()
+	a, _ := k.Fingerprint()
+	b, _ := k2.Fingerprint()
+	if a != b {
+		t.Fatalf("fingerprints %s and %s", a, b)
+	}
+	text, _ := k.ExportText()
+	if !strings.HasPrefix(text, "fidex-key-1:") {
+		t.Fatalf("key text %q", text[:12])
+	}
+	// One mistyped character is caught by the checksum.
+	bad := []byte(text)
+	if bad[20] == 'a' {
+		bad[20] = 'b'
+	} else {
+		bad[20] = 'a'
+	}
+	_, err = ImportKey(string(bad))
+	wantCode(t, err, CodeInvalidKeyText, ErrInvalidKeyText)
+}

@@ -11,6 +11,8 @@ package fidex
 #cgo nocallback fidex_key_from_bytes
 #cgo noescape fidex_key_export_text
 #cgo nocallback fidex_key_export_text
+#cgo noescape fidex_key_expose_secret
+#cgo nocallback fidex_key_expose_secret
 #cgo noescape fidex_key_fingerprint
 #cgo nocallback fidex_key_fingerprint
 #cgo nocallback fidex_key_free
@@ -94,6 +96,19 @@ func (k *Key) ExportText() (string, error) {
 		})
 	})
 	return string(b), err
+}
+
+// ExposeSecret returns the 32 raw key bytes (e.g. to wrap them with a KMS). Handle with
+// care and wipe the copy; prefer ExportText for storage.
+func (k *Key) ExposeSecret() ([32]byte, error) {
+	var raw [32]byte
+	var err error
+	k.use(func(p *C.fidex_key) {
+		err = statusCall("Key.ExposeSecret", k, func(e **C.fidex_error) C.fidex_status {
+			return C.fidex_key_expose_secret(p, (*C.uint8_t)(&raw[0]), C.size_t(len(raw)), e)
+		})
+	})
+	return raw, err
 }
 
 // Fingerprint returns the key's public 16-hex-digit fingerprint (safe to log).

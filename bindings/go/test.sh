@@ -6,7 +6,8 @@
 # 1. builds the Rust static library and the fidex CLI (the tests check receipts and locks
 #    with it) at the repository root: `cargo build --release --lib --bin fidex`, honouring
 #    CARGO_TARGET_DIR so CI reuses its build;
-# 2. `go vet` (with and without the benchmark tag), `go test -race` of the whole module;
+# 2. `go vet` (with and without the benchmark tag), gofmt, `go test -race` of the whole
+#    module, and the tests again with the full cgo pointer check (GOEXPERIMENT=cgocheck2);
 # 3. runs the example program, smoke-runs the benchmarks on a small vault, and builds and
 #    runs the example once more against an installed copy (`make install` into a temporary
 #    prefix, pkg-config, -tags fidex_pkgconfig).
@@ -47,6 +48,9 @@ test -z "$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
 
 step "go test -race"
 go test -race -count=1 "${tags[@]}" ./...
+
+step "go test with GOEXPERIMENT=cgocheck2 (every pointer passed to C checked for Go pointers)"
+GOEXPERIMENT=cgocheck2 go test -count=1 "${tags[@]}" .
 
 step "example: go run ./examples/login"
 go run "${tags[@]}" ./examples/login

@@ -83,9 +83,11 @@ func releaseVault(r vaultRef) {
 // key, and opens it. Errors: ErrInvalidConfig, ErrInvalidJSON, ErrAlreadyExists,
 // ErrLocked, ErrIO, ErrInvalidArgument (empty path).
 func Create(path string, key *Key, cfg Config) (*Vault, error) {
-	config := jsonText(cfg)
+	config, err := jsonText("Create", cfg, append([]string{cfg.Metric, cfg.Storage, cfg.Backend}, cfg.Purposes...)...)
+	if err != nil {
+		return nil, err
+	}
 	var ptr *C.fidex_vault
-	var err error
 	key.use(func(k *C.fidex_key) {
 		err = statusCall("Create", key, func(e **C.fidex_error) C.fidex_status {
 			return C.fidex_vault_create(strPtr(path), C.size_t(len(path)), k, strPtr(config), C.size_t(len(config)), &ptr, e)

@@ -6,9 +6,10 @@ package fidex
 //	go test -tags fidex_bench -run '^$' -bench . -benchtime 3s
 //
 // With the fidex_bench tag each benchmark also times the very same C call in a C loop
-// (native_bench.go) and reports native-ns/op and overhead-ns/op (binding − native). The
-// overhead is best read on the one-template vault, where the search itself costs little;
-// at N = 100k a single call takes milliseconds and machine noise dwarfs it.
+// (native_bench.go) and reports native-ns/op and overhead-ns/op (binding − native). At
+// N = 100k a call takes milliseconds and machine noise dwarfs the overhead, so
+// BenchmarkCallOverhead measures it on a one-template vault, where the search costs
+// little, alternating blocks of binding and native calls so that load drift cancels.
 // FIDEX_BENCH_N changes N (test.sh runs a small smoke pass).
 
 import (
@@ -16,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -141,7 +143,7 @@ func reportNative(b *testing.B, goPerOp time.Duration, iters int, fn func(iters 
 }
 
 func BenchmarkIdentify(b *testing.B) {
-	for _, n := range []int{1, benchN()} {
+	for _, n := range []int{benchN()} {
 		b.Run(fmt.Sprintf("N=%d/d=%d/k=1", n, benchDim), func(b *testing.B) {
 			bv := getBenchVault(b, n)
 			ctx := context.Background()
@@ -176,7 +178,7 @@ func BenchmarkIdentify(b *testing.B) {
 
 func BenchmarkIdentifyBatch(b *testing.B) {
 	const batch, k = 100, 10
-	for _, n := range []int{1, benchN()} {
+	for _, n := range []int{benchN()} {
 		b.Run(fmt.Sprintf("N=%d/d=%d/batch=%d/k=%d", n, benchDim, batch, k), func(b *testing.B) {
 			bv := getBenchVault(b, n)
 			ctx := context.Background()
@@ -209,4 +211,74 @@ func BenchmarkIdentifyBatch(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkCallOverhead is the binding's cost per call: the same identify (single probe,
+// and a batch of 100) on a one-template vault, through the binding and in a C loop, in
+// 20 alternating blocks; overhead-ns/call is the median of the per-block differences.
+// Needs -tags fidex_bench.
+func BenchmarkCallOverhead(b *testing.B) {
+	if nativeIdentify == nil {
+		b.Skip("needs -tags fidex_bench (the native C loop)")
+	}
+	bv := getBenchVault(b, 1)
+	ctx := context.Background()
+	probe := bv.probes[0]
+	var ps [][]float32
+	for i := 0; i < 100; i++ {
+		ps = append(ps, probe)
+	}
+	batch := rows(ps...)
+	for _, tc := range []struct {
+		name   string
+		goCall func() error
+		native func(iters int) (time.Duration, error)
+	}{
+		{"identify/k=1", func() error {
+			_, err := bv.v.Identify(ctx, probe, SearchOptions{Purpose: "identification", K: 1})
+			return err
+		}, func(iters int) (time.Duration, error) { return nativeIdentify(bv.v, probe, "identification", 1, iters) }},
+		{"identify_batch/batch=100/k=10", func() error {
+			_, err := bv.v.IdentifyBatch(ctx, batch, SearchOptions{Purpose: "identification", K: 10})
+			return err
+		}, func(iters int) (time.Duration, error) {
+			return nativeIdentifyBatch(bv.v, batch, "identification", 10, iters)
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			const blocks = 20
+			per := max(1, b.N/blocks)
+			var goNs, nativeNs, diffs []float64
+			b.ResetTimer()
+			for r := 0; r < blocks; r++ {
+				start := time.Now()
+				for i := 0; i < per; i++ {
+					if err := tc.goCall(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				g := float64(time.Since(start).Nanoseconds()) / float64(per)
+				d, err := tc.native(per)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n := float64(d.Nanoseconds()) / float64(per)
+				goNs, nativeNs, diffs = append(goNs, g), append(nativeNs, n), append(diffs, g-n)
+			}
+			b.StopTimer()
+			b.ReportMetric(median(goNs), "ns/op") // the binding's call, not go + native
+			b.ReportMetric(median(goNs), "go-ns/call")
+			b.ReportMetric(median(nativeNs), "native-ns/call")
+			b.ReportMetric(median(diffs), "overhead-ns/call")
+		})
+	}
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

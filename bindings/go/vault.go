@@ -26,6 +26,7 @@ import "C"
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"runtime"
 	"sync/atomic"
@@ -54,7 +55,7 @@ type vaultRef struct {
 	path string
 }
 
-func newVault(op, path string, ptr *C.fidex_vault) (*Vault, error) {
+func newVault(path string, ptr *C.fidex_vault) (*Vault, error) {
 	v := &Vault{ptr: ptr, path: path}
 	runtime.AddCleanup(v, releaseVault, vaultRef{ptr, path})
 	cfg, err := v.Config()
@@ -98,7 +99,7 @@ func Create(path string, key *Key, cfg Config) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newVault("Create", path, ptr)
+	return newVault(path, ptr)
 }
 
 // Open opens the vault in directory path with key. Errors: ErrNotAVault (no vault there),
@@ -118,7 +119,7 @@ func Open(path string, key *Key) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newVault("Open", path, ptr)
+	return newVault(path, ptr)
 }
 
 // Path returns the directory the vault was created or opened in.
@@ -137,7 +138,8 @@ func (v *Vault) Close() error {
 	err := statusCall("Vault.Close", v, func(e **C.fidex_error) C.fidex_status {
 		return C.fidex_vault_close(v.ptr, e)
 	})
-	if err != nil && err.(*Error).Code != CodeClosed { // CodeClosed: another goroutine closed it
+	var fe *Error
+	if err != nil && !(errors.As(err, &fe) && fe.Code == CodeClosed) { // CodeClosed: another goroutine closed it
 		return err
 	}
 	v.closed.Store(true)

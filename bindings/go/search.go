@@ -15,6 +15,7 @@ import "C"
 import (
 	"context"
 	"runtime"
+	"sync"
 	"unsafe"
 )
 
@@ -105,24 +106,70 @@ func (v *Vault) Identify(ctx context.Context, probe []float32, opts SearchOption
 	return matchesOf(out[:n], payloads), nil
 }
 
-// matchesOf converts C matches, and their payloads (one byte string for all, freed here).
+// matchesOf converts the C matches of one probe, and their payloads (one byte string
+// for all, freed here; each Match.Payload a sub-slice of one copy).
 func matchesOf(out []C.fidex_match, payloads *C.fidex_bytes) []Match {
-	var data []byte
-	if payloads != nil {
-		data = takeBytes(payloads)
-		if data == nil {
-			data = []byte{}
-		}
-	}
+	data := payloadBytes(payloads)
 	ms := make([]Match, len(out))
 	for i := range out {
-		ms[i] = Match{ID: idOf(&out[i]), Score: float32(out[i].score)}
-		if data != nil {
-			off, n := uint64(out[i].payload_offset), uint64(out[i].payload_len)
-			ms[i].Payload = data[off : off+n : off+n]
-		}
+		ms[i] = matchOf(&out[i], data)
 	}
 	return ms
+}
+
+func payloadBytes(payloads *C.fidex_bytes) []byte {
+	if payloads == nil {
+		return nil // FIDEX_PAYLOADS_NONE
+	}
+	if data := takeBytes(payloads); data != nil {
+		return data
+	}
+	return []byte{}
+}
+
+func matchOf(m *C.fidex_match, payloads []byte) Match {
+	r := Match{ID: idOf(m), Score: float32(m.score)}
+	if payloads != nil {
+		off, n := uint64(m.payload_offset), uint64(m.payload_len)
+		r.Payload = payloads[off : off+n : off+n]
+	}
+	return r
+}
+
+// batchMatchesOf converts the results of n probes (probe i's matches are
+// out[i*k : i*k+counts[i]]) into one []Match backing all of them, and copies the payloads
+// of all matches once (each Match.Payload a sub-slice; the C bytes are freed here).
+func batchMatchesOf(out []C.fidex_match, counts []C.size_t, k int, payloads *C.fidex_bytes) [][]Match {
+	data := payloadBytes(payloads)
+	total := 0
+	for _, c := range counts {
+		total += int(c)
+	}
+	all := make([]Match, total)
+	res := make([][]Match, len(counts))
+	at := 0
+	for i, c := range counts {
+		ms := all[at : at+int(c) : at+int(c)]
+		for j := range ms {
+			ms[j] = matchOf(&out[i*k+j], data)
+		}
+		res[i] = ms
+		at += int(c)
+	}
+	return res
+}
+
+// matchBuffers recycles the C-layout result arrays of IdentifyBatch (n × k matches, up
+// to MaxBatch × MaxK): they hold no Go pointers and the library keeps none into them.
+var matchBuffers sync.Pool
+
+func getMatchBuffer(size int) *[]C.fidex_match {
+	if b, ok := matchBuffers.Get().(*[]C.fidex_match); ok && cap(*b) >= size {
+		*b = (*b)[:size]
+		return b
+	}
+	b := make([]C.fidex_match, size)
+	return &b
 }
 
 // IdentifyBatch identifies n probes at once: probes holds n × dimension floats, row-major
@@ -146,7 +193,9 @@ func (v *Vault) IdentifyBatch(ctx context.Context, probes []float32, opts Search
 		n = len(probes) / v.dim
 	}
 	k := capacityFor(opts.K)
-	out := make([]C.fidex_match, n*k)
+	buf := getMatchBuffer(n * k)
+	defer matchBuffers.Put(buf)
+	out := *buf
 	counts := make([]C.size_t, n)
 	// Out-parameters are never NULL, even with capacity 0 (the library would refuse a
 	// NULL one before looking at the other arguments).
@@ -177,23 +226,7 @@ func (v *Vault) IdentifyBatch(ctx context.Context, probes []float32, opts Search
 	if err := newError("Vault.IdentifyBatch", st, cerr); err != nil {
 		return nil, err
 	}
-	// One conversion for all probes (payloads share one copy), then one slice per probe.
-	total := 0
-	for _, c := range counts {
-		total += int(c)
-	}
-	found := make([]C.fidex_match, 0, total)
-	for i, c := range counts {
-		found = append(found, out[i*k:i*k+int(c)]...)
-	}
-	all := matchesOf(found, payloads)
-	res := make([][]Match, n)
-	at := 0
-	for i, c := range counts {
-		res[i] = all[at : at+int(c) : at+int(c)]
-		at += int(c)
-	}
-	return res, nil
+	return batchMatchesOf(out, counts, k, payloads), nil
 }
 
 // Verify compares probe 1:1 with template id for purpose ("authentication", say) at

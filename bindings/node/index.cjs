@@ -38,3 +38,5 @@ module.exports = {
   /** Which library and header were loaded, and how they were found. */
   library: Object.freeze({ ...native.location }),
 };
+// `import fidex from 'fidex'` in TypeScript compiled to CommonJS reads `.default`.
+Object.defineProperty(module.exports, 'default', { value: module.exports, enumerable: false });

@@ -158,8 +158,14 @@ function viewBytes(bytes) {
   return len === 0 ? new Uint8Array(0) : new Uint8Array(koffi.view(fn.fidex_bytes_data(bytes), len), 0, len);
 }
 
+/** Address of an exported function (the benchmark's C loop calls it through this pointer). */
+function symbolAddress(name) {
+  return lib.symbol(name);
+}
+
 module.exports = {
   koffi,
+  symbolAddress,
   fn,
   signature,
   defines,

@@ -125,6 +125,11 @@ class Vault {
     this.#dimension = this.config().dimension;
   }
 
+  /** @internal the C handle, for the benchmark's native loop (not exported by the package) */
+  static pointerOf(vault) {
+    return vault.#handle.ptr;
+  }
+
   // ---- calls -----------------------------------------------------------------------
 
   #call(name, ...args) {

@@ -6,7 +6,8 @@
 // function addresses the binding uses: what a C program linked to libfidex would measure,
 // without a second copy of the vault. Node's sync path is Vault#identifySync (koffi call on
 // the main thread + argument checks + result decoding); the async path is
-// `await Vault#identify` (libuv worker, promise). Overhead = median(Node) − median(native).
+// `await Vault#identify` (libuv worker, promise). For every probe the three run back to
+// back (order rotated); overhead = median over probes of (Node time − native time).
 // Overheads are measured twice: on the large vault (next to the ~ms search, where noise
 // dominates) and on a small vault where the search takes microseconds, so the binding's
 // own cost is visible.
@@ -26,7 +27,7 @@ import { identities, captures, row, consentFor } from '../test/helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const native = require('../lib/native.cjs');
-const { Vault: VaultClass } = require('../lib/vault.cjs');
+const { pointerOf } = require('../lib/vault.cjs');
 const { koffi } = native;
 
 const env = (name, dflt) => Number(process.env[name] || dflt);
@@ -89,35 +90,52 @@ async function buildVault(n, seed) {
   return { vault, faces, ids };
 }
 
-/** Per-call times (ns) of PROBES single-probe identifies, `rounds` rounds, the three paths interleaved per round. */
+/**
+ * Per-call times (ns) of `count` single-probe identifies × `rounds`: for each probe the
+ * native call, the sync call and the async call run back to back (order rotated), so
+ * each probe gives a paired difference unaffected by load drifting between blocks.
+ */
 async function singleProbe(vault, probes, count, rounds) {
-  const ptr = VaultClass.pointerOf(vault);
+  const ptr = pointerOf(vault);
   const scratch = new Uint8Array(K * MATCH_BYTES);
-  const out = new Float64Array(count);
-  const times = { native: [], sync: [], async: [] };
+  const out = new Float64Array(1);
+  const times = { native: [], sync: [], async: [], syncDiff: [], asyncDiff: [] };
   const options = { purpose: PURPOSE, k: K };
-  for (let r = 0; r < rounds; r++) {
-    const st = nativeEach(identifyAddress, ptr, probes, count, DIM, K, purposeBytes, purposeBytes.length, scratch, out);
-    if (st !== 0) throw new Error(`native identify failed: ${st}`);
-    times.native.push(...out);
-    for (let i = 0; i < count; i++) {
-      const p = row(probes, DIM, i);
+  const paths = {
+    native: async (p) => {
+      const st = nativeEach(identifyAddress, ptr, p, 1, DIM, K, purposeBytes, purposeBytes.length, scratch, out);
+      if (st !== 0) throw new Error(`native identify failed: ${st}`);
+      return out[0];
+    },
+    sync: async (p) => {
       const t0 = process.hrtime.bigint();
       vault.identifySync(p, options);
-      times.sync.push(Number(process.hrtime.bigint() - t0));
-    }
-    for (let i = 0; i < count; i++) {
-      const p = row(probes, DIM, i);
+      return Number(process.hrtime.bigint() - t0);
+    },
+    async: async (p) => {
       const t0 = process.hrtime.bigint();
       await vault.identify(p, options);
-      times.async.push(Number(process.hrtime.bigint() - t0));
+      return Number(process.hrtime.bigint() - t0);
+    },
+  };
+  const orders = [['native', 'sync', 'async'], ['sync', 'async', 'native'], ['async', 'native', 'sync']];
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < count; i++) {
+      const p = row(probes, DIM, i);
+      const got = {};
+      for (const name of orders[(i + r) % 3]) got[name] = await paths[name](p);
+      times.native.push(got.native);
+      times.sync.push(got.sync);
+      times.async.push(got.async);
+      times.syncDiff.push(got.sync - got.native);
+      times.asyncDiff.push(got.async - got.native);
     }
   }
   return times;
 }
 
 async function batchThroughput(vault, probes, n, reps) {
-  const ptr = VaultClass.pointerOf(vault);
+  const ptr = pointerOf(vault);
   const matches = new Uint8Array(n * K * MATCH_BYTES);
   const counts = new BigUint64Array(n);
   const times = { native: [], sync: [], async: [] };
@@ -165,20 +183,22 @@ const loadAfter = loadavg();
 const row3 = (label, a, b, c) => `${label.padEnd(34)}${a.padStart(14)}${b.padStart(14)}${c.padStart(14)}`;
 const summary = (times) => ({ median: median(times), p10: quantile(times, 0.1), p90: quantile(times, 0.9) });
 const s = { native: summary(single.native), sync: summary(single.sync), async: summary(single.async) };
+const sd = { sync: median(single.syncDiff), async: median(single.asyncDiff) };
 const b = { native: Math.min(...batch.native), sync: Math.min(...batch.sync), async: Math.min(...batch.async) };
 const bm = { native: median(batch.native), sync: median(batch.sync), async: median(batch.async) };
 const tn = { native: summary(tiny.native), sync: summary(tiny.sync), async: summary(tiny.async) };
+const td = { sync: median(tiny.syncDiff), async: median(tiny.asyncDiff) };
 
 console.log('');
 console.log(row3('', 'native (C)', 'Node sync', 'Node async'));
 console.log(row3(`single probe, N=${N}: median`, fmtMs(s.native.median), fmtMs(s.sync.median), fmtMs(s.async.median)));
 const range = (x) => `${(x.p10 / 1e6).toFixed(2)}–${(x.p90 / 1e6).toFixed(2)} ms`;
 console.log(row3('  p10–p90', range(s.native), range(s.sync), range(s.async)));
-console.log(row3('  overhead (median − native)', '', fmtUs(s.sync.median - s.native.median), fmtUs(s.async.median - s.native.median)));
+console.log(row3('  overhead (median of paired diff.)', '', fmtUs(sd.sync), fmtUs(sd.async)));
 console.log(row3(`batch of ${BATCH}, N=${N}: probes/s (best)`, (BATCH / (b.native / 1e9)).toFixed(0), (BATCH / (b.sync / 1e9)).toFixed(0), (BATCH / (b.async / 1e9)).toFixed(0)));
 console.log(row3('  per batch call (median)', fmtMs(bm.native), fmtMs(bm.sync), fmtMs(bm.async)));
 console.log(row3(`single probe, N=${SMALL_N}: median`, fmtUs(tn.native.median), fmtUs(tn.sync.median), fmtUs(tn.async.median)));
-console.log(row3('  overhead (median − native)', '', fmtUs(tn.sync.median - tn.native.median), fmtUs(tn.async.median - tn.native.median)));
+console.log(row3('  overhead (median of paired diff.)', '', fmtUs(td.sync), fmtUs(td.async)));
 console.log('');
 console.log(`goals: sync overhead ≤ 20 µs, async ≤ 100 µs (measured on the N=${SMALL_N} vault, where the search does not drown them); load before ${loadBefore}, after ${loadAfter}`);
 console.log(
@@ -195,8 +215,8 @@ console.log(
     k: K,
     storage: STORAGE,
     single_ns: { native: s.native, sync: s.sync, async: s.async },
-    single_overhead_ns: { sync: s.sync.median - s.native.median, async: s.async.median - s.native.median },
+    single_overhead_ns: { paired_median: sd, median_difference: { sync: s.sync.median - s.native.median, async: s.async.median - s.native.median } },
     batch: { size: BATCH, best_ns: b, median_ns: bm, probes_per_s: { native: BATCH / (b.native / 1e9), sync: BATCH / (b.sync / 1e9), async: BATCH / (b.async / 1e9) } },
-    small: { n: SMALL_N, single_ns: tn, overhead_ns: { sync: tn.sync.median - tn.native.median, async: tn.async.median - tn.native.median } },
+    small: { n: SMALL_N, single_ns: tn, overhead_ns: { paired_median: td, median_difference: { sync: tn.sync.median - tn.native.median, async: tn.async.median - tn.native.median } } },
   }),
 );

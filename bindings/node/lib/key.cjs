@@ -8,6 +8,7 @@ const { utf8, describe } = require('./convert.cjs');
 const { types } = require('node:util');
 
 const CONSTRUCT = Symbol('VaultKey.construct');
+let handleOf;
 /** Raw key length: fidex_key_from_bytes takes exactly 32 bytes, fidex_key_expose_secret writes 32. */
 const SECRET_BYTES = 32;
 
@@ -73,10 +74,12 @@ class VaultKey {
     this.#handle.dispose();
   }
 
-  /** @internal the handle, for Vault.create/open/rotateKey */
-  static handleOf(key) {
-    if (!(key instanceof VaultKey)) throw new TypeError(`expected a VaultKey, got ${describe(key)}`);
-    return key.#handle;
+  static {
+    // The handle, for Vault.create/open/rotateKey; module-private (not on the class).
+    handleOf = (key) => {
+      if (!(key instanceof VaultKey)) throw new TypeError(`expected a VaultKey, got ${describe(key)}`);
+      return key.#handle;
+    };
   }
 
   get [Symbol.toStringTag]() {
@@ -90,4 +93,4 @@ if (typeof Symbol.dispose === 'symbol') {
   };
 }
 
-module.exports = { VaultKey };
+module.exports = { VaultKey, keyHandle: (key) => handleOf(key) };

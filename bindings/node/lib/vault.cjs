@@ -11,12 +11,13 @@ const os = require('node:os');
 const { koffi, fn, defines, layout, takeText, takeBuffer, viewBytes } = require('./native.cjs');
 const { call, callAsync } = require('./call.cjs');
 const { Handle } = require('./handle.cjs');
-const { VaultKey } = require('./key.cjs');
+const { keyHandle: handleOfKey } = require('./key.cjs');
 const { float32, utf8, bytesOrNull, count, float, jsonText, idText, idBytes, describe } = require('./convert.cjs');
 const { deletionReason } = require('./enums.cjs');
 const { clock } = require('./records.cjs');
 
 const CONSTRUCT = Symbol('Vault.construct');
+let pointerOf;
 const MATCH = layout('fidex_match');
 const ID_BYTES = layout('fidex_facial_id').size;
 const SizeArray = koffi.sizeof('size_t') === 8 ? BigUint64Array : Uint32Array;
@@ -125,9 +126,9 @@ class Vault {
     this.#dimension = this.config().dimension;
   }
 
-  /** @internal the C handle, for the benchmark's native loop (not exported by the package) */
-  static pointerOf(vault) {
-    return vault.#handle.ptr;
+  static {
+    // The C handle, for the benchmark's native loop; module-private (not on the class).
+    pointerOf = (vault) => vault.#handle.ptr;
   }
 
   // ---- calls -----------------------------------------------------------------------
@@ -168,7 +169,7 @@ class Vault {
   static async create(path, key, config) {
     const p = utf8(path, 'path');
     const cfg = configText(config);
-    const keyHandle = VaultKey.handleOf(key);
+    const keyHandle = handleOfKey(key);
     const out = [null];
     const kp = keyHandle.acquire();
     try {
@@ -182,7 +183,7 @@ class Vault {
   /** Opens the vault at `path` with `key` (WrongKeyError, LockedError, NotFoundError if no vault there). */
   static async open(path, key) {
     const p = utf8(path, 'path');
-    const keyHandle = VaultKey.handleOf(key);
+    const keyHandle = handleOfKey(key);
     const out = [null];
     const kp = keyHandle.acquire();
     try {
@@ -241,7 +242,7 @@ class Vault {
 
   /** Re-encrypts the whole vault under `newKey` with a new signing key, and commits. */
   async rotateKey(newKey) {
-    const keyHandle = VaultKey.handleOf(newKey);
+    const keyHandle = handleOfKey(newKey);
     const kp = keyHandle.acquire();
     try {
       await this.#callAsync('fidex_vault_rotate_key', newKey, kp);
@@ -650,4 +651,4 @@ if (typeof Symbol.asyncDispose === 'symbol') {
   };
 }
 
-module.exports = { Vault, configText };
+module.exports = { Vault, configText, pointerOf: (vault) => pointerOf(vault) };

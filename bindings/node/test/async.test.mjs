@@ -12,7 +12,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Vault, VaultKey, FidexError, ClosedError, Status } from '../index.mjs';
+import { createRequire } from 'node:module';
 import { identities, captures, row, tempDir, consentFor, PACKAGE_DIR } from './helpers.mjs';
+
+const { inFlight } = createRequire(import.meta.url)('../lib/call.cjs');
 
 const N = Number(process.env.FIDEX_TEST_N || 20000);
 const DIM = 512;
@@ -102,6 +105,9 @@ test('inputs of an async call cannot be garbage-collected while it runs (node --
     registry.register(probes.buffer, 'buffer');
     pending = vault.identifyBatch(probes, { ...PURPOSE, k: 1 });
   })();
+  // The binding's own record of the call holds the probes until it completes.
+  const entry = [...inFlight].find((e) => e.name === 'fidex_vault_identify_batch');
+  assert.ok(entry && entry.args.some((a) => a instanceof Float32Array && a.length === which.length * DIM), 'the async call pins its probes');
   let settled = false;
   pending.then(
     () => (settled = true),
@@ -119,6 +125,7 @@ test('inputs of an async call cannot be garbage-collected while it runs (node --
   }
   assert.ok(rounds >= 3, `the call lasted only ${rounds} GC rounds`);
   const results = await pending;
+  assert.equal(inFlight.size, 0, 'released once the call completed');
   assert.deepEqual(results.map((m) => m[0].facialId), which.map((j) => ids[j]), 'the search read the probes intact');
   // The detector works: once the call has completed, the probes are collected.
   for (let i = 0; i < 200 && !collected.has('probes'); i++) {

@@ -72,6 +72,9 @@ export interface VaultConfig {
   ivf_sq8?: boolean;
 }
 
+/** A consent receipt as an object, its JSON text, or the UTF-8 bytes of that text. */
+export type ConsentInput = ConsentReceipt | string | Uint8Array;
+
 /** A Kantara Consent Receipt v1.1 (only the fields fidex reads are typed). */
 export interface ConsentReceipt {
   version: string;
@@ -266,10 +269,10 @@ export declare class Vault {
   uncommitted(): number;
   [Symbol.asyncDispose](): Promise<void>;
 
-  enroll(template: Float32Array, consent: ConsentReceipt | string, options?: { payload?: PayloadInput | null }): Promise<FacialId>;
-  enrollSync(template: Float32Array, consent: ConsentReceipt | string, options?: { payload?: PayloadInput | null }): FacialId;
-  enrollMany(templates: Float32Array, consents: Array<ConsentReceipt | string>, options?: { payloads?: Array<PayloadInput | null> | null }): Promise<FacialId[]>;
-  checkConsent(consent: ConsentReceipt | string): string[];
+  enroll(template: Float32Array, consent: ConsentInput, options?: { payload?: PayloadInput | null }): Promise<FacialId>;
+  enrollSync(template: Float32Array, consent: ConsentInput, options?: { payload?: PayloadInput | null }): FacialId;
+  enrollMany(templates: Float32Array, consents: ConsentInput[], options?: { payloads?: Array<PayloadInput | null> | null }): Promise<FacialId[]>;
+  checkConsent(consent: ConsentInput): string[];
   enrollmentReceipt(facialId: FacialIdInput): EnrollmentReceipt;
 
   identify(probe: Float32Array, options: SearchOptions): Promise<Match[]>;
@@ -308,7 +311,7 @@ export declare class Vault {
 /** A minimal valid explicit-consent Kantara v1.1 receipt. */
 export declare function explicitConsent(options: ExplicitConsentOptions): ConsentReceipt;
 /** The purposes (of `purposes`) that `consent` covers at `now`; throws what enrollment would. */
-export declare function validateConsent(consent: ConsentReceipt | string, purposes: string[], options?: { now?: number | Date }): string[];
+export declare function validateConsent(consent: ConsentInput, purposes: string[], options?: { now?: number | Date }): string[];
 /** Offline verification with a published key; throws VerificationFailedError. */
 export declare function verifyReceipt(receipt: DeletionReceipt | EnrollmentReceipt | string, verificationKey: string): ReceiptKind;
 /** Checks that tree head `newer` extends `older`; throws VerificationFailedError. */

@@ -39,6 +39,9 @@ function call(name, ...args) {
  */
 function callAsync(name, keep, ...args) {
   const f = fallible(name);
+  // The caller's stack, for errors: the completion callback runs from the event loop.
+  const site = {};
+  Error.captureStackTrace(site, callAsync);
   return new Promise((resolve, reject) => {
     const err = [null];
     const entry = { name, args, keep };
@@ -47,7 +50,7 @@ function callAsync(name, keep, ...args) {
       f.async(...args, err, (koffiError, status) => {
         inFlight.delete(entry);
         if (koffiError) reject(koffiError);
-        else if (status !== 0) reject(takeError(status, err[0]));
+        else if (status !== 0) reject(withStack(takeError(status, err[0]), site));
         else resolve();
       });
     } catch (e) {
@@ -56,6 +59,12 @@ function callAsync(name, keep, ...args) {
       reject(e);
     }
   });
+}
+
+function withStack(error, site) {
+  const frames = String(site.stack).split('\n').slice(1).join('\n');
+  error.stack = `${error.name}: ${error.message}\n${frames}`;
+  return error;
 }
 
 module.exports = { call, callAsync, inFlight };

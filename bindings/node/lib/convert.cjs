@@ -65,9 +65,10 @@ function float(value, what) {
   return value;
 }
 
-/** JSON text of a consent receipt / config given as a string (sent as is) or an object. */
+/** JSON text of a consent receipt given as a string or UTF-8 bytes (sent as is) or an object. */
 function jsonText(value, what) {
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (types.isUint8Array(value)) return value;
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && !ArrayBuffer.isView(value)) {
     return Buffer.from(JSON.stringify(value), 'utf8');
   }

@@ -81,6 +81,13 @@ test('vector content is the core\'s to check: dimension, NaN, infinity, zero', a
     await assert.rejects(vault.enroll(v, consentFor('b')), core(code, pattern));
     await assert.rejects(vault.enroll(v, consentFor('b')), InvalidInputError);
   }
+  // An async error's stack shows the caller, not the event loop that completed the call.
+  async function callerOfIdentify() {
+    await vault.identify(new Float32Array(3), { purpose: 'identification' });
+  }
+  await assert.rejects(callerOfIdentify(), (e) => /callerOfIdentify/.test(e.stack) && e.stack.startsWith('InvalidInputError: vector has 3'));
+  // Consent as UTF-8 bytes is sent as is.
+  await assert.rejects(vault.enroll(nan, Buffer.from(JSON.stringify(consentFor('u')))), core(Status.NON_FINITE_VALUE));
   // A batch whose length is not a multiple of the dimension, and one with NaN in row 1.
   await assert.rejects(vault.identifyBatch(new Float32Array(DIM * 2 + 3), { purpose: 'identification' }), core(Status.DIMENSION_MISMATCH));
   const rows = new Float32Array(DIM * 2);

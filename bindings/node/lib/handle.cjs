@@ -18,6 +18,7 @@ class Handle {
   #users = 0;
   #disposeRequested = false;
   #what;
+  #onFree = null;
 
   /**
    * @param {bigint} ptr the C handle
@@ -32,6 +33,16 @@ class Handle {
     this.#what = what;
     this.#beforeFree = beforeFree;
     registry.register(owner, this, this);
+  }
+
+  /** Called once, after the handle was freed (explicitly or by the GC). */
+  set onFree(callback) {
+    this.#onFree = callback;
+  }
+
+  /** The pointer if the handle is alive, else null (no throw; for exit-time checks). */
+  peek() {
+    return this.alive ? this.#ptr : null;
   }
 
   get alive() {
@@ -78,6 +89,7 @@ class Handle {
     const p = this.#ptr;
     this.#ptr = null;
     if (p !== null) this.#free(p);
+    if (this.#onFree) this.#onFree();
   }
 }
 

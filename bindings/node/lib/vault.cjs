@@ -99,19 +99,39 @@ function commitInfo(text) {
   return info;
 }
 
+function uncommittedCount(ptr) {
+  const n = [0];
+  return fn.fidex_vault_uncommitted(ptr, n, null) === 0 ? Number(n[0]) : 0;
+}
+
 /** GC safety net: warn (fidex_vault_free discards uncommitted enrollments). Captures no Vault. */
 function warnIfUncommitted(path) {
   return (ptr) => {
-    const n = [0];
-    if (fn.fidex_vault_uncommitted(ptr, n, null) === 0 && Number(n[0]) > 0) {
+    const n = uncommittedCount(ptr);
+    if (n > 0) {
       process.emitWarning(
-        `fidex: a Vault (${path}) was garbage-collected with ${n[0]} uncommitted enrollment(s), which are discarded. ` +
+        `fidex: a Vault (${path}) was garbage-collected with ${n} uncommitted enrollment(s), which are discarded. ` +
           'Call `await vault.commit()` or `await vault.close()` when done.',
         { type: 'ResourceWarning', code: 'FIDEX_UNCOMMITTED' },
       );
     }
   };
 }
+
+/**
+ * Handles not freed yet, checked when the process exits (finalizers do not run then): a
+ * script that ends without close() would otherwise lose its enrollments silently.
+ */
+const openHandles = new Map();
+process.on('exit', () => {
+  for (const [handle, path] of openHandles) {
+    const ptr = handle.peek();
+    const n = ptr === null ? 0 : uncommittedCount(ptr);
+    if (n > 0) {
+      require('node:fs').writeSync(2, `(node:${process.pid}) ResourceWarning: fidex: the process exits with ${n} uncommitted enrollment(s) in the Vault ${path}; they are lost. Call \`await vault.close()\` (or commit()) before exiting.\n`);
+    }
+  }
+});
 
 class Vault {
   #handle;
@@ -121,7 +141,10 @@ class Vault {
   /** @internal use Vault.create / Vault.open */
   constructor(token, ptr, path) {
     if (token !== CONSTRUCT) throw new TypeError('use Vault.create() or Vault.open()');
-    this.#handle = new Handle(ptr, fn.fidex_vault_free, this, 'Vault', warnIfUncommitted(path));
+    const handle = new Handle(ptr, fn.fidex_vault_free, this, 'Vault', warnIfUncommitted(path));
+    openHandles.set(handle, path);
+    handle.onFree = () => openHandles.delete(handle);
+    this.#handle = handle;
     this.#path = path;
     this.#dimension = this.config().dimension;
   }

@@ -40,8 +40,8 @@ before(async () => {
   }
 });
 
-after(() => {
-  // No commit of the bulk vault: dropping it is the point of a test fixture.
+after(async () => {
+  await vault.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -191,7 +191,7 @@ test('concurrent failing async calls each reject with the code and message of th
 });
 
 test('searches run alongside an enrollment batch and a commit on the same vault', async (t) => {
-  const small = await Vault.create(path.join(tempDir(t), 'rw'), VaultKey.generate(), { dimension: DIM, duplicateThreshold: null });
+  const small = await Vault.create(path.join(tempDir(), 'rw'), VaultKey.generate(), { dimension: DIM, duplicateThreshold: null });
   const base = identities(600, DIM, 77);
   const consent = JSON.stringify(consentFor('rw'));
   const first = await small.enrollMany(base.subarray(0, 300 * DIM), new Array(300).fill(consent));
@@ -210,7 +210,7 @@ test('searches run alongside an enrollment batch and a commit on the same vault'
 });
 
 test('close() while async searches are in flight: each search completes or gets ClosedError, later calls get ClosedError', async (t) => {
-  const small = await Vault.create(path.join(tempDir(t), 'close'), VaultKey.generate(), { dimension: DIM, duplicateThreshold: null });
+  const small = await Vault.create(path.join(tempDir(), 'close'), VaultKey.generate(), { dimension: DIM, duplicateThreshold: null });
   const base = identities(2000, DIM, 88);
   const enrolled = await small.enrollMany(base, new Array(2000).fill(JSON.stringify(consentFor('c'))));
   const which = spread(32, 6).map((j) => j % 2000);
@@ -236,7 +236,7 @@ test('close() while async searches are in flight: each search completes or gets 
 });
 
 test('a Vault garbage-collected with uncommitted enrollments warns, frees its lock, and discards them', (t) => {
-  const vaultPath = path.join(tempDir(t), 'gc');
+  const vaultPath = path.join(tempDir(), 'gc');
   const script = `
     import { Vault, VaultKey } from ${JSON.stringify(path.join(PACKAGE_DIR, 'index.mjs'))};
     import { consentFor, identities, row } from ${JSON.stringify(path.join(PACKAGE_DIR, 'test', 'helpers.mjs'))};
@@ -268,4 +268,26 @@ test('a Vault garbage-collected with uncommitted enrollments warns, frees its lo
   assert.match(warnings[0], /2 uncommitted enrollment/);
   assert.equal(sizes, '0 1', 'the lock was released; uncommitted enrollments discarded, the closed vault kept its one');
   fs.rmSync(`${vaultPath}-tidy`, { recursive: true, force: true });
+});
+
+test('a process exiting with uncommitted enrollments says so on stderr (finalizers do not run at exit)', (t) => {
+  const vaultPath = path.join(tempDir(), 'exit');
+  const script = `
+    import { Vault, VaultKey } from ${JSON.stringify(path.join(PACKAGE_DIR, 'index.mjs'))};
+    import { consentFor, identities, row } from ${JSON.stringify(path.join(PACKAGE_DIR, 'test', 'helpers.mjs'))};
+    const faces = identities(2, 8, 6);
+    const key = VaultKey.generate();
+    const kept = await Vault.create(process.argv[1], key, { dimension: 8 });
+    await kept.enroll(row(faces, 8, 0), consentFor('a'));
+    const closed = await Vault.create(process.argv[1] + '-closed', key, { dimension: 8 });
+    await closed.enroll(row(faces, 8, 1), consentFor('b'));
+    await closed.close();
+    globalThis.keep = kept;
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, vaultPath], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stderr.split('\n').filter((l) => l.includes('uncommitted'));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.ok(lines[0].includes(`1 uncommitted enrollment(s) in the Vault ${vaultPath};`), lines[0]);
+  fs.rmSync(`${vaultPath}-closed`, { recursive: true, force: true });
 });

@@ -31,7 +31,7 @@ const FIXTURES = [
 ];
 
 async function newVault(t, config = {}) {
-  const dir = tempDir(t);
+  const dir = tempDir();
   const vault = await Vault.create(path.join(dir, 'v'), VaultKey.generate(), { dimension: DIM, ...config });
   t.after(() => vault.close().catch(() => {}));
   return vault;

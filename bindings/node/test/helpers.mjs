@@ -73,10 +73,13 @@ export function row(matrix, dim, i) {
   return matrix.subarray(i * dim, (i + 1) * dim);
 }
 
-/** A fresh temporary directory, removed by the returned cleanup. */
-export function tempDir(t) {
+/**
+ * A fresh temporary directory, removed when the process exits (after every test's own
+ * after-hooks, e.g. the close() of a vault inside it, have run).
+ */
+export function tempDir() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fidex-node-'));
-  if (t) t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 

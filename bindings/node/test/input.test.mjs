@@ -25,7 +25,7 @@ import { identities, row, tempDir, consentFor, PACKAGE_DIR } from './helpers.mjs
 const DIM = 16;
 
 async function vaultWithOne(t) {
-  const dir = tempDir(t);
+  const dir = tempDir();
   const key = VaultKey.generate();
   const vault = await Vault.create(path.join(dir, 'v'), key, { dimension: DIM });
   const face = row(identities(1, DIM, 3), DIM, 0);
@@ -178,7 +178,7 @@ test('wrong key, locked vault (same process and another process), not a vault, a
 });
 
 test('a disposed key is refused by the binding (no use after free); vaults keep their own copy', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir();
   const key = VaultKey.generate();
   const text = key.exportText();
   assert.equal(VaultKey.importText(text).fingerprint(), key.fingerprint());

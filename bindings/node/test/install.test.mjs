@@ -28,7 +28,7 @@ const probe = `
   })().catch((e) => { console.error(e); process.exit(1); });`;
 
 function project(t) {
-  const dir = tempDir(t);
+  const dir = tempDir();
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
   return dir;
 }
@@ -69,7 +69,7 @@ test('npm pack bundles the library; the tarball installs and runs outside the ch
 });
 
 test('a copy outside any checkout, without a bundled library, says what to do', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir();
   const copy = path.join(dir, 'node_modules', 'fidex');
   const skip = ['test', 'native', path.join('node_modules', 'typescript'), path.join('node_modules', '@types')].map((p) => path.join(PACKAGE_DIR, p));
   fs.cpSync(PACKAGE_DIR, copy, { recursive: true, filter: (src) => !skip.some((p) => src === p || src.startsWith(p + path.sep)) });

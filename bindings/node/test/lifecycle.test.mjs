@@ -32,7 +32,7 @@ function writeFile(dir, name, text) {
 }
 
 test('lifecycle: enroll, commit, search, receipts (JS and CLI), erase, reopen, rotate, purge', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir();
   const vaultPath = path.join(dir, 'faces');
   const key = VaultKey.generate();
   const centres = identities(PEOPLE, DIM, 1);

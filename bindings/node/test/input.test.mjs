@@ -97,6 +97,26 @@ test('vector content is the core\'s to check: dimension, NaN, infinity, zero', a
   assert.equal(vault.size, 1, 'nothing was enrolled');
 });
 
+test('enrollMany is all or nothing and the error names the refused item', async (t) => {
+  const { vault } = await vaultWithOne(t);
+  const faces = identities(5, DIM, 21);
+  const good = () => Array.from({ length: 4 }, (_, i) => consentFor(`s${i}`));
+  const badConsent = good();
+  badConsent[2] = { version: 'KI-CR-v1.0.0' };
+  await assert.rejects(vault.enrollMany(faces.subarray(DIM), badConsent), (e) => e instanceof ConsentError && e.item === 2 && /item 2/.test(e.message));
+  const zero = Float32Array.from(faces.subarray(DIM));
+  zero.fill(0, DIM, 2 * DIM);
+  await assert.rejects(vault.enrollMany(zero, good()), (e) => e.code === Status.ZERO_VECTOR && e.item === 1);
+  await assert.rejects(vault.enrollMany(faces.subarray(DIM), good(), { payloads: [null, 'x', Buffer.alloc(constants.FIDEX_MAX_PAYLOAD_BYTES + 1), null] }), (e) => e.code === Status.PAYLOAD_TOO_LARGE && e.item === 2);
+  await assert.rejects(vault.enrollMany(faces.subarray(DIM, 3 * DIM), good()), core(Status.INVALID_ARGUMENT, /4 consents need 4 × 16 = 64 template floats, got 32/));
+  await assert.rejects(vault.enrollMany(faces, []), core(Status.INVALID_ARGUMENT));
+  await assert.rejects(vault.enrollMany(faces, 'x'), TypeError);
+  assert.equal(vault.size, 1, 'nothing of a refused batch was enrolled');
+  const ok = await vault.enrollMany(faces.subarray(DIM), good(), { payloads: ['a', null, Buffer.from([0, 1, 2]), ''] });
+  assert.equal(ok.length, 4);
+  assert.deepEqual(ok.map((id) => [...vault.payload(id)]), [[97], [], [0, 1, 2], []]);
+});
+
 test('search options: numbers are checked for type here, for range in the core', async (t) => {
   const { vault, face, id } = await vaultWithOne(t);
   const ident = { purpose: 'identification' };

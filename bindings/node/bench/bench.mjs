@@ -14,7 +14,8 @@
 //
 // Environment: FIDEX_BENCH_N (100000), FIDEX_BENCH_DIM (512), FIDEX_BENCH_K (10),
 // FIDEX_BENCH_PROBES (200 single probes per round), FIDEX_BENCH_ROUNDS (5),
-// FIDEX_BENCH_BATCH (1000), FIDEX_BENCH_STORAGE (f32), FIDEX_BENCH_SMALL_N (1000).
+// FIDEX_BENCH_BATCH (1000), FIDEX_BENCH_STORAGE (f32), FIDEX_BENCH_SMALL_N (1000),
+// FIDEX_BENCH_SEARCH_THREADS (0: the vault default, every core).
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,6 +40,7 @@ const ROUNDS = env('FIDEX_BENCH_ROUNDS', 5);
 const BATCH = env('FIDEX_BENCH_BATCH', 1000);
 const SMALL_N = env('FIDEX_BENCH_SMALL_N', 1000);
 const STORAGE = process.env.FIDEX_BENCH_STORAGE || 'f32';
+const SEARCH_THREADS = env('FIDEX_BENCH_SEARCH_THREADS', 0);
 const PURPOSE = 'identification';
 const purposeBytes = Buffer.from(PURPOSE);
 
@@ -87,7 +89,7 @@ function cpuModel() {
 
 async function buildVault(n, seed) {
   const faces = identities(n, DIM, seed);
-  const vault = await Vault.create(path.join(work, `v${n}`), VaultKey.generate(), { dimension: DIM, storage: STORAGE, duplicateThreshold: null });
+  const vault = await Vault.create(path.join(work, `v${n}`), VaultKey.generate(), { dimension: DIM, storage: STORAGE, duplicateThreshold: null, searchThreads: SEARCH_THREADS });
   const consent = JSON.stringify(consentFor('bench'));
   const ids = [];
   for (let i = 0; i < n; i += 20000) {
@@ -165,7 +167,7 @@ async function batchThroughput(vault, probes, n, reps) {
 
 const loadBefore = loadavg();
 console.log(`fidex ${version} Node binding benchmark — ${cpuModel()}, node ${process.version}, koffi ${koffi.version}, load ${loadBefore}`);
-console.log(`N = ${N}, d = ${DIM}, k = ${K}, storage ${STORAGE}; ${PROBES} single probes × ${ROUNDS} rounds; batch of ${BATCH}`);
+console.log(`N = ${N}, d = ${DIM}, k = ${K}, storage ${STORAGE}, search threads ${SEARCH_THREADS || 'all'}; ${PROBES} single probes × ${ROUNDS} rounds; batch of ${BATCH}`);
 
 let t = performance.now();
 const big = await buildVault(N, 1);
@@ -227,6 +229,7 @@ console.log(
     dim: DIM,
     k: K,
     storage: STORAGE,
+    search_threads: SEARCH_THREADS,
     single_ns: { native: s.native, sync: s.sync, async: s.async },
     single_overhead_ns: { paired_median: sd, paired_median_95: sdi, median_difference: { sync: s.sync.median - s.native.median, async: s.async.median - s.native.median } },
     batch: { size: BATCH, best_ns: b, median_ns: bm, probes_per_s: { native: BATCH / (b.native / 1e9), sync: BATCH / (b.sync / 1e9), async: BATCH / (b.async / 1e9) } },

@@ -186,6 +186,19 @@ const small = await buildVault(SMALL_N, 3);
 const smallProbes = captures(small.faces, DIM, Array.from({ length: 1000 }, (_, i) => (i * 31) % SMALL_N), 4);
 await singleProbe(small.vault, smallProbes, 100, 1);
 const tiny = await singleProbe(small.vault, smallProbes, 1000, ROUNDS);
+// Context for the async overhead of long calls: the same sync/async round trip of a call
+// that only sleeps as long as the N-template search (libc usleep through koffi; no fidex).
+const usleep = koffi.load(process.platform === 'linux' ? 'libc.so.6' : null).func('int usleep(uint32_t usec)');
+const sleepUs = Math.round(us(median(single.native)));
+const sleepDiff = [];
+for (let i = 0; i < 100; i++) {
+  let t0 = process.hrtime.bigint();
+  usleep(sleepUs);
+  const sync = Number(process.hrtime.bigint() - t0);
+  t0 = process.hrtime.bigint();
+  await new Promise((resolve) => usleep.async(sleepUs, resolve));
+  sleepDiff.push(Number(process.hrtime.bigint() - t0) - sync);
+}
 const loadAfter = loadavg();
 // Close (commits) so the exit hook has nothing to warn about; not timed.
 await Promise.all([big.vault.close(), small.vault.close()]);
@@ -209,6 +222,7 @@ const range = (x) => `${(x.p10 / 1e6).toFixed(2)}–${(x.p90 / 1e6).toFixed(2)} 
 console.log(row3('  p10–p90', range(s.native), range(s.sync), range(s.async)));
 console.log(row3('  overhead (median of paired diff.)', '', fmtUs(sd.sync), fmtUs(sd.async)));
 console.log(row3('    95% interval of that median, µs', '', fmtCi(sdi.sync), fmtCi(sdi.async)));
+console.log(row3(`  control: usleep(${sleepUs}) async − sync`, '', '', fmtUs(median(sleepDiff))));
 console.log(row3(`batch of ${BATCH}, N=${N}: probes/s (best)`, (BATCH / (b.native / 1e9)).toFixed(0), (BATCH / (b.sync / 1e9)).toFixed(0), (BATCH / (b.async / 1e9)).toFixed(0)));
 console.log(row3('  per batch call (median)', fmtMs(bm.native), fmtMs(bm.sync), fmtMs(bm.async)));
 console.log(row3(`single probe, N=${SMALL_N}: median`, fmtUs(tn.native.median), fmtUs(tn.sync.median), fmtUs(tn.async.median)));
@@ -232,6 +246,7 @@ console.log(
     search_threads: SEARCH_THREADS,
     single_ns: { native: s.native, sync: s.sync, async: s.async },
     single_overhead_ns: { paired_median: sd, paired_median_95: sdi, median_difference: { sync: s.sync.median - s.native.median, async: s.async.median - s.native.median } },
+    usleep_control: { usec: sleepUs, async_minus_sync_median_ns: median(sleepDiff) },
     batch: { size: BATCH, best_ns: b, median_ns: bm, probes_per_s: { native: BATCH / (b.native / 1e9), sync: BATCH / (b.sync / 1e9), async: BATCH / (b.async / 1e9) } },
     small: { n: SMALL_N, single_ns: tn, overhead_ns: { paired_median: td, paired_median_95: tdi, median_difference: { sync: tn.sync.median - tn.native.median, async: tn.async.median - tn.native.median } } },
   }),

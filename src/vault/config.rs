@@ -1,5 +1,7 @@
 //! Vault configuration.
 
+#![forbid(unsafe_code)]
+
 use crate::error::{Error, Result};
 use crate::search::engine::Backend;
 use crate::search::{Metric, Storage};

@@ -317,7 +317,10 @@ impl Vault {
     }
 
     /// The template exactly as held in the search index (after normalisation and, for
-    /// cancelable vaults, the secret transform). For tests of unlinkability only.
+    /// cancelable vaults, the secret transform), read without an audit-log entry. Test
+    /// builds only (cargo feature `test-hooks`): a production build reads a template only
+    /// through [`Vault::export_subject`], which logs it.
+    #[cfg(feature = "test-hooks")]
     #[doc(hidden)]
     pub fn stored_template_for_test(&self, id: &FacialId) -> Option<Vec<f32>> {
         let r = self.read();

@@ -48,7 +48,7 @@ impl VaultKey {
     /// Draws a new key from the operating system's CSPRNG, or reports why it cannot.
     pub fn try_generate() -> Result<VaultKey> {
         let mut bytes = [0u8; 32];
-        getrandom::getrandom(&mut bytes).map_err(|e| Error::Io(format!("operating system CSPRNG: {e}")))?;
+        getrandom::getrandom(&mut bytes).map_err(|e| Error::io_other(format!("operating system CSPRNG: {e}")))?;
         Ok(VaultKey { bytes })
     }
 

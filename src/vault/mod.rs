@@ -142,7 +142,7 @@ impl Vault {
             return Err(Error::AlreadyExists(storage.location()));
         }
         let mut vault_id = [0u8; 16];
-        getrandom::getrandom(&mut vault_id).map_err(|e| Error::Io(format!("CSPRNG: {e}")))?;
+        getrandom::getrandom(&mut vault_id).map_err(|e| Error::io_other(format!("CSPRNG: {e}")))?;
         let now = clock.now();
         let header = VaultHeader {
             version: format::FORMAT_VERSION,

@@ -241,5 +241,5 @@ impl VaultState {
 
 /// A failure inside the search engine (faiss training or adding) that is not the caller's.
 pub(super) fn engine_err(e: String) -> Error {
-    Error::Io(format!("search index: {e}"))
+    Error::io_other(format!("search index: {e}"))
 }

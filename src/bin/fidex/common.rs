@@ -37,7 +37,7 @@ pub fn key(k: &KeyArgs) -> Result<VaultKey, Failure> {
 pub fn vault_ctx(e: Error, path: &Path) -> Failure {
     let name_in_message = matches!(
         e,
-        Error::NotAVault(_) | Error::Io(_) | Error::AlreadyExists(_)
+        Error::NotAVault(_) | Error::Io { .. } | Error::AlreadyExists(_)
     );
     let f = Failure::new(e);
     if name_in_message {

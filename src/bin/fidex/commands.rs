@@ -80,17 +80,8 @@ pub fn key_fingerprint(ctx: &Ctx, k: &KeyArgs) -> CmdResult {
 pub fn create(ctx: &Ctx, a: &CreateArgs) -> CmdResult {
     let key = key(&a.vault.key)?;
     let mut cfg = VaultConfig::new(a.dim);
-    cfg.metric = match a.metric {
-        MetricArg::Cosine => Metric::Cosine,
-        MetricArg::Ip => Metric::InnerProduct,
-        MetricArg::L2 => Metric::L2,
-    };
-    cfg.storage = match a.storage {
-        StorageArg::F32 => Storage::F32,
-        StorageArg::F16 => Storage::F16,
-        StorageArg::Int8 => Storage::Int8 { rerank: false },
-        StorageArg::Int8Exact => Storage::Int8 { rerank: true },
-    };
+    cfg.metric = a.metric;
+    cfg.storage = a.storage;
     cfg.retention_secs =
         parse_duration(&a.retention).map_err(|m| Failure::usage(format!("--retention: {m}")))?;
     cfg.purposes = a
@@ -120,11 +111,11 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> CmdResult {
     cfg.backend = match a.backend {
         BackendArg::Flat => {
             if a.nlist.is_some() || a.nprobe.is_some() || a.sq8 {
-                return Err(Failure::usage("--nlist, --nprobe and --sq8 need --backend ivf"));
+                return Err(Failure::usage("--nlist, --nprobe and --sq8 need --backend ivf (faiss_ivf)"));
             }
             Backend::Flat
         }
-        BackendArg::Ivf => Backend::FaissIvf {
+        BackendArg::FaissIvf => Backend::FaissIvf {
             nlist: a.nlist.unwrap_or(Backend::DEFAULT_NLIST),
             nprobe: a.nprobe.unwrap_or(Backend::DEFAULT_NPROBE),
             sq8: a.sq8,
@@ -152,8 +143,8 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> CmdResult {
     ctx.say(format!(
         "  {}-dimensional templates, {} metric, {} in memory{}; match threshold {}, duplicates {}",
         cfg.dimension,
-        metric_name(cfg.metric),
-        storage_name(cfg.storage),
+        cfg.metric.name(),
+        cfg.storage.name(),
         if cfg.cancelable { ", cancelable" } else { "" },
         cfg.match_threshold,
         cfg.duplicate_threshold
@@ -185,8 +176,8 @@ pub fn info(ctx: &Ctx, a: &InfoArgs) -> CmdResult {
             }
         }
     }
-    let metric = Metric::from_code(h.metric).map_or("unknown", metric_name);
-    let storage = Storage::from_code(h.storage).map_or("unknown", storage_name);
+    let metric = Metric::from_code(h.metric).map_or("unknown", Metric::name);
+    let storage = Storage::from_code(h.storage).map_or("unknown", Storage::name);
     let cancelable = h.flags & fidex::storage::format::FLAG_CANCELABLE != 0;
     let vid = fidex::key::to_hex(&h.vault_id);
     ctx.emit(&json!({
@@ -236,8 +227,8 @@ pub fn stats(ctx: &Ctx, v: &VaultArgs) -> CmdResult {
     ctx.say(format!(
         "configuration:        {}-d {} ({}), threshold {}, retention {}, purposes {}",
         c.dimension,
-        metric_name(c.metric),
-        storage_name(c.storage),
+        c.metric.name(),
+        c.storage.name(),
         c.match_threshold,
         format_duration(c.retention_secs),
         c.purposes.join(", ")
@@ -343,7 +334,7 @@ pub fn identify(ctx: &Ctx, a: &IdentifyArgs) -> CmdResult {
     let purged = commit_after_search(&vault, ctx);
     let unmatched = results.iter().filter(|r| r.is_empty()).count();
     ctx.emit(&json!({
-        "purpose": a.purpose, "threshold": threshold, "k": a.k, "metric": metric_name(cfg.metric),
+        "purpose": a.purpose, "threshold": threshold, "k": a.k, "metric": cfg.metric.name(),
         "results": results.iter().enumerate().map(|(i, r)| json!({"probe": i, "matches": r.iter().map(match_json).collect::<Vec<_>>()})).collect::<Vec<_>>(),
         "unmatched_probes": unmatched, "purged": purged,
     }));
@@ -392,7 +383,7 @@ pub fn verify(ctx: &Ctx, a: &VerifyArgs) -> CmdResult {
     let purged = commit_after_search(&vault, ctx);
     ctx.emit(&json!({
         "facial_id": id, "purpose": a.purpose, "matched": v.matched, "score": v.score,
-        "threshold": v.threshold, "metric": metric_name(cfg.metric), "purged": purged,
+        "threshold": v.threshold, "metric": cfg.metric.name(), "purged": purged,
     }));
     ctx.say(format!(
         "{}: probe vs {id}: score {:.4}, threshold {} ({}), purpose '{}'",
@@ -667,46 +658,9 @@ fn entry_line(e: &fidex::log::audit::LogEntry) -> String {
 }
 
 /// Checks that `old` (signed by the current or an earlier, rotated key) is a prefix of `head`.
-/// `receipt::verify_consistency` takes one key for both heads, which fails across a key
-/// rotation, so the heads are checked separately here.
-fn verify_since(
-    vault: &Vault,
-    old: &SignedTreeHead,
-    head: &SignedTreeHead,
-    proof: &[String],
-) -> Result<(), Error> {
-    let current = vault.verification_key();
-    let keys: Vec<_> = std::iter::once(current)
-        .chain(vault.previous_verification_keys())
-        .collect();
-    let mut err = None;
-    if !keys.iter().any(|vk| match old.verify(vk) {
-        Ok(()) => true,
-        Err(e) => {
-            err.get_or_insert(e);
-            false
-        }
-    }) {
-        return Err(err.unwrap_or_else(|| Error::VerificationFailed("no verification key".into())));
-    }
-    head.verify(&current)?;
-    let hash = |s: &str| -> Result<[u8; 32], Error> {
-        fidex::key::from_hex(s)
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| Error::VerificationFailed(format!("'{s}' is not a 32-byte hex hash")))
-    };
-    let proof = proof
-        .iter()
-        .map(|h| hash(h))
-        .collect::<Result<Vec<_>, _>>()?;
-    fidex::log::merkle::verify_consistency(
-        old.log_size,
-        head.log_size,
-        &hash(&old.log_root)?,
-        &hash(&head.log_root)?,
-        &proof,
-    )
-    .map_err(|e| Error::VerificationFailed(format!("consistency proof: {e}")))
+fn verify_since(vault: &Vault, old: &SignedTreeHead, head: &SignedTreeHead, proof: &[String]) -> Result<(), Error> {
+    let keys: Vec<_> = std::iter::once(vault.verification_key()).chain(vault.previous_verification_keys()).collect();
+    receipt::verify_consistency_with_keys(old, head, proof, &keys)
 }
 
 pub fn audit(ctx: &Ctx, a: &AuditArgs) -> CmdResult {

@@ -5,6 +5,8 @@
 //! returns the same numbers as its `fidex_status`, so a Python, Node or Go caller sees
 //! the same code a Rust caller does.
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 
 /// Result alias used throughout fidex.

@@ -5,6 +5,8 @@
 //! vault id as salt, so one key material never serves two purposes and subkeys of two
 //! vaults sharing a master key are unrelated.
 
+#![forbid(unsafe_code)]
+
 use crate::error::{Error, Result};
 use aes_gcm_siv::aead::{Aead, KeyInit, Payload};
 use aes_gcm_siv::{Aes256GcmSiv, Nonce};

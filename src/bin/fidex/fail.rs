@@ -8,7 +8,7 @@ use std::fmt;
 pub mod exit {
     /// Success.
     pub const OK: u8 = 0;
-    /// Anything not listed below (quota exceeded, internal errors).
+    /// Anything not listed below (quota exceeded, vault closed, not committed yet, internal errors).
     pub const OTHER: u8 = 1;
     /// Bad usage or invalid input (arguments, vector files, manifests, configuration).
     pub const USAGE: u8 = 2;
@@ -38,7 +38,7 @@ pub mod exit {
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
    0  success
-   1  other error (quota exceeded, internal error)
+   1  other error (quota exceeded, vault closed, not committed yet, internal error)
    2  usage error or invalid input (arguments, vector file, manifest, configuration)
    3  not found (no vault at the path, no live template with that Facial ID)
    4  consent refused (missing, invalid, expired, or not covering the purpose)

@@ -1,5 +1,7 @@
 //! Injectable time source (unix seconds), so retention can be tested without waiting years.
 
+#![forbid(unsafe_code)]
+
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 

@@ -82,6 +82,8 @@
 //! exactly what enrollment would: the same error, or the purposes the template is enrolled
 //! for.
 
+#![forbid(unsafe_code)]
+
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use serde::ser::SerializeMap;

@@ -5,6 +5,8 @@
 //! returns the same numbers as its `fidex_status`, so a Python, Node or Go caller sees
 //! the same code a Rust caller does.
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 
 /// Result alias used throughout fidex.
@@ -44,8 +46,10 @@ pub enum Error {
     WrongKey,
     /// A vault file failed authentication or is structurally damaged.
     Corrupt(String),
-    /// An operating-system I/O error (message has the path and cause).
-    Io(String),
+    /// An operating-system I/O error. `kind` is the cause's [`std::io::ErrorKind`]
+    /// (`Other` when there is no OS error behind it: the CSPRNG, the search engine);
+    /// `message` says what was being done, where, and the cause.
+    Io { kind: std::io::ErrorKind, message: String },
     /// The vault's template quota is reached.
     QuotaExceeded { quota: u64 },
     /// A payload was larger than [`crate::MAX_PAYLOAD_BYTES`].
@@ -100,7 +104,7 @@ impl Error {
             Error::NotFound => 1009,
             Error::WrongKey => 1010,
             Error::Corrupt(_) => 1011,
-            Error::Io(_) => 1012,
+            Error::Io { .. } => 1012,
             Error::QuotaExceeded { .. } => 1013,
             Error::PayloadTooLarge { .. } => 1014,
             Error::InvalidConsent(_) => 1015,
@@ -127,8 +131,22 @@ impl Error {
         status_info(code).map_or("unknown status code", |s| s.description)
     }
 
-    pub(crate) fn io(context: impl fmt::Display, err: std::io::Error) -> Error {
-        Error::Io(format!("{context}: {err}"))
+    /// [`Error::Io`] from an I/O error, keeping its kind; `context` says what was being
+    /// done and where (for custom [`crate::storage::Storage`] backends and tools).
+    ///
+    /// ```
+    /// use std::io::{Error as IoError, ErrorKind};
+    /// let e = fidex::Error::io("writing /v/fidex.vault.tmp", IoError::new(ErrorKind::StorageFull, "disk full"));
+    /// assert!(matches!(e, fidex::Error::Io { kind: ErrorKind::StorageFull, .. }));
+    /// assert_eq!(e.to_string(), "I/O error: writing /v/fidex.vault.tmp: disk full");
+    /// ```
+    pub fn io(context: impl fmt::Display, err: std::io::Error) -> Error {
+        Error::Io { kind: err.kind(), message: format!("{context}: {err}") }
+    }
+
+    /// [`Error::Io`] without an OS error behind it (kind `Other`).
+    pub(crate) fn io_other(message: impl Into<String>) -> Error {
+        Error::Io { kind: std::io::ErrorKind::Other, message: message.into() }
     }
 
     pub(crate) fn corrupt(msg: impl Into<String>) -> Error {
@@ -193,7 +211,7 @@ impl fmt::Display for Error {
             Error::NotFound => write!(f, "no live template has that Facial ID"),
             Error::WrongKey => write!(f, "wrong key: this key does not open the vault"),
             Error::Corrupt(m) => write!(f, "vault data is corrupt or was tampered with: {m}"),
-            Error::Io(m) => write!(f, "I/O error: {m}"),
+            Error::Io { message, .. } => write!(f, "I/O error: {message}"),
             Error::QuotaExceeded { quota } => {
                 write!(f, "the vault's template quota ({quota}) is reached; delete templates or raise the quota")
             }
@@ -305,5 +323,106 @@ pub fn status_info(code: u32) -> Option<&'static StatusInfo> {
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
         Error::InvalidJson(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The family each variant belongs to, written out independently of [`STATUS_TABLE`]:
+    /// the match has no wildcard, so a new variant does not compile until it is given one.
+    fn expected_family(e: &Error) -> &'static str {
+        match e {
+            Error::InvalidArgument(_)
+            | Error::DimensionMismatch { .. }
+            | Error::NonFiniteValue { .. }
+            | Error::ZeroVector
+            | Error::PayloadTooLarge { .. }
+            | Error::InvalidKeyText(_)
+            | Error::InvalidConfig(_)
+            | Error::InvalidJson(_)
+            | Error::UnknownPurpose(_) => "invalid_input",
+            Error::NoConsent | Error::ConsentExpired { .. } | Error::InvalidConsent(_) => "consent",
+            Error::PurposeNotCovered { .. } => "purpose_not_covered",
+            Error::Duplicate { .. } | Error::DuplicateInBatch { .. } => "duplicate",
+            Error::NotFound | Error::NotAVault(_) => "not_found",
+            Error::WrongKey => "wrong_key",
+            Error::Corrupt(_) | Error::UnsupportedVersion { .. } => "corrupt",
+            Error::Io { .. } => "io",
+            Error::QuotaExceeded { .. } => "quota",
+            Error::AlreadyExists(_) => "already_exists",
+            Error::Locked | Error::ForkedChild { .. } => "locked",
+            Error::VerificationFailed(_) => "verification_failed",
+            Error::Closed => "closed",
+            Error::NotCommitted(_) => "not_committed",
+            Error::BatchItem { error, .. } => expected_family(error),
+        }
+    }
+
+    fn one_of_each() -> Vec<Error> {
+        let s = || String::from("x");
+        vec![
+            Error::InvalidArgument(s()),
+            Error::DimensionMismatch { expected: 2, got: 3 },
+            Error::NonFiniteValue { index: 0 },
+            Error::ZeroVector,
+            Error::NoConsent,
+            Error::ConsentExpired { expired_at: 0 },
+            Error::PurposeNotCovered { purpose: s(), consented: Box::new([]) },
+            Error::Duplicate { existing: crate::FacialId::random(), score: 1.0 },
+            Error::NotFound,
+            Error::WrongKey,
+            Error::Corrupt(s()),
+            Error::Io { kind: std::io::ErrorKind::NotFound, message: s() },
+            Error::QuotaExceeded { quota: 1 },
+            Error::PayloadTooLarge { len: 2, max: 1 },
+            Error::InvalidConsent(s()),
+            Error::InvalidKeyText(s()),
+            Error::InvalidConfig(s()),
+            Error::AlreadyExists(s()),
+            Error::UnsupportedVersion { found: 2, supported: 1 },
+            Error::Locked,
+            Error::VerificationFailed(s()),
+            Error::NotAVault(s()),
+            Error::InvalidJson(s()),
+            Error::Closed,
+            Error::UnknownPurpose(s()),
+            Error::ForkedChild { owner_pid: 1 },
+            Error::NotCommitted(s()),
+            Error::DuplicateInBatch { other: 0, score: 1.0 },
+            Error::BatchItem { index: 3, error: Box::new(Error::NoConsent) },
+            Error::BatchItem { index: 0, error: Box::new(Error::Io { kind: std::io::ErrorKind::Other, message: s() }) },
+        ]
+    }
+
+    #[test]
+    fn every_error_code_is_in_the_status_table_with_its_family() {
+        for e in one_of_each() {
+            let row = status_info(e.code()).unwrap_or_else(|| panic!("{e:?}: code {} is not in STATUS_TABLE", e.code()));
+            assert_eq!(row.family, expected_family(&e), "{e:?} (code {}, {})", e.code(), row.name);
+            assert!((1001..1100).contains(&e.code()), "{e:?}: library codes are 1001..=1099");
+            assert_eq!(Error::describe_code(e.code()), row.description);
+        }
+        // Every library code of the table is the code of some error.
+        let produced: std::collections::BTreeSet<u32> = one_of_each().iter().map(Error::code).collect();
+        for row in STATUS_TABLE.iter().filter(|r| (1001..1100).contains(&r.code)) {
+            assert!(produced.contains(&row.code), "{} ({}) is the code of no Error variant", row.name, row.code);
+        }
+    }
+
+    #[test]
+    fn status_table_is_sorted_and_unique() {
+        assert!(STATUS_TABLE.windows(2).all(|w| w[0].code < w[1].code), "status_info binary-searches the table");
+        let names: std::collections::BTreeSet<&str> = STATUS_TABLE.iter().map(|r| r.name).collect();
+        assert_eq!(names.len(), STATUS_TABLE.len());
+    }
+
+    #[test]
+    fn io_errors_keep_their_kind() {
+        let e = Error::io("reading seg-1", std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert!(matches!(e, Error::Io { kind: std::io::ErrorKind::PermissionDenied, .. }), "{e:?}");
+        assert!(e.to_string().starts_with("I/O error: reading seg-1: "), "{e}");
+        assert_eq!(e.code(), 1012);
     }
 }

@@ -1,5 +1,7 @@
 //! Facial IDs and vault ids.
 
+#![forbid(unsafe_code)]
+
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -5,6 +5,8 @@
 //! vault id as salt, so one key material never serves two purposes and subkeys of two
 //! vaults sharing a master key are unrelated.
 
+#![forbid(unsafe_code)]
+
 use crate::error::{Error, Result};
 use aes_gcm_siv::aead::{Aead, KeyInit, Payload};
 use aes_gcm_siv::{Aes256GcmSiv, Nonce};
@@ -48,7 +50,7 @@ impl VaultKey {
     /// Draws a new key from the operating system's CSPRNG, or reports why it cannot.
     pub fn try_generate() -> Result<VaultKey> {
         let mut bytes = [0u8; 32];
-        getrandom::getrandom(&mut bytes).map_err(|e| Error::Io(format!("operating system CSPRNG: {e}")))?;
+        getrandom::getrandom(&mut bytes).map_err(|e| Error::io_other(format!("operating system CSPRNG: {e}")))?;
         Ok(VaultKey { bytes })
     }
 

@@ -11,6 +11,8 @@
 //! log was only appended to since. It cannot prove that nobody kept a copy made before the
 //! deletion (see docs/PRIVACY.md).
 
+#![forbid(unsafe_code)]
+
 use crate::error::{Error, Result};
 use crate::id::FacialId;
 use crate::key::to_hex;

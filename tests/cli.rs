@@ -403,8 +403,9 @@ fn create_options_and_invalid_config() {
         ]);
         c
     });
-    assert_eq!(j["config"]["metric"], "ip");
-    assert_eq!(j["config"]["storage"], "int8-exact");
+    // The library's names (VaultConfig::to_json); `ip` and `int8-exact` are CLI aliases.
+    assert_eq!(j["config"]["metric"], "inner_product");
+    assert_eq!(j["config"]["storage"], "int8");
     assert_eq!(j["config"]["cancelable"], true);
     assert_eq!(j["config"]["retention_secs"], 2 * 365 * 86400);
     assert_eq!(
@@ -419,8 +420,28 @@ fn create_options_and_invalid_config() {
         c.args(["info", "w"]);
         c
     });
-    assert_eq!(info["storage"], "int8-exact");
+    assert_eq!(info["storage"], "int8");
     assert_eq!(info["cancelable"], true);
+    // `--storage int8` means what "int8" means everywhere else: int8 with exact re-rank;
+    // int8 without re-rank is int8_no_rerank (or int8-only).
+    for (option, given, shown) in [
+        ("storage", "int8", "int8"),
+        ("storage", "int8_no_rerank", "int8_no_rerank"),
+        ("storage", "int8-only", "int8_no_rerank"),
+        ("storage", "f16", "f16"),
+        ("metric", "inner_product", "inner_product"),
+        ("metric", "ip", "inner_product"),
+        ("metric", "l2", "l2"),
+    ] {
+        let dir = format!("{option}-{given}");
+        t.k().args(["create", &dir, "--dim", "8", &format!("--{option}"), given]).assert().success();
+        let info = t.json({
+            let mut c = t.cmd();
+            c.args(["info", &dir]);
+            c
+        });
+        assert_eq!(info[option], shown, "--{option} {given}");
+    }
     for (args, what) in [
         (vec!["--retention", "4y"], "retention over 3 years"),
         (vec!["--retention", "soon"], "bad duration"),
@@ -455,14 +476,19 @@ fn create_options_and_invalid_config() {
     if cfg!(feature = "faiss") {
         assert!(ivf.status.success(), "{}", String::from_utf8_lossy(&ivf.stderr));
         let j: Value = serde_json::from_slice(&ivf.stdout).unwrap();
-        assert_eq!(j["config"]["backend"], "faiss-ivf(nlist=4,nprobe=2,sq8)");
+        assert_eq!(j["config"]["backend"], "faiss_ivf");
+        assert_eq!(
+            (j["config"]["ivf_nlist"].as_u64(), j["config"]["ivf_nprobe"].as_u64(), j["config"]["ivf_sq8"].as_bool()),
+            (Some(4), Some(2), Some(true))
+        );
         let stats = t.json({
             let mut c = t.k();
             c.args(["stats", "ivf"]);
             c
         });
         assert_eq!(stats["stats"]["backend"], "faiss-ivf(nlist=4,nprobe=2,sq8)");
-        assert_eq!(stats["config"]["backend"], "faiss-ivf(nlist=4,nprobe=2,sq8)");
+        assert_eq!(stats["config"]["backend"], "faiss_ivf");
+        assert_eq!(stats["config"]["ivf_nlist"], 4);
     } else {
         assert_eq!(ivf.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&ivf.stderr).contains("feature `faiss`"));

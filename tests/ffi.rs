@@ -256,7 +256,7 @@ fn pure_status_codes_match_core_and_are_unique() {
         (E::NotFound, FIDEX_NOT_FOUND),
         (E::WrongKey, FIDEX_WRONG_KEY),
         (E::Corrupt(String::new()), FIDEX_CORRUPT),
-        (E::Io(String::new()), FIDEX_IO),
+        (E::Io { kind: std::io::ErrorKind::Other, message: String::new() }, FIDEX_IO),
         (E::QuotaExceeded { quota: 1 }, FIDEX_QUOTA_EXCEEDED),
         (E::PayloadTooLarge { len: 1, max: 0 }, FIDEX_PAYLOAD_TOO_LARGE),
         (E::InvalidConsent(String::new()), FIDEX_INVALID_CONSENT),

@@ -228,6 +228,7 @@ fn key_rotation_reencrypts_and_old_receipts_still_verify() {
     assert!(v.audit_entries(0, None).unwrap().iter().any(|e| matches!(e.event, log::audit::Event::KeyRotated { .. })));
 }
 
+#[cfg(feature = "test-hooks")] // uses Vault::stored_template_for_test
 #[test]
 fn cancelable_templates_same_results_unlinkable_and_renewable() {
     let dim = 256;

@@ -124,7 +124,7 @@ fn injected_faults_leave_the_last_good_commit() {
                 _ => assert!(res.is_ok()),
             }
             if let Err(e) = &res {
-                assert!(matches!(e, Error::Io(_)), "{fault:?}: {e}");
+                assert!(matches!(e, Error::Io { .. }), "{fault:?}: {e}");
             }
             drop(v);
             // The on-disk vault opens at a committed state: either before or after the delete.

@@ -139,6 +139,7 @@ fn reopen_gives_identical_results_and_wrong_key_is_refused() {
     assert_eq!(Vault::open(&p, &key).unwrap_err(), Error::Locked, "a second handle must not open a locked vault");
 }
 
+#[cfg(feature = "test-hooks")]
 fn all_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {
@@ -149,10 +150,12 @@ fn all_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+#[cfg(feature = "test-hooks")]
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     needle.len() <= hay.len() && hay.windows(needle.len()).any(|w| w == needle)
 }
 
+#[cfg(feature = "test-hooks")] // uses Vault::stored_template_for_test
 #[test]
 fn deletion_leaves_no_trace_in_any_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -324,6 +327,7 @@ fn facial_ids_are_random_v4_and_the_audit_log_holds_no_biometrics() {
 /// again whenever the vault has doubled, every row is re-quantised from its exact value
 /// (for int8-only storage, read back from the encrypted segments), and the scale survives
 /// reopen. `recalibrate_int8` works for both int8 modes and refuses f32.
+#[cfg(feature = "test-hooks")] // uses Vault::stored_template_for_test
 #[test]
 fn int8_scale_is_calibrated_from_the_data_and_follows_growth() {
     use fidex::search::quant::{calibrate, Int8Quantizer};

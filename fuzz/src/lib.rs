@@ -7,7 +7,7 @@
 //!   data, subkey = HKDF-SHA256(key, salt = vault id, info = "fidex/v1/data-aead")). With
 //!   it the `open_vault` target can hand the vault *authenticated* bodies the fuzzer chose,
 //!   which reaches the parsers behind the AEAD (postcard manifest body, segment records,
-//!   stored consent JSON, payloads, overlay, audit-log chunks). Without it every mutation
+//!   stored consent JSON, payloads, interaction times, audit-log chunks). Without it every mutation
 //!   would stop at "failed authentication".
 //! * [`run_open`]: the `open_vault` / `open_vault_wrong_key` property.
 //! * [`MemStorage`]: an in-memory [`fidex::storage::Storage`] for cheap commit + reopen.

@@ -1,6 +1,8 @@
 //! Enumerations of the C ABI. They cross as `uint32_t` (a Rust enum receiving an
 //! unlisted value would be undefined behaviour) and are validated on entry.
 
+#![forbid(unsafe_code)]
+
 use super::util::{check_enum, FfiResult};
 use crate::clock::{Clock, SystemClock};
 use crate::DeletionReason;

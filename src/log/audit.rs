@@ -4,6 +4,8 @@
 //! the Merkle leaf input (leaf hash = SHA-256(0x00 ‖ bytes), RFC 6962). Receipts carry the
 //! bytes verbatim so an offline verifier can hash them and read their fields.
 
+#![forbid(unsafe_code)]
+
 use crate::error::{Error, Result};
 use crate::id::FacialId;
 use serde::{Deserialize, Serialize};

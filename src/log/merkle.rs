@@ -42,6 +42,8 @@
 //! (proof, root) pair. The tree size must therefore be authenticated with the
 //! root (signed tree head / receipt), as the verifiers in this crate do.
 
+#![forbid(unsafe_code)]
+
 use sha2::{Digest, Sha256};
 use std::fmt;
 

@@ -79,6 +79,8 @@
 //! canonical tree of *some* set, not just some hash structure that happens to
 //! fold to the root.
 
+#![forbid(unsafe_code)]
+
 use super::merkle::{Hash, ProofError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -5,6 +5,8 @@
 //! followed by the whole header. The header binds vault id, object id and generation, so a
 //! file cannot be moved between vaults, roles or commits without failing authentication.
 
+#![forbid(unsafe_code)]
+
 use crate::error::{Error, Result};
 use crate::key::Sealer;
 

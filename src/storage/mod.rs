@@ -4,6 +4,8 @@
 //! replaced atomically. [`Storage`] is all the vault needs from a file system, so tests can
 //! inject failures ([`FaultyStorage`]): ENOSPC, short writes, failed fsyncs, failed renames.
 
+#![forbid(unsafe_code)]
+
 pub mod format;
 
 use std::fs::{self, File, OpenOptions};

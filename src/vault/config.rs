@@ -1,5 +1,7 @@
 //! Vault configuration.
 
+#![forbid(unsafe_code)]
+
 use crate::error::{Error, Result};
 use crate::search::engine::Backend;
 use crate::search::{Metric, Storage};
@@ -237,6 +239,9 @@ impl ConfigRecord {
 /// The names of the JSON configuration format (`VaultConfig::from_json` / `to_json`), the
 /// one vocabulary of the C ABI and the bindings.
 impl Metric {
+    /// Every metric, in code order.
+    pub const ALL: [Metric; 3] = [Metric::Cosine, Metric::InnerProduct, Metric::L2];
+
     /// `cosine`, `inner_product` or `l2`.
     pub const fn name(self) -> &'static str {
         match self {
@@ -248,11 +253,14 @@ impl Metric {
 
     /// Inverse of [`Metric::name`].
     pub fn from_name(s: &str) -> Option<Metric> {
-        [Metric::Cosine, Metric::InnerProduct, Metric::L2].into_iter().find(|m| m.name() == s)
+        Metric::ALL.into_iter().find(|m| m.name() == s)
     }
 }
 
 impl Storage {
+    /// Every in-memory storage type, in code order.
+    pub const ALL: [Storage; 4] = [Storage::F32, Storage::F16, Storage::Int8 { rerank: true }, Storage::Int8 { rerank: false }];
+
     /// `f32`, `f16`, `int8` (int8 scan with exact re-rank) or `int8_no_rerank`.
     pub const fn name(self) -> &'static str {
         match self {
@@ -265,9 +273,7 @@ impl Storage {
 
     /// Inverse of [`Storage::name`].
     pub fn from_name(s: &str) -> Option<Storage> {
-        [Storage::F32, Storage::F16, Storage::Int8 { rerank: true }, Storage::Int8 { rerank: false }]
-            .into_iter()
-            .find(|m| m.name() == s)
+        Storage::ALL.into_iter().find(|m| m.name() == s)
     }
 }
 
@@ -392,10 +398,10 @@ impl VaultConfig {
             },
         };
         let mut c = VaultConfig::new(dimension);
-        if let Some(m) = string("metric", &["cosine", "inner_product", "l2"])? {
+        if let Some(m) = string("metric", &Metric::ALL.map(Metric::name))? {
             c.metric = Metric::from_name(&m).expect("listed above");
         }
-        if let Some(s) = string("storage", &["f32", "f16", "int8", "int8_no_rerank"])? {
+        if let Some(s) = string("storage", &Storage::ALL.map(Storage::name))? {
             c.storage = Storage::from_name(&s).expect("listed above");
         }
         if let Some(t) = float("match_threshold")? {

@@ -1,4 +1,5 @@
-//! Segment bodies: the records of up to [`SEGMENT_CAPACITY`] templates in one sealed file.
+//! Segments: the records of up to [`SEGMENT_CAPACITY`] templates in one sealed file; the
+//! body codec, and reading a committed segment back.
 //!
 //! Plaintext layout (little-endian, documented in docs/FORMAT.md):
 //! ```text
@@ -7,8 +8,13 @@
 //! meta_len bytes               (postcard: Vec<RecordMeta>, same order as the vectors)
 //! ```
 
+#![forbid(unsafe_code)]
+
+use super::state::VaultState;
+use super::{io_err, Vault};
 use crate::error::{Error, Result};
-use crate::storage::format::Reader;
+use crate::id::FacialId;
+use crate::storage::format::{self, ObjectHeader, Reader, HEADER_LEN};
 use serde::{Deserialize, Serialize};
 
 /// Most templates one segment holds. A deletion rewrites one segment, so this bounds the
@@ -79,4 +85,41 @@ pub(crate) fn decode(body: &[u8], dim: usize, expected_count: usize) -> Result<D
         return Err(Error::corrupt("segment metadata count disagrees"));
     }
     Ok(Decoded { vectors, metas })
+}
+
+/// A committed segment's records as decrypted: each stored template (normalised and, in
+/// cancelable vaults, transformed) with its Facial ID, and the metadata in the same order.
+/// Plaintext biometric data.
+pub(super) struct DecryptedSegment {
+    pub templates: Vec<(FacialId, Vec<f32>)>,
+    pub metas: Vec<RecordMeta>,
+}
+
+impl Vault {
+    /// Reads, authenticates and decodes committed segment `id`.
+    pub(super) fn read_segment(&self, w: &VaultState, id: u64) -> Result<DecryptedSegment> {
+        let s = w.segments.by_id.get(&id).ok_or_else(|| Error::corrupt("unknown segment"))?;
+        let name = format::segment_file(id, s.generation);
+        let bytes = self.storage.read(&name).map_err(|e| io_err(&*self.storage, &name, e))?;
+        let count = count_of(&bytes)?;
+        let d = w.config.dimension as usize;
+        let h = ObjectHeader { vault_id: w.header.vault_id, object_id: id, generation: s.generation, count, dim: d as u32 };
+        let body = format::open_object(format::SEGMENT_MAGIC, format::AAD_SEGMENT, &h, &bytes, &w.keys.sealer, &name)?;
+        let dec = decode(&body, d, count as usize)?;
+        let templates = dec
+            .metas
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (FacialId::from_bytes(m.facial_id), dec.vectors[i * d..(i + 1) * d].to_vec()))
+            .collect();
+        Ok(DecryptedSegment { templates, metas: dec.metas })
+    }
+}
+
+/// The record count in an object file's header.
+fn count_of(bytes: &[u8]) -> Result<u32> {
+    if bytes.len() < HEADER_LEN {
+        return Err(Error::corrupt("file is truncated inside its header"));
+    }
+    Ok(u32::from_le_bytes(bytes[48..52].try_into().expect("4 bytes")))
 }

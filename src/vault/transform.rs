@@ -11,6 +11,8 @@
 //! transform protects a leaked vault file or a cross-vault linkage attempt only while the
 //! key stays secret; rotating the key renews every stored template.
 
+#![forbid(unsafe_code)]
+
 use crate::key::{labels, VaultKey};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

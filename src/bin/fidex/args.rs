@@ -2,7 +2,9 @@
 
 use crate::fail::EXIT_CODES_HELP;
 use crate::vectors::Format;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use fidex::search::{Metric, Storage};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -147,35 +149,66 @@ pub struct VaultArgs {
     pub key: KeyArgs,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MetricArg {
-    /// Cosine similarity (templates and probes are normalised)
-    Cosine,
-    /// Inner product
-    Ip,
-    /// Euclidean distance
-    L2,
+/// `--metric` and `--storage` take the library's names ([`Metric::name`], [`Storage::name`]:
+/// those of the JSON configuration and the C ABI). Earlier CLI spellings stay accepted
+/// where they mean the same thing.
+const METRIC_ALIASES: &[(&str, Metric)] = &[("ip", Metric::InnerProduct)];
+const STORAGE_ALIASES: &[(&str, Storage)] =
+    &[("int8-exact", Storage::Int8 { rerank: true }), ("int8-only", Storage::Int8 { rerank: false })];
+
+fn metric_help(m: Metric) -> &'static str {
+    match m {
+        Metric::Cosine => "Cosine similarity (templates and probes are normalised)",
+        Metric::InnerProduct => "Inner product (alias: ip)",
+        Metric::L2 => "Euclidean distance",
+    }
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StorageArg {
-    /// Exact float32 in memory
-    F32,
-    /// Half precision in memory
-    F16,
-    /// 8-bit quantised in memory (fastest, approximate scores)
-    Int8,
-    /// 8-bit quantised search with exact float32 re-ranking
-    Int8Exact,
+fn storage_help(s: Storage) -> &'static str {
+    match s {
+        Storage::F32 => "Exact float32 in memory",
+        Storage::F16 => "Half precision in memory",
+        Storage::Int8 { rerank: true } => "8-bit quantised search with exact float32 re-ranking (alias: int8-exact)",
+        Storage::Int8 { rerank: false } => "8-bit quantised only: fastest, approximate scores (alias: int8-only)",
+    }
 }
 
-/// `--backend` values.
+/// A parser accepting the names of `all` and the `aliases`, giving the value named.
+fn vocabulary<T: Copy + PartialEq + Send + Sync + 'static>(
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+    help: fn(T) -> &'static str,
+    aliases: &'static [(&'static str, T)],
+) -> impl TypedValueParser<Value = T> {
+    let values = all.iter().map(move |t| {
+        PossibleValue::new(name(*t))
+            .help(help(*t))
+            .aliases(aliases.iter().filter(|(_, a)| a == t).map(|(alias, _)| *alias))
+    });
+    PossibleValuesParser::new(values).map(move |given| {
+        let by_alias = aliases.iter().find(|(alias, _)| *alias == given).map(|(_, t)| *t);
+        by_alias
+            .or_else(|| all.iter().copied().find(|t| name(*t) == given))
+            .expect("clap accepts only listed names and aliases")
+    })
+}
+
+fn metric_parser() -> impl TypedValueParser<Value = Metric> {
+    vocabulary(&Metric::ALL, Metric::name, metric_help, METRIC_ALIASES)
+}
+
+fn storage_parser() -> impl TypedValueParser<Value = Storage> {
+    vocabulary(&Storage::ALL, Storage::name, storage_help, STORAGE_ALIASES)
+}
+
+/// `--backend` values (the names of the JSON configuration's `backend`).
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackendArg {
     /// Exact brute-force SIMD scan
     Flat,
-    /// faiss inverted-file index (approximate; for very large vaults)
-    Ivf,
+    /// faiss inverted-file index (approximate; for very large vaults; alias: ivf)
+    #[value(name = "faiss_ivf", alias = "ivf")]
+    FaissIvf,
 }
 
 #[derive(Args, Debug)]
@@ -185,11 +218,12 @@ pub struct CreateArgs {
     /// Template dimension (the face model's embedding size)
     #[arg(long, value_name = "N")]
     pub dim: u32,
-    #[arg(long, value_enum, default_value = "cosine")]
-    pub metric: MetricArg,
+    /// Similarity measure
+    #[arg(long, default_value = "cosine", value_parser = metric_parser())]
+    pub metric: Metric,
     /// In-memory representation for search (the vault always stores exact float32)
-    #[arg(long, value_enum, default_value = "f32")]
-    pub storage: StorageArg,
+    #[arg(long, default_value = "f32", value_parser = storage_parser())]
+    pub storage: Storage,
     /// Retention after the last interaction, e.g. 3y, 540d, 12w, 3600 (seconds); at most 3y
     #[arg(long, value_name = "DURATION", default_value = "3y")]
     pub retention: String,

@@ -5,7 +5,7 @@ use crate::fail::{exit, Failure};
 use crate::keys;
 use crate::output::{self, Ctx, Dest};
 use crate::vectors::{self, Format, Matrix};
-use fidex::search::{Metric, Storage};
+use fidex::search::Metric;
 use fidex::{Error, FacialId, Vault, VaultConfig, VaultKey};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -37,7 +37,7 @@ pub fn key(k: &KeyArgs) -> Result<VaultKey, Failure> {
 pub fn vault_ctx(e: Error, path: &Path) -> Failure {
     let name_in_message = matches!(
         e,
-        Error::NotAVault(_) | Error::Io(_) | Error::AlreadyExists(_)
+        Error::NotAVault(_) | Error::Io { .. } | Error::AlreadyExists(_)
     );
     let f = Failure::new(e);
     if name_in_message {
@@ -172,48 +172,18 @@ pub fn one_vector(a: &VectorArgs, dim: usize) -> Result<Vec<f32>, Failure> {
     Ok(m.data)
 }
 
-pub fn metric_name(m: Metric) -> &'static str {
-    match m.code() {
-        1 => "cosine",
-        2 => "ip",
-        3 => "l2",
-        _ => "unknown",
-    }
-}
-
-pub fn storage_name(s: Storage) -> &'static str {
-    match s.code() {
-        1 => "f32",
-        2 => "f16",
-        3 => "int8-exact",
-        4 => "int8",
-        _ => "unknown",
-    }
-}
-
 /// What a score means, for human output.
 pub fn score_meaning(m: Metric) -> &'static str {
-    match m.code() {
-        3 => "Euclidean distance, lower is closer",
-        2 => "inner product, higher is closer",
-        _ => "cosine similarity, higher is closer",
+    match m {
+        Metric::L2 => "Euclidean distance, lower is closer",
+        Metric::InnerProduct => "inner product, higher is closer",
+        Metric::Cosine => "cosine similarity, higher is closer",
     }
 }
 
+/// The configuration as JSON, in the library's format ([`VaultConfig::to_json`]).
 pub fn config_json(c: &VaultConfig) -> Value {
-    json!({
-        "dimension": c.dimension,
-        "metric": metric_name(c.metric),
-        "storage": storage_name(c.storage),
-        "match_threshold": c.match_threshold,
-        "duplicate_threshold": c.duplicate_threshold,
-        "retention_secs": c.retention_secs,
-        "max_templates": c.max_templates,
-        "purposes": c.purposes,
-        "cancelable": c.cancelable,
-        "auto_purge": c.auto_purge,
-        "backend": c.backend.to_string(),
-    })
+    serde_json::from_str(&c.to_json()).expect("VaultConfig::to_json writes JSON")
 }
 
 /// Writes `text` to a new file (never overwrites).

@@ -8,7 +8,7 @@ use std::fmt;
 pub mod exit {
     /// Success.
     pub const OK: u8 = 0;
-    /// Anything not listed below (quota exceeded, internal errors).
+    /// Anything not listed below (quota exceeded, vault closed, not committed yet, internal errors).
     pub const OTHER: u8 = 1;
     /// Bad usage or invalid input (arguments, vector files, manifests, configuration).
     pub const USAGE: u8 = 2;
@@ -38,7 +38,7 @@ pub mod exit {
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
    0  success
-   1  other error (quota exceeded, internal error)
+   1  other error (quota exceeded, vault closed, not committed yet, internal error)
    2  usage error or invalid input (arguments, vector file, manifest, configuration)
    3  not found (no vault at the path, no live template with that Facial ID)
    4  consent refused (missing, invalid, expired, or not covering the purpose)
@@ -57,29 +57,35 @@ Keys are never accepted on the command line (they would show in `ps`): pass
 With --json, results are JSON on stdout and errors one JSON object on stderr:
 {\"error\":{\"code\":<fidex error code>,\"exit_code\":N,\"message\":...,\"hint\":...}}";
 
-/// The exit code of a library error.
+/// The exit code of a library error: that of its status code.
 pub fn exit_code(e: &Error) -> u8 {
-    match e {
-        Error::InvalidArgument(_)
-        | Error::DimensionMismatch { .. }
-        | Error::NonFiniteValue { .. }
-        | Error::ZeroVector
-        | Error::PayloadTooLarge { .. }
-        | Error::InvalidConfig(_)
-        | Error::InvalidJson(_)
-        | Error::UnknownPurpose(_) => exit::USAGE,
-        Error::NotFound | Error::NotAVault(_) => exit::NOT_FOUND,
-        Error::NoConsent
-        | Error::ConsentExpired { .. }
-        | Error::PurposeNotCovered { .. }
-        | Error::InvalidConsent(_) => exit::CONSENT,
-        Error::Duplicate { .. } => exit::DUPLICATE,
-        Error::WrongKey | Error::InvalidKeyText(_) => exit::KEY,
-        Error::Corrupt(_) | Error::UnsupportedVersion { .. } => exit::CORRUPT,
-        Error::VerificationFailed(_) => exit::VERIFICATION,
-        Error::Io(_) => exit::IO,
-        Error::Locked => exit::LOCKED,
-        Error::AlreadyExists(_) => exit::EXISTS,
+    exit_for_status(e.code())
+}
+
+/// The exit code of a status code, by its family in [`fidex::STATUS_TABLE`] (docs/CLI.md
+/// lists the codes of each exit; a unit test checks that list against this function).
+pub fn exit_for_status(code: u32) -> u8 {
+    let Some(row) = fidex::status_info(code) else {
+        return exit::OTHER;
+    };
+    // A malformed key text is an input error to the library, but for an operator it is a
+    // key problem like a wrong key.
+    if row.name == "FIDEX_INVALID_KEY_TEXT" {
+        return exit::KEY;
+    }
+    match row.family {
+        "ok" => exit::OK,
+        "invalid_input" => exit::USAGE,
+        "not_found" => exit::NOT_FOUND,
+        "consent" | "purpose_not_covered" => exit::CONSENT,
+        "duplicate" => exit::DUPLICATE,
+        "wrong_key" => exit::KEY,
+        "corrupt" => exit::CORRUPT,
+        "verification_failed" => exit::VERIFICATION,
+        "io" => exit::IO,
+        "locked" => exit::LOCKED,
+        "already_exists" => exit::EXISTS,
+        // quota, closed, not_committed, internal
         _ => exit::OTHER,
     }
 }
@@ -162,7 +168,7 @@ impl Failure {
             );
             return f;
         }
-        Failure::new(Error::Io(format!("{what}: {e}")))
+        Failure::new(Error::io(what, e))
     }
 
     pub fn context(mut self, c: impl Into<String>) -> Failure {
@@ -213,3 +219,47 @@ impl From<Error> for Failure {
 
 /// Result of a command: the exit code on success (0, or 10 for "no match").
 pub type CmdResult = Result<u8, Failure>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exit-code table of docs/CLI.md: (exit code, the fidex codes listed for it).
+    fn documented_exits() -> Vec<(u8, Vec<u32>)> {
+        let doc = include_str!("../../../docs/CLI.md");
+        let table = doc.split("## Exit codes").nth(1).expect("docs/CLI.md has an exit-code table");
+        let mut out = Vec::new();
+        let rows = table.lines().skip_while(|l| !l.starts_with('|')).take_while(|l| l.starts_with('|'));
+        for line in rows.filter(|l| !l.starts_with("| code") && !l.starts_with("| ---")) {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let exit: u8 = cells[1].parse().unwrap_or_else(|_| panic!("exit code in {line:?}"));
+            let mut codes = Vec::new();
+            for part in cells[3].split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                match part.split_once('–') {
+                    Some((a, b)) => codes.extend(a.parse::<u32>().unwrap()..=b.parse::<u32>().unwrap()),
+                    None => codes.push(part.parse().unwrap_or_else(|_| panic!("code {part:?} in {line:?}"))),
+                }
+            }
+            out.push((exit, codes));
+        }
+        out
+    }
+
+    #[test]
+    fn exit_codes_follow_the_status_table_as_documented() {
+        let documented = documented_exits();
+        assert!(documented.len() >= 12, "{documented:?}");
+        let mut listed = std::collections::BTreeSet::new();
+        for (exit, codes) in &documented {
+            for code in codes {
+                assert_eq!(exit_for_status(*code), *exit, "fidex error {code} is documented under exit {exit}");
+                assert!(listed.insert(*code), "fidex error {code} is listed twice");
+            }
+        }
+        for row in fidex::STATUS_TABLE.iter().filter(|r| (1001..1100).contains(&r.code)) {
+            assert!(listed.contains(&row.code), "{} ({}) is missing from the exit-code table of docs/CLI.md", row.name, row.code);
+        }
+        assert_eq!(exit_code(&Error::InvalidKeyText("x".into())), exit::KEY);
+        assert_eq!(exit_code(&Error::BatchItem { index: 1, error: Box::new(Error::NoConsent) }), exit::CONSENT);
+    }
+}

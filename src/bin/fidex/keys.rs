@@ -1,6 +1,11 @@
-//! Getting the vault key (file or environment, never the command line) and writing key files.
+//! Keys: getting the vault key (file or environment, never the command line), writing key
+//! files, reading verification keys, and the `fidex key` commands.
 
-use crate::fail::Failure;
+use crate::args::{KeyArgs, VaultArgs};
+use crate::common::{key, open, preflight_new, write_new};
+use crate::fail::{exit, CmdResult, Failure};
+use crate::output::{self, Ctx};
+use serde_json::json;
 use fidex::receipt::VerificationKey;
 use fidex::VaultKey;
 use std::io::Write;
@@ -138,4 +143,67 @@ pub fn verification_keys(args: &[String]) -> Result<Vec<VerificationKey>, Failur
         }
     }
     Ok(out)
+}
+
+// ------------------------------------------------------------------ `fidex key` commands
+
+pub fn key_new(ctx: &Ctx, file: &std::path::Path) -> CmdResult {
+    let key = new_key_file(file)?;
+    let fp = key.fingerprint();
+    ctx.emit(&json!({"key_file": file, "fingerprint": fp, "mode": "0600"}));
+    ctx.say(format!(
+        "Wrote a new vault key to {} (mode 0600), fingerprint {fp}.",
+        file.display()
+    ));
+    ctx.say("Keep it secret and backed up: without it the vault can never be opened again.");
+    ctx.say(format!(
+        "Use it with --key-file {} or FIDEX_KEY_FILE={}.",
+        file.display(),
+        file.display()
+    ));
+    Ok(exit::OK)
+}
+
+pub fn key_public(ctx: &Ctx, v: &VaultArgs, out: Option<&std::path::Path>, all: bool) -> CmdResult {
+    if let Some(o) = out {
+        preflight_new(o)?;
+    }
+    let vault = open(v)?;
+    let vk = vault.verification_key().to_text();
+    let previous: Vec<String> = vault
+        .previous_verification_keys()
+        .iter()
+        .map(|k| k.to_text())
+        .collect();
+    if let Some(o) = out {
+        let mut text = format!("{vk}\n");
+        if all {
+            for p in previous.iter().rev() {
+                text.push_str(p);
+                text.push('\n');
+            }
+        }
+        write_new(o, &text)?;
+    }
+    ctx.emit(&json!({"verification_key": vk, "previous": previous, "vault_id": vault.vault_id(), "written_to": out}));
+    if !ctx.json {
+        output::out(&vk);
+        if all {
+            for p in previous.iter().rev() {
+                output::out(p);
+            }
+        }
+        if let Some(o) = out {
+            ctx.note(format!("also written to {}", o.display()));
+        }
+    }
+    Ok(exit::OK)
+}
+
+pub fn key_fingerprint(ctx: &Ctx, k: &KeyArgs) -> CmdResult {
+    let key = key(k)?;
+    let fp = key.fingerprint();
+    ctx.emit(&json!({"fingerprint": fp}));
+    ctx.say(&fp);
+    Ok(exit::OK)
 }

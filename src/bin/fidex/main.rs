@@ -1,14 +1,27 @@
 //! `fidex`: operator and auditor tooling for fidex vaults. Run `fidex --help`.
+//!
+//! One module per concept, as in the C ABI (`src/ffi`): `keys`, `vault` (create, info,
+//! stats), `enroll`, `search` (identify, verify), `erasure` (delete, withdraw, purge),
+//! `transparency` (receipt verify, audit), `subject` (export, record of processing),
+//! `admin` (check, rotate-key, compact), `demo`; and the shared machinery: `args` (the
+//! command line), `common`, `fail` (errors and exit codes), `output`, `timefmt`, `vectors`.
 
+#![forbid(unsafe_code)]
+
+mod admin;
 mod args;
-mod commands;
 mod common;
 mod demo;
 mod enroll;
+mod erasure;
 mod fail;
 mod keys;
 mod output;
+mod search;
+mod subject;
 mod timefmt;
+mod transparency;
+mod vault;
 mod vectors;
 
 use args::{Cli, Cmd, KeyCmd, ReceiptCmd};
@@ -19,27 +32,27 @@ use std::process::ExitCode;
 
 fn dispatch(ctx: &Ctx, cmd: &Cmd) -> CmdResult {
     match cmd {
-        Cmd::Key(KeyCmd::New { file }) => commands::key_new(ctx, file),
+        Cmd::Key(KeyCmd::New { file }) => keys::key_new(ctx, file),
         Cmd::Key(KeyCmd::Public { vault, out, all }) => {
-            commands::key_public(ctx, vault, out.as_deref(), *all)
+            keys::key_public(ctx, vault, out.as_deref(), *all)
         }
-        Cmd::Key(KeyCmd::Fingerprint { key }) => commands::key_fingerprint(ctx, key),
-        Cmd::Create(a) => commands::create(ctx, a),
-        Cmd::Info(a) => commands::info(ctx, a),
-        Cmd::Stats(v) => commands::stats(ctx, v),
-        Cmd::Check(v) => commands::check(ctx, v),
+        Cmd::Key(KeyCmd::Fingerprint { key }) => keys::key_fingerprint(ctx, key),
+        Cmd::Create(a) => vault::create(ctx, a),
+        Cmd::Info(a) => vault::info(ctx, a),
+        Cmd::Stats(v) => vault::stats(ctx, v),
+        Cmd::Check(v) => admin::check(ctx, v),
         Cmd::Enroll(a) => enroll::enroll(ctx, a),
-        Cmd::Identify(a) => commands::identify(ctx, a),
-        Cmd::Verify(a) => commands::verify(ctx, a),
-        Cmd::Delete(a) => commands::delete(ctx, a),
-        Cmd::Purge(a) => commands::purge(ctx, a),
-        Cmd::Withdraw(a) => commands::withdraw(ctx, a),
-        Cmd::Receipt(ReceiptCmd::Verify(a)) => commands::receipt_verify(ctx, a),
-        Cmd::Audit(a) => commands::audit(ctx, a),
-        Cmd::ExportSubject(a) => commands::export_subject(ctx, a),
-        Cmd::ProcessingRecord(v) => commands::processing_record(ctx, v),
-        Cmd::RotateKey(a) => commands::rotate_key(ctx, a),
-        Cmd::Compact(v) => commands::compact(ctx, v),
+        Cmd::Identify(a) => search::identify(ctx, a),
+        Cmd::Verify(a) => search::verify(ctx, a),
+        Cmd::Delete(a) => erasure::delete(ctx, a),
+        Cmd::Purge(a) => erasure::purge(ctx, a),
+        Cmd::Withdraw(a) => erasure::withdraw(ctx, a),
+        Cmd::Receipt(ReceiptCmd::Verify(a)) => transparency::receipt_verify(ctx, a),
+        Cmd::Audit(a) => transparency::audit(ctx, a),
+        Cmd::ExportSubject(a) => subject::export_subject(ctx, a),
+        Cmd::ProcessingRecord(v) => subject::processing_record(ctx, v),
+        Cmd::RotateKey(a) => admin::rotate_key(ctx, a),
+        Cmd::Compact(v) => admin::compact(ctx, v),
         Cmd::Demo(a) => demo::demo(ctx, a),
     }
 }

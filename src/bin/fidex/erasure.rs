@@ -1,0 +1,150 @@
+//! Erasure with signed receipts: `fidex delete`, `fidex withdraw`, `fidex purge`.
+
+use crate::args::*;
+use crate::common::*;
+use crate::fail::{exit, CmdResult, Failure};
+use crate::output::{self, Ctx, Dest};
+use crate::timefmt::{format_time, now, parse_time};
+use fidex::{DeletionReason, Error};
+use serde_json::json;
+
+pub fn delete(ctx: &Ctx, a: &DeleteArgs) -> CmdResult {
+    let reason: DeletionReason = a.reason.parse().map_err(Failure::new)?;
+    let ids = a
+        .facial_ids
+        .iter()
+        .map(|s| facial_id(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    if a.receipt.is_some() && ids.len() > 1 {
+        return Err(Failure::usage(
+            "--receipt FILE takes one Facial ID; with several, use --receipt-dir DIR",
+        ));
+    }
+    let dest = receipt_dest(ctx, a.receipt.as_deref())?;
+    let vault = open(&a.vault)?;
+    let receipts = if reason == DeletionReason::ConsentWithdrawn {
+        // Withdrawals go through `withdraw_consent`, which also logs the withdrawal itself.
+        if let Some(missing) = ids.iter().find(|id| !vault.contains(id)) {
+            return Err(
+                Failure::new(Error::NotFound).context(format!("{missing}: nothing was deleted"))
+            );
+        }
+        let mut uniq = ids.clone();
+        uniq.sort();
+        uniq.dedup();
+        if uniq.len() != ids.len() {
+            return Err(Failure::usage(
+                "a Facial ID is repeated; nothing was deleted",
+            ));
+        }
+        let mut out = Vec::new();
+        for id in &ids {
+            out.push(vault.withdraw_consent(id).map_err(Failure::new)?);
+        }
+        out
+    } else {
+        vault.delete_many(&ids, reason).map_err(|e| {
+            let f = Failure::new(e);
+            if ids.len() > 1 && f.error == Error::NotFound {
+                f.context("one of the Facial IDs is not live (or is repeated); nothing was deleted")
+            } else {
+                f
+            }
+        })?
+    };
+    let mut saved = Vec::new();
+    for r in &receipts {
+        saved.push(output::save_deletion(r, &dest)?);
+    }
+    // Not `close()`: it drops the receipts of templates purged automatically at that commit.
+    commit(&vault, ctx)?;
+    ctx.emit(&json!({
+        "deleted": receipts.iter().zip(&saved).map(|(r, at)| json!({"facial_id": r.facial_id, "reason": r.reason, "deleted_at": r.deleted_at, "receipt": at})).collect::<Vec<_>>(),
+    }));
+    for (r, at) in receipts.iter().zip(&saved) {
+        ctx.say(format!(
+            "Deleted {} (reason {}); template, payload and consent record are gone from the vault.",
+            r.facial_id,
+            r.reason.as_str()
+        ));
+        if at != "stdout" {
+            ctx.say(format!("  signed receipt: {at}"));
+        }
+    }
+    if !receipts.is_empty() && !ctx.json {
+        ctx.say("Anyone can check a receipt offline: fidex receipt verify RECEIPT --key <verification key>");
+    }
+    Ok(exit::OK)
+}
+
+pub fn withdraw(ctx: &Ctx, a: &WithdrawArgs) -> CmdResult {
+    let id = facial_id(&a.facial_id)?;
+    let dest = receipt_dest(ctx, a.receipt.as_deref())?;
+    let vault = open(&a.vault)?;
+    let r = vault.withdraw_consent(&id).map_err(Failure::new)?;
+    let at = output::save_deletion(&r, &dest)?;
+    // Not `close()`: it drops the receipts of templates purged automatically at that commit.
+    commit(&vault, ctx)?;
+    ctx.emit(&json!({"facial_id": r.facial_id, "reason": r.reason, "deleted_at": r.deleted_at, "receipt": at}));
+    ctx.say(format!(
+        "Consent withdrawn by {id}: the withdrawal is in the audit log and the template is erased."
+    ));
+    if at != "stdout" {
+        ctx.say(format!("  signed receipt: {at}"));
+    }
+    Ok(exit::OK)
+}
+
+pub fn purge(ctx: &Ctx, a: &PurgeArgs) -> CmdResult {
+    let at = a
+        .now
+        .as_deref()
+        .map(parse_time)
+        .transpose()
+        .map_err(|m| Failure::usage(format!("--now: {m}")))?;
+    if let Some(t) = at {
+        if t > now() + 86_400 {
+            ctx.note(format!(
+                "warning: purging as of {} (in the future): templates whose retention has not yet ended will be deleted",
+                format_time(t)
+            ));
+        }
+    }
+    let dest = Dest::Dir(ctx.receipt_dir.clone().unwrap_or_else(|| ".".into()));
+    dest.preflight()?;
+    let vault = open(&a.vault)?;
+    let receipts = vault.purge_expired(at).map_err(Failure::new)?;
+    let mut saved = Vec::new();
+    for r in &receipts {
+        saved.push(output::save_deletion(r, &dest)?);
+    }
+    // Not `close()`: it drops the receipts of templates purged automatically at that commit.
+    commit(&vault, ctx)?;
+    let when = format_time(at.unwrap_or_else(now));
+    ctx.emit(&json!({
+        "as_of": at.unwrap_or_else(now),
+        "purged": receipts.iter().zip(&saved).map(|(r, p)| json!({"facial_id": r.facial_id, "receipt": p})).collect::<Vec<_>>(),
+    }));
+    if receipts.is_empty() {
+        ctx.say(format!(
+            "Nothing to purge as of {when}: every template is within its retention period and consent."
+        ));
+    } else {
+        ctx.say(format!(
+            "Purged {} template(s) whose retention or consent had ended as of {when}:",
+            receipts.len()
+        ));
+        for (r, p) in receipts.iter().zip(&saved) {
+            ctx.say(format!("  {}  receipt {p}", r.facial_id));
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Where a deletion's receipt goes (--receipt, else --receipt-dir, else the current
+/// directory), checked before anything is deleted.
+fn receipt_dest(ctx: &Ctx, receipt: Option<&std::path::Path>) -> Result<Dest, Failure> {
+    let dest = Dest::choose(receipt, ctx.receipt_dir.as_deref(), Some(std::path::Path::new("."))).expect("a default");
+    dest.preflight()?;
+    Ok(dest)
+}

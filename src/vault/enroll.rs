@@ -1,0 +1,291 @@
+//! Enrollment: the consent and payload checks that need no vault state ([`Checked`]), then,
+//! under the write lock, the checks that do (purposes, quota, duplicates) for the whole
+//! batch, and only then the change. Nothing of a batch is applied unless every item passes.
+//! Enrollments stay in memory (`RecordTable::uncommitted`) until the next commit.
+
+#![forbid(unsafe_code)]
+
+use super::state::{Record, VaultState};
+use super::{Enrollment, NewEnrollment, Vault, VaultConfig, MAX_BATCH, MAX_PAYLOAD_BYTES};
+use crate::consent::ConsentReceipt;
+use crate::error::{Error, Result};
+use crate::id::FacialId;
+use crate::key::to_hex;
+use crate::log::audit::Event;
+use crate::search::Storage as StorageType;
+use zeroize::{Zeroize, Zeroizing};
+
+/// An enrollment whose consent and payload passed the checks that need no vault state.
+struct Checked<'a> {
+    template: &'a [f32],
+    consent: ConsentReceipt,
+    consent_json: String,
+    payload: &'a [u8],
+    /// The vault purposes the consent covers ([`ConsentReceipt::validate_for`]).
+    covered: Vec<String>,
+    now: i64,
+}
+
+impl<'a> Checked<'a> {
+    /// Every check of an enrollment that needs no vault state but its purposes; the
+    /// consent checks are [`ConsentReceipt::validate_for`]'s, so it predicts them exactly.
+    fn new(template: &'a [f32], consent: ConsentReceipt, payload: Option<&'a [u8]>, now: i64, purposes: &[String]) -> Result<Checked<'a>> {
+        let covered = consent.validate_for(now, purposes)?;
+        let payload = payload.unwrap_or(&[]);
+        if payload.len() > MAX_PAYLOAD_BYTES {
+            return Err(Error::PayloadTooLarge { len: payload.len(), max: MAX_PAYLOAD_BYTES });
+        }
+        let consent_json = serde_json::to_string(&consent)?;
+        if consent_json.len() > crate::consent::MAX_CONSENT_JSON {
+            return Err(Error::InvalidConsent(format!(
+                "consent record is {} bytes as stored; the limit is {}",
+                consent_json.len(),
+                crate::consent::MAX_CONSENT_JSON
+            )));
+        }
+        Ok(Checked { template, consent, consent_json, payload, covered, now })
+    }
+}
+
+impl Drop for Checked<'_> {
+    fn drop(&mut self) {
+        self.consent_json.zeroize();
+    }
+}
+
+/// What enrollment into a vault of `config` checks of `consent` at `now`, without a vault:
+/// the vault purposes it covers (in vault order), or the error enrollment would give.
+pub(crate) fn check_consent_for(config: &VaultConfig, consent: ConsentReceipt, now: i64) -> Result<Vec<String>> {
+    let mut checked = Checked::new(&[], consent, None, now, &config.purposes)?;
+    Ok(std::mem::take(&mut checked.covered))
+}
+
+impl Vault {
+    /// Enrolls a template under `consent`, with an optional payload (≤ 16 KiB).
+    ///
+    /// Refused with [`Error::InvalidConsent`], [`Error::ConsentExpired`] or
+    /// [`Error::PurposeNotCovered`] (the consent covers none of the vault's purposes) exactly
+    /// when [`ConsentReceipt::validate_for`] refuses the consent for this vault's purposes;
+    /// otherwise the template is searchable for the purposes it returns. Then
+    /// [`Error::Duplicate`], [`Error::QuotaExceeded`], or a vector error. Durable after the
+    /// next [`Vault::commit`].
+    pub fn enroll(&self, template: &[f32], consent: &ConsentReceipt, payload: Option<&[u8]>) -> Result<Enrollment> {
+        let purposes = self.read().config.purposes.clone();
+        let item = Checked::new(template, consent.clone(), payload, self.now(), &purposes)?;
+        Ok(self.enroll_checked(vec![item])?.remove(0))
+    }
+
+    /// Enrolls many templates in one step, all or nothing: either every item is enrolled
+    /// (Facial IDs returned in item order) or none is, and the error is
+    /// [`Error::BatchItem`] naming the first refused item (its [`Error::code`] is that of
+    /// the cause). Checks are those of [`Vault::enroll`]; the duplicate check covers both
+    /// the vault and the other items of the batch ([`Error::DuplicateInBatch`]), and runs
+    /// as one batch search instead of one scan per template.
+    ///
+    /// ```
+    /// use fidex::{vault::NewEnrollment, ConsentReceipt, Vault, VaultConfig, VaultKey};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let vault = Vault::create(dir.path().join("v"), &VaultKey::generate(), VaultConfig::new(2)).unwrap();
+    /// let c = |s: &str| ConsentReceipt::explicit(s, "Acme", "https://acme.example/p", &["identification"], 1_700_000_000).unwrap();
+    /// let (a, b) = (c("ann"), c("bob"));
+    /// let ids = vault.enroll_many(&[
+    ///     NewEnrollment { template: &[1.0, 0.0], consent: &a, payload: Some(b"ann") },
+    ///     NewEnrollment { template: &[0.0, 1.0], consent: &b, payload: None },
+    /// ]).unwrap();
+    /// assert_eq!(ids.len(), 2);
+    /// ```
+    pub fn enroll_many(&self, items: &[NewEnrollment<'_>]) -> Result<Vec<Enrollment>> {
+        let now = self.now();
+        let purposes = self.read().config.purposes.clone();
+        let checked = items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| Checked::new(it.template, it.consent.clone(), it.payload, now, &purposes).map_err(|e| e.in_batch(i)))
+            .collect::<Result<Vec<_>>>()?;
+        self.enroll_checked(checked)
+    }
+
+    /// [`Vault::enroll_many`] from the forms a C or language binding holds: `templates` is
+    /// `n × dimension` floats row-major, `consents[i]` the Kantara JSON of item `i`, and
+    /// `payloads` either empty (no payloads) or one (possibly empty) payload per item.
+    /// Consents are parsed and validated in parallel.
+    pub fn enroll_many_json(&self, templates: &[f32], consents: &[&str], payloads: &[&[u8]]) -> Result<Vec<Enrollment>> {
+        let d = self.read().config.dimension as usize;
+        let n = consents.len();
+        if n == 0 {
+            return Err(Error::InvalidArgument("the batch holds no templates".into()));
+        }
+        if n > MAX_BATCH {
+            return Err(Error::InvalidArgument(format!("a batch of {n} templates exceeds the limit of {MAX_BATCH}")));
+        }
+        if templates.len() != n * d {
+            return Err(Error::InvalidArgument(format!(
+                "{n} consents need {n} × {d} = {} template floats, got {}",
+                n * d,
+                templates.len()
+            )));
+        }
+        if !payloads.is_empty() && payloads.len() != n {
+            return Err(Error::InvalidArgument(format!("{n} templates but {} payloads (give none or one per template)", payloads.len())));
+        }
+        let now = self.now();
+        let purposes = self.read().config.purposes.clone();
+        let check = |i: usize| -> Result<Checked<'_>> {
+            let consent = ConsentReceipt::from_json(consents[i])?;
+            let payload = payloads.get(i).copied();
+            Checked::new(&templates[i * d..(i + 1) * d], consent, payload, now, &purposes)
+        };
+        let results: Vec<Result<Checked<'_>>> = if n >= 64 {
+            use rayon::prelude::*;
+            crate::search::pool::install(|| (0..n).into_par_iter().map(check).collect())
+        } else {
+            (0..n).map(check).collect()
+        };
+        let mut checked = Vec::with_capacity(n);
+        for (i, r) in results.into_iter().enumerate() {
+            checked.push(r.map_err(|e| e.in_batch(i))?);
+        }
+        self.enroll_checked(checked)
+    }
+
+    /// Like [`Vault::enroll`] with the consent as Kantara JSON text (empty → [`Error::NoConsent`]).
+    pub fn enroll_json(&self, template: &[f32], consent_json: &str, payload: Option<&[u8]>) -> Result<Enrollment> {
+        let consent = ConsentReceipt::from_json(consent_json)?;
+        let purposes = self.read().config.purposes.clone();
+        let item = Checked::new(template, consent, payload, self.now(), &purposes)?;
+        Ok(self.enroll_checked(vec![item])?.remove(0))
+    }
+
+    /// Runs every check [`Vault::enroll_json`] makes of a consent receipt (at the vault's
+    /// clock, against its purposes) without enrolling anything: the vault purposes the
+    /// receipt covers, or the error enrollment would return.
+    pub fn check_consent_json(&self, consent_json: &str) -> Result<Vec<String>> {
+        let consent = ConsentReceipt::from_json(consent_json)?;
+        check_consent_for(&self.read().config, consent, self.now())
+    }
+
+    /// Number of enrollments not committed yet: what dropping the vault now would discard.
+    /// (Deletions are always committed before they return.)
+    pub fn uncommitted_enrollments(&self) -> usize {
+        self.read().records.uncommitted.len()
+    }
+
+    /// The in-memory part of every enrollment: under the write lock, prepares the vectors,
+    /// checks purposes, quota and duplicates for the whole batch, then applies it. Nothing
+    /// is changed unless every item passes.
+    fn enroll_checked(&self, items: Vec<Checked<'_>>) -> Result<Vec<Enrollment>> {
+        let n = items.len();
+        let batch_err = |e: Error, i: usize| if n == 1 { e } else { e.in_batch(i) };
+        let _writer = self.writer()?;
+        let mut w = self.write();
+        let state = &mut *w;
+        if state.records.by_id.len() as u64 + n as u64 > state.config.max_templates {
+            return Err(Error::QuotaExceeded { quota: state.config.max_templates });
+        }
+        let mut prepared: Vec<(Vec<f32>, u64)> = Vec::with_capacity(n);
+        let wipe_all = |p: &mut Vec<(Vec<f32>, u64)>| p.iter_mut().for_each(|(v, _)| v.zeroize());
+        for (i, it) in items.iter().enumerate() {
+            let v = match state.prepare(it.template) {
+                Ok(v) => v,
+                Err(e) => {
+                    wipe_all(&mut prepared);
+                    return Err(batch_err(e, i));
+                }
+            };
+            // Checked::new established coverage against these purposes (validate_for).
+            let tags = state.config.purpose_tags(&it.covered);
+            prepared.push((v, tags));
+            if tags == 0 {
+                wipe_all(&mut prepared);
+                let consented = it.consent.consented_terms().into();
+                return Err(batch_err(Error::PurposeNotCovered { purpose: state.config.purposes.join(" or "), consented }, i));
+            }
+        }
+        if let Some(t) = state.config.duplicate_threshold {
+            if let Err(e) = state.check_duplicates(&prepared, t) {
+                wipe_all(&mut prepared);
+                return Err(e);
+            }
+        }
+        let now = items.first().map_or_else(|| self.now(), |it| it.now);
+        let mut out = Vec::with_capacity(n);
+        for (mut it, (v, tags)) in items.into_iter().zip(prepared) {
+            let mut id = FacialId::random();
+            while state.records.by_id.contains_key(&id) {
+                id = FacialId::random();
+            }
+            let row = state.records.index.push(&v, tags);
+            state.records.row_ids.push(id);
+            let (consent, consent_json, payload) = (it.consent.clone(), std::mem::take(&mut it.consent_json), it.payload);
+            let consent_sha256 = to_hex(&sha256(consent_json.as_bytes()));
+            let purposes = std::mem::take(&mut it.covered);
+            let consent_receipt_id = consent.consent_receipt_id.clone();
+            state.records.by_id.insert(
+                id,
+                Record { row, segment: None, enrolled_at: now, last_interaction: now, consent, consent_json, payload: payload.to_vec() },
+            );
+            state.records.uncommitted.push((id, v));
+            state.append_event(now, Event::ConsentRecorded { facial_id: id, consent_receipt_id, consent_sha256, purposes });
+            state.append_event(now, Event::Enrolled { facial_id: id });
+            state.records.enrollments_total += 1;
+            out.push(Enrollment { facial_id: id });
+        }
+        state.changed = true;
+        Ok(out)
+    }
+}
+
+impl VaultState {
+    /// Refuses a batch of prepared templates if any is within `threshold` of a live
+    /// template ([`Error::Duplicate`]) or of another template of the batch
+    /// ([`Error::DuplicateInBatch`]); errors of a batch of more than one name the item.
+    fn check_duplicates(&self, prepared: &[(Vec<f32>, u64)], threshold: f32) -> Result<()> {
+        let n = prepared.len();
+        let min = self.min_score(threshold);
+        let opts = self.search_opts();
+        let index = &self.records.index;
+        let wrap = |e: Error, i: usize| if n == 1 { e } else { e.in_batch(i) };
+        if n == 1 {
+            let hits = index.search(&prepared[0].0, 1, min, 0, &opts);
+            if let Some(h) = hits.first() {
+                let existing = self.records.row_ids[h.row as usize];
+                return Err(Error::Duplicate { existing, score: self.user_score(h.score) });
+            }
+            return Ok(());
+        }
+        let d = self.config.dimension as usize;
+        let mut qs = Zeroizing::new(Vec::with_capacity(n * d));
+        for (v, _) in prepared {
+            qs.extend_from_slice(v);
+        }
+        // Against the vault: one tiled batch search instead of n scans.
+        if !index.is_empty() {
+            let found = index.search_batch(&qs, 1, min, 0, &opts);
+            if let Some((i, h)) = found.iter().enumerate().find_map(|(i, hs)| hs.first().map(|h| (i, *h))) {
+                let existing = self.records.row_ids[h.row as usize];
+                return Err(wrap(Error::Duplicate { existing, score: self.user_score(h.score) }, i));
+            }
+        }
+        // Within the batch: an exact f32 index of the batch alone, each item against the
+        // others (k = 2: itself and its nearest other). The index zeroes itself on drop.
+        let mut own = crate::search::Index::new(d, self.config.metric, StorageType::F32);
+        own.reserve(n);
+        for (v, _) in prepared {
+            own.push(v, 0);
+        }
+        let found = own.search_batch(&qs, 2, min, 0, &opts);
+        for (i, hs) in found.iter().enumerate() {
+            if let Some(h) = hs.iter().find(|h| h.row as usize != i) {
+                // Report the later item of the pair, as sequential enrollment would.
+                let (later, earlier) = if (h.row as usize) < i { (i, h.row as usize) } else { (h.row as usize, i) };
+                return Err(wrap(Error::DuplicateInBatch { other: earlier, score: self.user_score(h.score) }, later));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn sha256(b: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(b).into()
+}

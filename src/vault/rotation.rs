@@ -1,0 +1,152 @@
+//! Key rotation: the whole vault re-encrypted under a new key, with a new signing key and,
+//! for cancelable vaults, a new transform (renewed templates).
+//!
+//! Every segment is read under the old key and written under the new one at the next
+//! generation before anything changes in memory; then memory switches and one commit
+//! writes the manifest and the whole log as one chunk under the new key, and the files
+//! written under the old key are removed.
+
+#![forbid(unsafe_code)]
+
+use super::segment;
+use super::state::{engine_err, signing_key};
+use super::transform::Transform;
+use super::{io_err, manifest, Vault};
+use crate::error::{Error, Result};
+use crate::id::FacialId;
+use crate::key::{self, to_hex, Sealer, VaultKey};
+use crate::log::audit::Event;
+use crate::storage::format::{self, ObjectHeader};
+use std::collections::HashMap;
+
+impl Vault {
+    /// Re-encrypts the whole vault under `new_key` with a new signing key (and, for cancelable
+    /// vaults, a new transform), commits, and removes every file written under the old key.
+    /// Keep the old key until this returns: a crash midway leaves the vault under either key.
+    pub fn rotate_key(&self, new_key: &VaultKey) -> Result<()> {
+        let _writer = self.writer()?;
+        let mut w = self.write();
+        self.commit_blocking_searches(&mut w)?;
+        let now = self.now();
+        let vid = w.header.vault_id;
+        let new_signing = signing_key(new_key, &vid);
+        let old_vk = w.keys.signing.verifying_key().to_bytes();
+        let new_vk = new_signing.verifying_key().to_bytes();
+        let new_sealer = Sealer::new(new_key, &vid);
+        let new_transform = w.config.cancelable.then(|| Transform::derive(new_key, &vid, w.config.dimension as usize));
+        // Read every segment under the old key first.
+        let seg_ids: Vec<u64> = w.segments.by_id.keys().copied().collect();
+        let mut contents = Vec::new();
+        for id in &seg_ids {
+            let seg = self.read_segment(&w, *id)?;
+            contents.push((*id, seg.templates, seg.metas));
+        }
+        let gen = w.segments.generation + 1;
+        let mut written = Vec::new();
+        let result = (|| -> Result<()> {
+            let d = w.config.dimension as usize;
+            for (id, recs, metas) in &contents {
+                let vecs: Vec<Vec<f32>> = recs
+                    .iter()
+                    .map(|(_, v)| match (&w.keys.transform, &new_transform) {
+                        (Some(old), Some(new)) => new.apply(&old.invert(v)),
+                        _ => v.clone(),
+                    })
+                    .collect();
+                let refs: Vec<&[f32]> = vecs.iter().map(|v| v.as_slice()).collect();
+                let body = segment::encode(d, &refs, metas);
+                let h = ObjectHeader { vault_id: vid, object_id: *id, generation: gen, count: recs.len() as u32, dim: d as u32 };
+                let bytes = format::seal_object(format::SEGMENT_MAGIC, format::AAD_SEGMENT, &h, &body, &new_sealer);
+                let name = format::segment_file(*id, gen);
+                self.storage.write_new(&name, &bytes).map_err(|e| io_err(&*self.storage, &name, e))?;
+                written.push(name);
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            for n in &written {
+                let _ = self.storage.remove(n);
+            }
+            return Err(e);
+        }
+        // Switch in memory, then commit the manifest and a single re-encrypted log chunk.
+        let old_files: Vec<String> = w.referenced_files().collect();
+        let old_state = (w.keys.key.clone(), w.segments.generation);
+        w.keys.key = new_key.clone();
+        w.keys.sealer = new_sealer;
+        w.keys.signing = new_signing;
+        w.header.key_check = key::key_check(new_key, &vid);
+        w.keys.previous_verification_keys.push(old_vk);
+        for s in w.segments.by_id.values_mut() {
+            s.generation = gen;
+        }
+        if let Some(nt) = new_transform {
+            // Rebuild the index with renewed templates.
+            let mut index = w.new_engine()?;
+            if let Some(scale) = w.records.index.int8_scale() {
+                index.set_int8_scale(scale);
+            }
+            index.set_auto_train(false).map_err(engine_err)?;
+            let mut row_ids = Vec::new();
+            let mut rows = HashMap::new();
+            for (_, recs, _) in &contents {
+                for (id, v) in recs {
+                    let old = w.keys.transform.as_ref().expect("cancelable vault has a transform");
+                    let tags = w.records.index.tags(w.records.by_id[id].row);
+                    let row = index.push(&nt.apply(&old.invert(v)), tags);
+                    row_ids.push(*id);
+                    rows.insert(*id, row);
+                }
+            }
+            let uncommitted_ids: Vec<FacialId> = w.records.uncommitted.iter().map(|(i, _)| *i).collect();
+            debug_assert!(uncommitted_ids.is_empty(), "uncommitted enrollments were committed above");
+            index.set_auto_train(true).map_err(engine_err)?;
+            for (id, row) in rows {
+                if let Some(r) = w.records.by_id.get_mut(&id) {
+                    r.row = row;
+                }
+            }
+            w.records.index.clear();
+            w.records.index = index;
+            w.records.row_ids = row_ids;
+            w.keys.transform = Some(nt);
+        }
+        let entry_vk = Event::KeyRotated { new_verification_key: to_hex(&new_vk), old_verification_key: to_hex(&old_vk) };
+        w.append_event(now, entry_vk);
+        // Re-encrypt the whole log as one chunk under the new key.
+        w.log.committed = 0;
+        w.log.chunks.clear();
+        w.changed = true;
+        let res = self.commit_blocking_searches_at(&mut w, Some(gen));
+        match res {
+            Ok(_) => {
+                for f in old_files {
+                    if self.storage.remove(&f).is_err() {
+                        w.segments.pending_removals.insert(f);
+                    }
+                }
+                let _ = self.storage.sync_dir();
+                Ok(())
+            }
+            Err(e) => {
+                // Did the manifest switch reach the disk? Re-read it with the old key: if that
+                // works, the rotation did not happen, so go back to exactly that state and drop
+                // the files written under the new key. If the old key is refused, the new
+                // manifest is in place (only a later step failed) and memory already matches it.
+                let (old_key, _) = old_state;
+                match manifest::load_state(&*self.storage, &old_key) {
+                    Ok(mut restored) => {
+                        restored.segments.pending_removals = std::mem::take(&mut w.segments.pending_removals);
+                        restored.segments.pending_removals.extend(written);
+                        w.records.index.clear();
+                        *w = restored;
+                        self.remove_pending_files(&mut w);
+                    }
+                    Err(Error::WrongKey) => {}
+                    Err(_) => {}
+                }
+                Err(e)
+            }
+        }
+    }
+}

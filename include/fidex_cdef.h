@@ -64,6 +64,11 @@
 #define FIDEX_MAX_PAYLOAD_BYTES 16384
 
 /**
+ * Length of a raw vault key (fidex_key_from_bytes, fidex_key_expose_secret).
+ */
+#define FIDEX_KEY_BYTES 32
+
+/**
  * Length of a Facial ID in text form (36 characters, without the terminating NUL).
  */
 #define FIDEX_FACIAL_ID_TEXT_LEN 36
@@ -435,6 +440,12 @@ typedef struct {
 #define FIDEX_NOT_COMMITTED 1026
 
 /**
+ * The vault handle failed and refuses further use (a change panicked part-way, or a failed
+ * key rotation could not tell which key the disk is under): free it and open the vault again.
+ */
+#define FIDEX_VAULT_FAILED 1027
+
+/**
  * A required pointer parameter was NULL (or an input pointer was NULL with a non-zero length).
  */
 #define FIDEX_NULL_PARAMETER 1100
@@ -590,6 +601,9 @@ fidex_status fidex_consent_validate(const char *consent_json,
  * wrong_key, corrupt, io, quota, already_exists, locked, verification_failed, closed,
  * not_committed, internal) and its static message; `constants` every other `#define` of
  * fidex.h (limits, enum values, version numbers). A test checks it against the header.
+ * Every value is a JSON integer; `FIDEX_AUDIT_END` is 2⁶⁴ − 1, which a parser that reads
+ * numbers as doubles (JavaScript's `JSON.parse`) cannot hold exactly: read that one as a
+ * big integer, or from `fidex_cdef.h`.
  *
  * Thread safety: safe from any thread.
  */
@@ -686,7 +700,7 @@ fidex_status fidex_key_export_text(const fidex_key *key,
                                    fidex_error **out_error);
 
 /**
- * Copies the 32 raw key bytes into `out` (capacity `out_capacity` ≥ 32, else
+ * Copies the FIDEX_KEY_BYTES (32) raw key bytes into `out` (capacity `out_capacity` ≥ 32, else
  * FIDEX_BUFFER_TOO_SMALL). Handle with care: prefer fidex_key_export_text for storage.
  *
  * Thread safety: safe from any thread.
@@ -726,7 +740,7 @@ void fidex_key_free(fidex_key *key);
 
 /**
  * Builds a key from exactly 32 raw bytes (e.g. unwrapped from a KMS) into a new `*out_key`.
- * FIDEX_INVALID_ARGUMENT unless `len` is 32. The caller should wipe its copy.
+ * FIDEX_INVALID_ARGUMENT unless `len` is FIDEX_KEY_BYTES (32). The caller should wipe its copy.
  *
  * Thread safety: safe from any thread.
  *

@@ -84,6 +84,16 @@ pub enum Error {
     NotCommitted(String),
     /// Two templates of one batch are too similar to each other.
     DuplicateInBatch { other: usize, score: f32 },
+    /// A batch buffer's length does not fit its items: `items` vectors (or, when `None`, a
+    /// whole number of vectors) of `dim` components need `items × dim` floats, not `len`.
+    BatchShape { dim: usize, len: usize, items: Option<usize> },
+    /// No live template has this Facial ID (a deletion or withdrawal of it, or an unknown id).
+    NotFoundId(crate::FacialId),
+    /// The vault handle failed and refuses further use: a change panicked part-way (its
+    /// memory may no longer match the disk), or a failed key rotation left it unable to tell
+    /// which key the disk is under. Committed data is intact: drop the handle and open the
+    /// vault again.
+    VaultFailed(String),
     /// Item `index` of a batch was refused (nothing of the batch was applied); `error`
     /// says why, and [`Error::code`] is its code.
     BatchItem { index: usize, error: Box<Error> },
@@ -101,7 +111,7 @@ impl Error {
             Error::ConsentExpired { .. } => 1006,
             Error::PurposeNotCovered { .. } => 1007,
             Error::Duplicate { .. } => 1008,
-            Error::NotFound => 1009,
+            Error::NotFound | Error::NotFoundId(_) => 1009,
             Error::WrongKey => 1010,
             Error::Corrupt(_) => 1011,
             Error::Io { .. } => 1012,
@@ -119,6 +129,8 @@ impl Error {
             Error::Closed => 1024,
             Error::UnknownPurpose(_) => 1025,
             Error::NotCommitted(_) => 1026,
+            Error::VaultFailed(_) => 1027,
+            Error::BatchShape { .. } => 1002,
             Error::ForkedChild { .. } => 1020,
             Error::DuplicateInBatch { .. } => 1008,
             Error::BatchItem { error, .. } => error.code(),
@@ -209,6 +221,7 @@ impl fmt::Display for Error {
                 "template duplicates enrolled Facial ID {existing} (score {score:.4}); delete that one first or disable duplicate checks"
             ),
             Error::NotFound => write!(f, "no live template has that Facial ID"),
+            Error::NotFoundId(id) => write!(f, "no live template has Facial ID {id} (unknown, or already deleted)"),
             Error::WrongKey => write!(f, "wrong key: this key does not open the vault"),
             Error::Corrupt(m) => write!(f, "vault data is corrupt or was tampered with: {m}"),
             Error::Io { message, .. } => write!(f, "I/O error: {message}"),
@@ -236,6 +249,21 @@ impl fmt::Display for Error {
                 "purpose '{p}' is not one of this vault's purposes (see VaultConfig::purposes)"
             ),
             Error::NotCommitted(m) => write!(f, "not committed yet: {m}"),
+            Error::BatchShape { dim, len, items: Some(n) } => write!(
+                f,
+                "a batch of {n} items of {dim} components needs {n} × {dim} = {} floats, got {len}",
+                n.saturating_mul(*dim)
+            ),
+            Error::BatchShape { dim, len, items: None } => write!(
+                f,
+                "a batch of {dim}-dimensional vectors needs a whole multiple of {dim} floats, got {len} ({} vectors and {} floats over)",
+                len / dim.max(&1),
+                len % dim.max(&1)
+            ),
+            Error::VaultFailed(m) => write!(
+                f,
+                "the vault handle refuses further use: {m}; committed data is intact: drop this handle and open the vault again"
+            ),
             Error::ForkedChild { owner_pid } => write!(
                 f,
                 "this vault handle was opened by process {owner_pid} and inherited through fork(); a forked child may search it but not change it (the parent holds the vault's lock): make changes in the parent"
@@ -306,6 +334,7 @@ pub const STATUS_TABLE: &[StatusInfo] = &[
     st(1024, "FIDEX_CLOSED", "closed", "vault is closed"),
     st(1025, "FIDEX_UNKNOWN_PURPOSE", "invalid_input", "unknown purpose"),
     st(1026, "FIDEX_NOT_COMMITTED", "not_committed", "not committed yet"),
+    st(1027, "FIDEX_VAULT_FAILED", "internal", "the vault handle failed and refuses further use (reopen the vault)"),
     st(1100, "FIDEX_NULL_PARAMETER", "invalid_input", "a required pointer parameter was NULL"),
     st(1101, "FIDEX_PANIC", "internal", "internal error: a Rust panic was caught at the C boundary (please report)"),
     st(1102, "FIDEX_INVALID_UTF8", "invalid_input", "text parameter is not valid UTF-8"),
@@ -346,7 +375,7 @@ mod tests {
             Error::NoConsent | Error::ConsentExpired { .. } | Error::InvalidConsent(_) => "consent",
             Error::PurposeNotCovered { .. } => "purpose_not_covered",
             Error::Duplicate { .. } | Error::DuplicateInBatch { .. } => "duplicate",
-            Error::NotFound | Error::NotAVault(_) => "not_found",
+            Error::NotFound | Error::NotFoundId(_) | Error::NotAVault(_) => "not_found",
             Error::WrongKey => "wrong_key",
             Error::Corrupt(_) | Error::UnsupportedVersion { .. } => "corrupt",
             Error::Io { .. } => "io",
@@ -356,6 +385,8 @@ mod tests {
             Error::VerificationFailed(_) => "verification_failed",
             Error::Closed => "closed",
             Error::NotCommitted(_) => "not_committed",
+            Error::VaultFailed(_) => "internal",
+            Error::BatchShape { .. } => "invalid_input",
             Error::BatchItem { error, .. } => expected_family(error),
         }
     }
@@ -372,6 +403,7 @@ mod tests {
             Error::PurposeNotCovered { purpose: s(), consented: Box::new([]) },
             Error::Duplicate { existing: crate::FacialId::random(), score: 1.0 },
             Error::NotFound,
+            Error::NotFoundId(crate::FacialId::random()),
             Error::WrongKey,
             Error::Corrupt(s()),
             Error::Io { kind: std::io::ErrorKind::NotFound, message: s() },
@@ -390,6 +422,8 @@ mod tests {
             Error::UnknownPurpose(s()),
             Error::ForkedChild { owner_pid: 1 },
             Error::NotCommitted(s()),
+            Error::VaultFailed(s()),
+            Error::BatchShape { dim: 4, len: 9, items: None },
             Error::DuplicateInBatch { other: 0, score: 1.0 },
             Error::BatchItem { index: 3, error: Box::new(Error::NoConsent) },
             Error::BatchItem { index: 0, error: Box::new(Error::Io { kind: std::io::ErrorKind::Other, message: s() }) },

@@ -228,6 +228,13 @@ pub struct DeletionReceipt {
     pub tree_head: SignedTreeHead,
     /// Proof that the Facial ID is not in the live set committed by the tree head.
     pub non_membership_proof: LiveSetProof,
+    /// Vault files that still held an encryption of the deleted record when the receipt was
+    /// issued, because the file system refused to remove them (absent when there were none,
+    /// which is the normal case). Not covered by the signature: it is the vault's
+    /// statement about its files at issue time. The files are no longer referenced by the
+    /// vault, are retried at each commit and at open, and are unreadable without the key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub erasure_pending: Vec<String>,
 }
 
 /// Proof that consent was recorded and the template enrolled (GDPR Art. 7(1)).

@@ -96,7 +96,7 @@ unsafe impl GlobalAlloc for Inspecting {
 #[global_allocator]
 static A: Inspecting = Inspecting;
 
-const PHASES: [&str; 12] = [
+const PHASES: [&str; 15] = [
     "setup",
     "enroll + refused duplicate",
     "commit",
@@ -109,6 +109,9 @@ const PHASES: [&str; 12] = [
     "drop with uncommitted enrollments",
     "cancelable vault: enroll + search + delete",
     "done",
+    "verify",
+    "identify_batch",
+    "(after the batch)",
 ];
 
 fn phase(i: usize) {
@@ -160,14 +163,17 @@ fn no_template_or_payload_is_left_in_freed_memory() {
     v.commit().unwrap();
     phase(3);
     assert_eq!(v.identify(template, 3, None, "identification").unwrap()[0].facial_id, victim);
+    phase(12);
     assert!(v.verify(&victim, template, "authentication").unwrap().matched);
-    let mut probes = Vec::new();
+    phase(13);
+    let mut probes = Vec::with_capacity(4 * DIM); // sized: growth would leave copies (ours, not fidex's)
     for _ in 0..4 {
         probes.extend_from_slice(template);
     }
     let batch = v.identify_batch(&probes, 1, None, "identification").unwrap();
     probes.zeroize();
     drop(probes);
+    phase(14);
     assert_eq!(batch[0][0].facial_id, victim);
     phase(4);
     let mut export = v.export_subject(&victim, true).unwrap();

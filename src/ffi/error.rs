@@ -70,6 +70,9 @@ pub const FIDEX_CLOSED: fidex_status = 1024;
 pub const FIDEX_UNKNOWN_PURPOSE: fidex_status = 1025;
 /// The operation needs committed state (e.g. an enrollment receipt before the commit).
 pub const FIDEX_NOT_COMMITTED: fidex_status = 1026;
+/// The vault handle failed and refuses further use (a change panicked part-way, or a failed
+/// key rotation could not tell which key the disk is under): free it and open the vault again.
+pub const FIDEX_VAULT_FAILED: fidex_status = 1027;
 /// A required pointer parameter was NULL (or an input pointer was NULL with a non-zero length).
 pub const FIDEX_NULL_PARAMETER: fidex_status = 1100;
 /// A Rust panic was caught at the boundary: a bug in fidex. A vault handle on which this
@@ -116,6 +119,7 @@ pub(crate) const STATUS_CONSTANTS: &[(&str, fidex_status)] = &[
     ("FIDEX_CLOSED", FIDEX_CLOSED),
     ("FIDEX_UNKNOWN_PURPOSE", FIDEX_UNKNOWN_PURPOSE),
     ("FIDEX_NOT_COMMITTED", FIDEX_NOT_COMMITTED),
+    ("FIDEX_VAULT_FAILED", FIDEX_VAULT_FAILED),
     ("FIDEX_NULL_PARAMETER", FIDEX_NULL_PARAMETER),
     ("FIDEX_PANIC", FIDEX_PANIC),
     ("FIDEX_INVALID_UTF8", FIDEX_INVALID_UTF8),
@@ -249,6 +253,9 @@ pub unsafe extern "C" fn fidex_error_free(error: *mut fidex_error) {
 /// wrong_key, corrupt, io, quota, already_exists, locked, verification_failed, closed,
 /// not_committed, internal) and its static message; `constants` every other `#define` of
 /// fidex.h (limits, enum values, version numbers). A test checks it against the header.
+/// Every value is a JSON integer; `FIDEX_AUDIT_END` is 2⁶⁴ − 1, which a parser that reads
+/// numbers as doubles (JavaScript's `JSON.parse`) cannot hold exactly: read that one as a
+/// big integer, or from `fidex_cdef.h`.
 ///
 /// Thread safety: safe from any thread.
 #[no_mangle]
@@ -280,6 +287,7 @@ fn constants_json() -> String {
     put("FIDEX_MAX_BATCH", FIDEX_MAX_BATCH.into());
     put("FIDEX_MAX_PAYLOAD_BYTES", FIDEX_MAX_PAYLOAD_BYTES.into());
     put("FIDEX_FACIAL_ID_TEXT_LEN", FIDEX_FACIAL_ID_TEXT_LEN.into());
+    put("FIDEX_KEY_BYTES", FIDEX_KEY_BYTES.into());
     put("FIDEX_AUDIT_END", FIDEX_AUDIT_END.into());
     for (name, v) in [
         ("FIDEX_DELETION_SUBJECT_REQUEST", FIDEX_DELETION_SUBJECT_REQUEST),

@@ -43,7 +43,7 @@ pub unsafe extern "C" fn fidex_key_generate(out_key: *mut *mut fidex_key, out_er
 }
 
 /// Builds a key from exactly 32 raw bytes (e.g. unwrapped from a KMS) into a new `*out_key`.
-/// FIDEX_INVALID_ARGUMENT unless `len` is 32. The caller should wipe its copy.
+/// FIDEX_INVALID_ARGUMENT unless `len` is FIDEX_KEY_BYTES (32). The caller should wipe its copy.
 ///
 /// Thread safety: safe from any thread.
 ///
@@ -63,7 +63,7 @@ pub unsafe extern "C" fn fidex_key_from_bytes(bytes: *const u8, len: usize, out_
     })
 }
 
-/// Copies the 32 raw key bytes into `out` (capacity `out_capacity` ≥ 32, else
+/// Copies the FIDEX_KEY_BYTES (32) raw key bytes into `out` (capacity `out_capacity` ≥ 32, else
 /// FIDEX_BUFFER_TOO_SMALL). Handle with care: prefer fidex_key_export_text for storage.
 ///
 /// Thread safety: safe from any thread.
@@ -80,8 +80,8 @@ pub unsafe extern "C" fn fidex_key_expose_secret(key: *const fidex_key, out: *mu
         // SAFETY: the caller guarantees `out` is writable for `out_capacity` bytes and `key`
         // is NULL or live.
         let (buf, k) = unsafe { (out_slice(out, out_capacity, "out")?, key_ref(key, "key")?) };
-        if buf.len() < 32 {
-            return Err(Failure::too_small("out", buf.len(), 32));
+        if buf.len() < super::FIDEX_KEY_BYTES {
+            return Err(Failure::too_small("out", buf.len(), super::FIDEX_KEY_BYTES));
         }
         for (slot, b) in buf.iter_mut().zip(k.expose_secret()) {
             slot.write(*b);

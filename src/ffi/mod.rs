@@ -84,6 +84,8 @@ pub const FIDEX_MAX_K: usize = 10000;
 pub const FIDEX_MAX_BATCH: usize = 100000;
 /// Largest payload stored with a template (bytes).
 pub const FIDEX_MAX_PAYLOAD_BYTES: usize = 16384;
+/// Length of a raw vault key (fidex_key_from_bytes, fidex_key_expose_secret).
+pub const FIDEX_KEY_BYTES: usize = 32;
 /// Length of a Facial ID in text form (36 characters, without the terminating NUL).
 pub const FIDEX_FACIAL_ID_TEXT_LEN: usize = 36;
 
@@ -118,3 +120,4 @@ pub extern "C" fn fidex_version() -> *const c_char {
 pub fn __panic_boundary_selftest(out_error: *mut *mut fidex_error) -> fidex_status {
     util::call(out_error, || panic!("panic boundary self-test"))
 }
+const _: () = assert!(FIDEX_KEY_BYTES == 32);

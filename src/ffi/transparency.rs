@@ -60,7 +60,7 @@ pub unsafe extern "C" fn fidex_vault_previous_verification_keys(
 #[no_mangle]
 pub unsafe extern "C" fn fidex_vault_tree_head(vault: *const fidex_vault, out_json: *mut *mut fidex_bytes, out_error: *mut *mut fidex_error) -> fidex_status {
     // SAFETY: forwarded contract.
-    unsafe { text_query(vault, out_json, "out_json", out_error, |v| Ok(receipt::to_json(&v.tree_head()))) }
+    unsafe { text_query(vault, out_json, "out_json", out_error, |v| Ok(receipt::to_json(&v.tree_head()?))) }
 }
 
 /// RFC 9162 consistency proof of the audit log from size `old_size` to `new_size`, as a

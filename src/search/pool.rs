@@ -4,8 +4,9 @@
 //! to run on rayon's *global* pool, which a forked child inherits as bookkeeping only: the
 //! pool's threads do not exist in the child (fork copies just the calling thread), so the
 //! child's first parallel search queued its work for threads that never ran it and waited
-//! forever. Python `multiprocessing` (fork start method), gunicorn `--preload`, celery
-//! prefork and Node cluster setups all fork a process that has already searched.
+//! forever. Python `multiprocessing` (fork start method), gunicorn `--preload` and celery
+//! prefork all fork a process that may have searched. (Node's `cluster` and
+//! `child_process.fork` start new processes instead: nothing is inherited there.)
 //!
 //! So fidex never touches rayon's global pool. A search that is already running on a rayon
 //! worker (the caller's own pool: the caller chose it) splits its work there; otherwise it

@@ -8,9 +8,7 @@
 use super::state::VaultState;
 use super::Vault;
 use crate::error::Result;
-use crate::id::FacialId;
 use crate::search::{quant, Storage as StorageType};
-use zeroize::Zeroize;
 
 impl Vault {
     /// Re-calibrates the int8 quantisation scale from the stored templates and re-quantises
@@ -45,7 +43,8 @@ impl Vault {
             // spread) of at most CALIBRATION_SAMPLE components.
             let d = w.config.dimension as usize;
             let want_rows = (quant::CALIBRATION_SAMPLE / d).max(1);
-            let mut sample: Vec<f32> = Vec::new();
+            // Sized up front (a growing buffer would leave template copies behind), wiped on drop.
+            let mut sample = zeroize::Zeroizing::new(Vec::with_capacity(want_rows * d));
             for (_, v) in w.records.uncommitted.iter().take(want_rows) {
                 sample.extend_from_slice(v);
             }
@@ -57,7 +56,7 @@ impl Vault {
                 if sample.len() / d >= want_rows {
                     break;
                 }
-                let mut recs = self.read_segment(w, *id)?.templates;
+                let recs = self.read_segment(w, *id)?.templates;
                 for (rid, v) in &recs {
                     if w.records.by_id.get(rid).and_then(|r| r.segment) == Some(*id) {
                         if seen.is_multiple_of(stride) && sample.len() / d < want_rows {
@@ -66,10 +65,9 @@ impl Vault {
                         seen += 1;
                     }
                 }
-                wipe_templates(&mut recs);
             }
             let q = quant::calibrate(&sample);
-            sample.zeroize();
+            drop(sample);
             // Pass 2: new scale, then every row re-quantised from its exact value.
             if !w.records.index.set_int8_scale(q.scale()) {
                 return Ok(false);
@@ -78,25 +76,17 @@ impl Vault {
                 w.records.index.requantize_row(w.records.by_id[id].row, v);
             }
             for id in &seg_ids {
-                let mut recs = self.read_segment(w, *id)?.templates;
+                let recs = self.read_segment(w, *id)?.templates;
                 for (rid, v) in &recs {
                     if let Some(r) = w.records.by_id.get(rid).filter(|r| r.segment == Some(*id)) {
                         let row = r.row;
                         w.records.index.requantize_row(row, v);
                     }
                 }
-                wipe_templates(&mut recs);
             }
         }
         w.records.int8_calibrated_rows = n as u64;
         w.changed = true;
         Ok(true)
-    }
-}
-
-/// Zeroes the template vectors of a decoded segment before they are freed.
-fn wipe_templates(recs: &mut [(FacialId, Vec<f32>)]) {
-    for (_, v) in recs.iter_mut() {
-        v.zeroize();
     }
 }

@@ -30,14 +30,13 @@
 
 use super::config::ConfigRecord;
 use super::manifest::{ChunkRef, ManifestBody, SegmentRef};
-use super::segment::{self, RecordMeta};
+use super::segment::{self, RecordMeta, Template};
 use super::state::{SegmentState, VaultState};
 use super::{io_err, CommitInfo, Vault, SEGMENT_CAPACITY};
 use crate::error::{Error, Result};
 use crate::id::FacialId;
 use crate::storage::format::{self, ObjectHeader, MANIFEST_FILE, MANIFEST_TMP};
 use std::collections::BTreeSet;
-use zeroize::Zeroize;
 
 /// Segments with fewer live templates than this are "small" and get merged.
 const SMALL_SEGMENT: usize = SEGMENT_CAPACITY / 4;
@@ -185,7 +184,7 @@ impl Vault {
             rewrite.extend(small);
         }
         // 2. Gather the live records of those segments plus uncommitted ones.
-        let mut moving: Vec<(FacialId, Vec<f32>)> = Vec::new();
+        let mut moving: Vec<(FacialId, Template)> = Vec::new();
         for id in &rewrite {
             let templates = match self.read_segment(w, *id) {
                 Ok(x) => x.templates,
@@ -219,10 +218,8 @@ impl Vault {
                     })
                     .collect();
                 let refs: Vec<&[f32]> = chunk.iter().map(|(_, v)| v.as_slice()).collect();
-                let mut body = segment::encode(d, &refs, &metas);
                 let h = ObjectHeader { vault_id: vid, object_id: id, generation: gen, count: chunk.len() as u32, dim: d as u32 };
-                let bytes = format::seal_object(format::SEGMENT_MAGIC, format::AAD_SEGMENT, &h, &body, sealer);
-                body.zeroize();
+                let bytes = segment::seal(&h, &refs, &metas, sealer);
                 let name = format::segment_file(id, gen);
                 written.push(name.clone());
                 self.storage.write_new(&name, &bytes).map_err(|e| io_err(&*self.storage, &name, e))?;
@@ -231,9 +228,7 @@ impl Vault {
             }
             Ok(())
         })();
-        for (_, v) in &mut moving {
-            v.zeroize();
-        }
+        drop(moving); // wipes every template it holds
         if let Err(e) = res {
             return Err(fail(e, written, next_id));
         }
@@ -306,9 +301,10 @@ impl Vault {
         };
         let mut header = w.header.clone();
         header.generation = gen;
-        let mut plain = postcard::to_allocvec(&body).expect("manifest always serialises");
+        // Sized first: a growing buffer would leave copies of the plaintext behind.
+        let mut plain = zeroize::Zeroizing::new(vec![0u8; postcard::experimental::serialized_size(&body).expect("manifest always serialises")]);
+        postcard::to_slice(&body, &mut plain).expect("sized above");
         let bytes = format::seal_manifest(&header, &plain, sealer);
-        plain.zeroize();
         let _ = self.storage.remove(MANIFEST_TMP);
         if let Err(e) = self.storage.write_new(MANIFEST_TMP, &bytes) {
             return Err(fail(io_err(&*self.storage, MANIFEST_TMP, e), written, next_id));
@@ -363,11 +359,10 @@ impl Vault {
         }
         // Uncommitted enrollments are on disk now (none can be added between the phases):
         // they join the committed live set.
-        for (id, v) in &mut w.records.uncommitted {
-            v.zeroize();
+        for (id, _) in &w.records.uncommitted {
             w.log.live_set.insert(*id.as_bytes());
         }
-        w.records.uncommitted.clear();
+        w.records.uncommitted.clear(); // each template wipes itself as it is dropped
         w.log.chunks = plan.chunks;
         w.log.committed = plan.log_committed;
         w.segments.generation = gen;
@@ -397,7 +392,9 @@ impl Vault {
         }
         let queued = std::mem::take(&mut w.segments.pending_removals);
         for n in queued {
-            if self.storage.remove(&n).is_err() {
+            // A second attempt for transient refusals (EINTR, EBUSY); what still fails stays
+            // queued, is reported (receipts, stats) and retried at the next commit and open.
+            if self.storage.remove(&n).is_err() && self.storage.remove(&n).is_err() {
                 w.segments.pending_removals.insert(n);
             }
         }

@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+use super::segment::Template;
 use super::state::{Record, VaultState};
 use super::{Enrollment, NewEnrollment, Vault, VaultConfig, MAX_BATCH, MAX_PAYLOAD_BYTES};
 use crate::consent::ConsentReceipt;
@@ -26,10 +27,37 @@ struct Checked<'a> {
     now: i64,
 }
 
+/// The checks of a template that need no vault state: its dimension, finite components,
+/// non-zero length (the same the vault's `prepare` makes; done early so that a batch names
+/// the first refused item in item order).
+fn check_vector(v: &[f32], dim: usize) -> Result<()> {
+    if v.len() != dim {
+        return Err(Error::DimensionMismatch { expected: dim, got: v.len() });
+    }
+    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+        return Err(Error::NonFiniteValue { index: i });
+    }
+    if v.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt() <= 1e-12 {
+        return Err(Error::ZeroVector);
+    }
+    Ok(())
+}
+
 impl<'a> Checked<'a> {
-    /// Every check of an enrollment that needs no vault state but its purposes; the
-    /// consent checks are [`ConsentReceipt::validate_for`]'s, so it predicts them exactly.
-    fn new(template: &'a [f32], consent: ConsentReceipt, payload: Option<&'a [u8]>, now: i64, purposes: &[String]) -> Result<Checked<'a>> {
+    /// Every check of an enrollment that needs no vault state but its dimension (`None`:
+    /// no template to check) and purposes; the consent checks are
+    /// [`ConsentReceipt::validate_for`]'s, so it predicts them exactly.
+    fn new(
+        template: &'a [f32],
+        dim: Option<usize>,
+        consent: ConsentReceipt,
+        payload: Option<&'a [u8]>,
+        now: i64,
+        purposes: &[String],
+    ) -> Result<Checked<'a>> {
+        if let Some(d) = dim {
+            check_vector(template, d)?;
+        }
         let covered = consent.validate_for(now, purposes)?;
         let payload = payload.unwrap_or(&[]);
         if payload.len() > MAX_PAYLOAD_BYTES {
@@ -56,7 +84,7 @@ impl Drop for Checked<'_> {
 /// What enrollment into a vault of `config` checks of `consent` at `now`, without a vault:
 /// the vault purposes it covers (in vault order), or the error enrollment would give.
 pub(crate) fn check_consent_for(config: &VaultConfig, consent: ConsentReceipt, now: i64) -> Result<Vec<String>> {
-    let mut checked = Checked::new(&[], consent, None, now, &config.purposes)?;
+    let mut checked = Checked::new(&[], None, consent, None, now, &config.purposes)?;
     Ok(std::mem::take(&mut checked.covered))
 }
 
@@ -70,8 +98,8 @@ impl Vault {
     /// [`Error::Duplicate`], [`Error::QuotaExceeded`], or a vector error. Durable after the
     /// next [`Vault::commit`].
     pub fn enroll(&self, template: &[f32], consent: &ConsentReceipt, payload: Option<&[u8]>) -> Result<Enrollment> {
-        let purposes = self.read().config.purposes.clone();
-        let item = Checked::new(template, consent.clone(), payload, self.now(), &purposes)?;
+        let (d, purposes) = self.dimension_and_purposes();
+        let item = Checked::new(template, Some(d), consent.clone(), payload, self.now(), &purposes)?;
         Ok(self.enroll_checked(vec![item])?.remove(0))
     }
 
@@ -96,11 +124,11 @@ impl Vault {
     /// ```
     pub fn enroll_many(&self, items: &[NewEnrollment<'_>]) -> Result<Vec<Enrollment>> {
         let now = self.now();
-        let purposes = self.read().config.purposes.clone();
+        let (d, purposes) = self.dimension_and_purposes();
         let checked = items
             .iter()
             .enumerate()
-            .map(|(i, it)| Checked::new(it.template, it.consent.clone(), it.payload, now, &purposes).map_err(|e| e.in_batch(i)))
+            .map(|(i, it)| Checked::new(it.template, Some(d), it.consent.clone(), it.payload, now, &purposes).map_err(|e| e.in_batch(i)))
             .collect::<Result<Vec<_>>>()?;
         self.enroll_checked(checked)
     }
@@ -110,8 +138,8 @@ impl Vault {
     /// `payloads` either empty (no payloads) or one (possibly empty) payload per item.
     /// Consents are parsed and validated in parallel.
     pub fn enroll_many_json(&self, templates: &[f32], consents: &[&str], payloads: &[&[u8]]) -> Result<Vec<Enrollment>> {
-        let d = self.read().config.dimension as usize;
         let n = consents.len();
+        let (d, purposes) = self.dimension_and_purposes();
         if n == 0 {
             return Err(Error::InvalidArgument("the batch holds no templates".into()));
         }
@@ -119,21 +147,18 @@ impl Vault {
             return Err(Error::InvalidArgument(format!("a batch of {n} templates exceeds the limit of {MAX_BATCH}")));
         }
         if templates.len() != n * d {
-            return Err(Error::InvalidArgument(format!(
-                "{n} consents need {n} × {d} = {} template floats, got {}",
-                n * d,
-                templates.len()
-            )));
+            return Err(Error::BatchShape { dim: d, len: templates.len(), items: Some(n) });
         }
         if !payloads.is_empty() && payloads.len() != n {
             return Err(Error::InvalidArgument(format!("{n} templates but {} payloads (give none or one per template)", payloads.len())));
         }
         let now = self.now();
-        let purposes = self.read().config.purposes.clone();
         let check = |i: usize| -> Result<Checked<'_>> {
+            let template = &templates[i * d..(i + 1) * d];
+            check_vector(template, d)?;
             let consent = ConsentReceipt::from_json(consents[i])?;
             let payload = payloads.get(i).copied();
-            Checked::new(&templates[i * d..(i + 1) * d], consent, payload, now, &purposes)
+            Checked::new(template, None, consent, payload, now, &purposes)
         };
         let results: Vec<Result<Checked<'_>>> = if n >= 64 {
             use rayon::prelude::*;
@@ -150,9 +175,10 @@ impl Vault {
 
     /// Like [`Vault::enroll`] with the consent as Kantara JSON text (empty → [`Error::NoConsent`]).
     pub fn enroll_json(&self, template: &[f32], consent_json: &str, payload: Option<&[u8]>) -> Result<Enrollment> {
+        let (d, purposes) = self.dimension_and_purposes();
+        check_vector(template, d)?;
         let consent = ConsentReceipt::from_json(consent_json)?;
-        let purposes = self.read().config.purposes.clone();
-        let item = Checked::new(template, consent, payload, self.now(), &purposes)?;
+        let item = Checked::new(template, None, consent, payload, self.now(), &purposes)?;
         Ok(self.enroll_checked(vec![item])?.remove(0))
     }
 
@@ -160,8 +186,14 @@ impl Vault {
     /// clock, against its purposes) without enrolling anything: the vault purposes the
     /// receipt covers, or the error enrollment would return.
     pub fn check_consent_json(&self, consent_json: &str) -> Result<Vec<String>> {
+        self.check_usable()?;
         let consent = ConsentReceipt::from_json(consent_json)?;
         check_consent_for(&self.read().config, consent, self.now())
+    }
+
+    fn dimension_and_purposes(&self) -> (usize, Vec<String>) {
+        let r = self.read();
+        (r.config.dimension as usize, r.config.purposes.clone())
     }
 
     /// Number of enrollments not committed yet: what dropping the vault now would discard.
@@ -182,30 +214,20 @@ impl Vault {
         if state.records.by_id.len() as u64 + n as u64 > state.config.max_templates {
             return Err(Error::QuotaExceeded { quota: state.config.max_templates });
         }
-        let mut prepared: Vec<(Vec<f32>, u64)> = Vec::with_capacity(n);
-        let wipe_all = |p: &mut Vec<(Vec<f32>, u64)>| p.iter_mut().for_each(|(v, _)| v.zeroize());
+        // Each prepared template wipes itself when dropped, on every early return too.
+        let mut prepared: Vec<(Template, u64)> = Vec::with_capacity(n);
         for (i, it) in items.iter().enumerate() {
-            let v = match state.prepare(it.template) {
-                Ok(v) => v,
-                Err(e) => {
-                    wipe_all(&mut prepared);
-                    return Err(batch_err(e, i));
-                }
-            };
+            let v = state.prepare(it.template).map_err(|e| batch_err(e, i))?;
             // Checked::new established coverage against these purposes (validate_for).
             let tags = state.config.purpose_tags(&it.covered);
             prepared.push((v, tags));
             if tags == 0 {
-                wipe_all(&mut prepared);
                 let consented = it.consent.consented_terms().into();
                 return Err(batch_err(Error::PurposeNotCovered { purpose: state.config.purposes.join(" or "), consented }, i));
             }
         }
         if let Some(t) = state.config.duplicate_threshold {
-            if let Err(e) = state.check_duplicates(&prepared, t) {
-                wipe_all(&mut prepared);
-                return Err(e);
-            }
+            state.check_duplicates(&prepared, t)?;
         }
         let now = items.first().map_or_else(|| self.now(), |it| it.now);
         let mut out = Vec::with_capacity(n);
@@ -239,7 +261,7 @@ impl VaultState {
     /// Refuses a batch of prepared templates if any is within `threshold` of a live
     /// template ([`Error::Duplicate`]) or of another template of the batch
     /// ([`Error::DuplicateInBatch`]); errors of a batch of more than one name the item.
-    fn check_duplicates(&self, prepared: &[(Vec<f32>, u64)], threshold: f32) -> Result<()> {
+    fn check_duplicates(&self, prepared: &[(Template, u64)], threshold: f32) -> Result<()> {
         let n = prepared.len();
         let min = self.min_score(threshold);
         let opts = self.search_opts();

@@ -15,7 +15,6 @@ use crate::id::FacialId;
 use crate::log::audit::{DeletionReason, Event};
 use crate::receipt::DeletionReceipt;
 use std::collections::BTreeSet;
-use zeroize::Zeroize;
 
 /// A deletion made in memory, waiting for its commit and receipt.
 pub(super) struct Deletion {
@@ -24,6 +23,9 @@ pub(super) struct Deletion {
     pub log_index: u64,
     pub reason: DeletionReason,
     pub at: i64,
+    /// The file that held the record before this deletion (`None` if it was never
+    /// committed): the receipt lists it while it is still on disk.
+    pub old_file: Option<String>,
 }
 
 impl Record {
@@ -38,15 +40,19 @@ impl Record {
 
 impl Vault {
     /// Deletes template, payload and consent of `id`, commits, and returns a signed receipt.
-    /// After this returns, no vault file holds any encryption of them. If the commit fails
-    /// (I/O error), the template is already gone from memory and never matches again; the
-    /// deletion reaches disk with the next successful commit, and no receipt is issued.
+    /// When this returns, the vault no longer references any encryption of them and the
+    /// file that held them has been removed — unless the file system refused the removal:
+    /// then the receipt's `erasure_pending` names the file (it is retried at each commit and
+    /// at open, listed by [`Vault::pending_removals`], and unreadable without the key). If
+    /// the commit fails (I/O error), the template is already gone from memory and never
+    /// matches again; the deletion reaches disk with the next successful commit, and no
+    /// receipt is issued.
     pub fn delete(&self, id: &FacialId, reason: DeletionReason) -> Result<DeletionReceipt> {
         let _writer = self.writer()?;
         let now = self.now();
-        let log_index = self.write().delete_record(id, reason, now)?;
+        let done = self.write().delete_record(id, reason, now)?;
         self.commit_while_searching()?;
-        Ok(self.read().deletion_receipts(&[Deletion { facial_id: *id, log_index, reason, at: now }], now).remove(0))
+        Ok(self.read().deletion_receipts(&[done], now).remove(0))
     }
 
     /// Deletes several templates with one commit (all or nothing on unknown ids).
@@ -56,16 +62,9 @@ impl Vault {
         let mut done = Vec::new();
         {
             let mut w = self.write();
-            let uniq: BTreeSet<FacialId> = ids.iter().copied().collect();
-            if uniq.len() != ids.len() {
-                return Err(Error::InvalidArgument("the same Facial ID is listed twice".into()));
-            }
-            if ids.iter().any(|i| !w.records.by_id.contains_key(i)) {
-                return Err(Error::NotFound);
-            }
+            check_ids(&w, ids)?;
             for id in ids {
-                let log_index = w.delete_record(id, reason, now)?;
-                done.push(Deletion { facial_id: *id, log_index, reason, at: now });
+                done.push(w.delete_record(id, reason, now)?);
             }
         }
         self.commit_while_searching()?;
@@ -74,19 +73,26 @@ impl Vault {
 
     /// The subject withdraws consent: logged as a withdrawal, then erased like [`Vault::delete`].
     pub fn withdraw_consent(&self, id: &FacialId) -> Result<DeletionReceipt> {
+        Ok(self.withdraw_consent_many(std::slice::from_ref(id))?.remove(0))
+    }
+
+    /// Several subjects withdraw consent, all or nothing, with one commit: every withdrawal
+    /// is logged and erased, or (an id not live, or listed twice) none is. Receipts in the
+    /// order of `ids`.
+    pub fn withdraw_consent_many(&self, ids: &[FacialId]) -> Result<Vec<DeletionReceipt>> {
         let _writer = self.writer()?;
         let now = self.now();
-        let log_index = {
+        let mut done = Vec::with_capacity(ids.len());
+        {
             let mut w = self.write();
-            if !w.records.by_id.contains_key(id) {
-                return Err(Error::NotFound);
+            check_ids(&w, ids)?;
+            for id in ids {
+                w.append_event(now, Event::ConsentWithdrawn { facial_id: *id });
+                done.push(w.delete_record(id, DeletionReason::ConsentWithdrawn, now)?);
             }
-            w.append_event(now, Event::ConsentWithdrawn { facial_id: *id });
-            w.delete_record(id, DeletionReason::ConsentWithdrawn, now)?
-        };
+        }
         self.commit_while_searching()?;
-        let done = Deletion { facial_id: *id, log_index, reason: DeletionReason::ConsentWithdrawn, at: now };
-        Ok(self.read().deletion_receipts(&[done], now).remove(0))
+        Ok(self.read().deletion_receipts(&done, now))
     }
 
     /// Deletes every template past its deadline at `now` (default: the vault clock) —
@@ -108,8 +114,7 @@ impl Vault {
         expired.sort();
         let mut done = Vec::new();
         for id in expired {
-            let log_index = w.delete_record(&id, DeletionReason::RetentionExpired, now)?;
-            done.push(Deletion { facial_id: id, log_index, reason: DeletionReason::RetentionExpired, at: now });
+            done.push(w.delete_record(&id, DeletionReason::RetentionExpired, now)?);
         }
         Ok(done)
     }
@@ -117,8 +122,9 @@ impl Vault {
     /// When `id` will be purged unless used again: the earlier of consent expiry and last
     /// interaction + retention (unix seconds). Reading it is not logged.
     pub fn retention_deadline(&self, id: &FacialId) -> Result<i64> {
+        self.check_usable()?;
         let r = self.read();
-        let rec = r.records.by_id.get(id).ok_or(Error::NotFound)?;
+        let rec = r.records.by_id.get(id).ok_or(Error::NotFoundId(*id))?;
         Ok(rec.deadline(r.config.retention_secs, self.interactions.latest(id)))
     }
 
@@ -138,10 +144,22 @@ impl Vault {
     }
 }
 
+/// A batch of ids to erase: each live, none twice (checked before anything changes).
+fn check_ids(w: &VaultState, ids: &[FacialId]) -> Result<()> {
+    let uniq: BTreeSet<FacialId> = ids.iter().copied().collect();
+    if uniq.len() != ids.len() {
+        return Err(Error::InvalidArgument("the same Facial ID is listed twice".into()));
+    }
+    if let Some(missing) = ids.iter().find(|i| !w.records.by_id.contains_key(i)) {
+        return Err(Error::NotFoundId(*missing));
+    }
+    Ok(())
+}
+
 impl VaultState {
-    /// Removes a record from memory and logs the deletion; returns the log index.
-    pub fn delete_record(&mut self, id: &FacialId, reason: DeletionReason, now: i64) -> Result<u64> {
-        let rec = self.records.by_id.remove(id).ok_or(Error::NotFound)?;
+    /// Removes a record from memory and logs the deletion.
+    pub fn delete_record(&mut self, id: &FacialId, reason: DeletionReason, now: i64) -> Result<Deletion> {
+        let rec = self.records.by_id.remove(id).ok_or(Error::NotFoundId(*id))?;
         let row = rec.row;
         if let Some(moved_from) = self.records.index.swap_remove(row) {
             let moved_id = self.records.row_ids[moved_from as usize];
@@ -150,17 +168,19 @@ impl VaultState {
             }
         }
         self.records.row_ids.swap_remove(row as usize);
+        let mut old_file = None;
         match rec.segment {
             Some(seg) => {
                 if let Some(s) = self.segments.by_id.get_mut(&seg) {
                     s.live = s.live.saturating_sub(1);
+                    old_file = Some(crate::storage::format::segment_file(seg, s.generation));
                 }
                 self.mark_segment_for_rewrite(seg);
             }
             None => {
                 if let Some(pos) = self.records.uncommitted.iter().position(|(p, _)| p == id) {
-                    let (_, mut v) = self.records.uncommitted.remove(pos);
-                    v.zeroize();
+                    // The template wipes itself as it is dropped.
+                    drop(self.records.uncommitted.remove(pos));
                 }
             }
         }
@@ -169,6 +189,7 @@ impl VaultState {
         *self.records.deletions_by_reason.entry(reason).or_insert(0) += 1;
         self.changed = true;
         drop(rec);
-        Ok(self.append_event(now, Event::Deleted { facial_id: *id, reason }))
+        let log_index = self.append_event(now, Event::Deleted { facial_id: *id, reason });
+        Ok(Deletion { facial_id: *id, log_index, reason, at: now, old_file })
     }
 }

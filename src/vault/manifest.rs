@@ -20,7 +20,6 @@ use crate::storage::Storage;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::Path;
-use zeroize::Zeroize;
 
 /// A segment file the manifest references.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -92,6 +91,7 @@ impl Vault {
 
     /// Full integrity check: re-reads and authenticates every file, and compares with memory.
     pub fn check(&self) -> Result<()> {
+        self.check_usable()?;
         let r = self.read();
         let fresh = load_state(&*self.storage, &r.keys.key)?;
         let committed: usize = r.segments.by_id.values().map(|s| s.live as usize).sum();
@@ -181,8 +181,7 @@ pub(super) fn load_state(storage: &dyn Storage, key: &VaultKey) -> Result<VaultS
         let name = format::segment_file(s.id, s.generation);
         let fb = read_referenced(storage, &name, "segment")?;
         let h = ObjectHeader { vault_id: header.vault_id, object_id: s.id, generation: s.generation, count: s.count, dim: d as u32 };
-        let plain = format::open_object(format::SEGMENT_MAGIC, format::AAD_SEGMENT, &h, &fb, &state.keys.sealer, &name)?;
-        let mut dec = segment::decode(&plain, d, s.count as usize)?;
+        let mut dec = segment::open(&fb, &h, &state.keys.sealer, &name)?;
         for (i, m) in dec.metas.iter_mut().enumerate() {
             let id = FacialId::from_bytes(m.facial_id);
             let consent: ConsentReceipt =
@@ -191,8 +190,7 @@ pub(super) fn load_state(storage: &dyn Storage, key: &VaultKey) -> Result<VaultS
                 return Err(Error::corrupt("stored payload exceeds the limit"));
             }
             let tags = state.config.purpose_tags(&consent.covered_purposes(&state.config.purposes));
-            let v = &dec.vectors[i * d..(i + 1) * d];
-            let row = state.records.index.push(v, tags);
+            let row = state.records.index.push(&dec.templates[i].1, tags);
             state.records.row_ids.push(id);
             let rec = Record {
                 row,
@@ -208,7 +206,7 @@ pub(super) fn load_state(storage: &dyn Storage, key: &VaultKey) -> Result<VaultS
             }
             live_keys.push(*id.as_bytes());
         }
-        dec.vectors.zeroize();
+        drop(dec); // wipes the decrypted templates and metadata
         state.segments.by_id.insert(s.id, SegmentState { generation: s.generation, live: s.count, needs_rewrite: false });
     }
     state.records.index.set_auto_train(true).map_err(engine_err)?;

@@ -98,6 +98,8 @@ pub struct Vault {
     /// The process that opened the vault (and holds its lock). A forked child inherits the
     /// handle, and may search with it, but every change is refused there.
     owner_pid: u32,
+    /// Why the handle refuses further use, once it does ([`Error::VaultFailed`]).
+    failed: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -193,6 +195,29 @@ impl Vault {
             clock: RwLock::new(clock),
             _lock: lock,
             owner_pid: std::process::id(),
+            failed: Mutex::new(None),
+        }
+    }
+
+    /// Makes the handle refuse every later call ([`Error::VaultFailed`] with `reason`).
+    fn mark_failed(&self, reason: impl Into<String>) {
+        let mut f = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        if f.is_none() {
+            *f = Some(reason.into());
+        }
+    }
+
+    /// Refuses with [`Error::VaultFailed`] once the handle failed: after a panic unwound
+    /// through a change (a poisoned lock: memory may be half-changed and must be neither
+    /// searched nor committed), or after a rotation that could not tell which key the disk
+    /// is under. Every fallible entry point starts with it.
+    fn check_usable(&self) -> Result<()> {
+        if self.state.is_poisoned() || self.writer.is_poisoned() {
+            self.mark_failed("a change to the vault panicked part-way (a fidex bug; please report it)");
+        }
+        match &*self.failed.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(reason) => Err(Error::VaultFailed(reason.clone())),
+            None => Ok(()),
         }
     }
 
@@ -222,6 +247,7 @@ impl Vault {
     /// Serialises a mutation. Refused in a forked child: the parent holds the vault's lock,
     /// and two processes writing one vault would destroy each other's commits.
     fn writer(&self) -> Result<std::sync::MutexGuard<'_, ()>> {
+        self.check_usable()?;
         if std::process::id() != self.owner_pid {
             return Err(Error::ForkedChild { owner_pid: self.owner_pid });
         }
@@ -303,12 +329,14 @@ impl Vault {
 
     /// The consent receipt stored with `id`.
     pub fn consent(&self, id: &FacialId) -> Result<ConsentReceipt> {
-        self.read().records.by_id.get(id).map(|r| r.consent.clone()).ok_or(Error::NotFound)
+        self.check_usable()?;
+        self.read().records.by_id.get(id).map(|r| r.consent.clone()).ok_or(Error::NotFoundId(*id))
     }
 
     /// The payload stored with `id`.
     pub fn payload(&self, id: &FacialId) -> Result<Vec<u8>> {
-        self.read().records.by_id.get(id).map(|r| r.payload.clone()).ok_or(Error::NotFound)
+        self.check_usable()?;
+        self.read().records.by_id.get(id).map(|r| r.payload.clone()).ok_or(Error::NotFoundId(*id))
     }
 
     /// Files that should have been removed but could not be yet (retried at each commit).

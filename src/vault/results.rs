@@ -104,6 +104,10 @@ pub struct Stats {
     pub int8_scale: Option<f32>,
     /// See `int8_scale`.
     pub int8_calibrated_rows: u64,
+    /// Files that should have been removed but could not be yet: obsolete segments (which
+    /// may still hold an encryption of deleted templates), old log chunks, leftovers of
+    /// failed commits. Retried at each commit and when the vault is opened.
+    pub pending_removals: Vec<String>,
 }
 
 /// A subject's record, for access (GDPR Art. 15) and portability (Art. 20) requests.

@@ -8,8 +8,8 @@
 
 #![forbid(unsafe_code)]
 
-use super::segment;
-use super::state::{engine_err, signing_key};
+use super::segment::{self, Template};
+use super::state::{engine_err, signing_key, VaultState};
 use super::transform::Transform;
 use super::{io_err, manifest, Vault};
 use crate::error::{Error, Result};
@@ -21,8 +21,14 @@ use std::collections::HashMap;
 
 impl Vault {
     /// Re-encrypts the whole vault under `new_key` with a new signing key (and, for cancelable
-    /// vaults, a new transform), commits, and removes every file written under the old key.
-    /// Keep the old key until this returns: a crash midway leaves the vault under either key.
+    /// vaults, a new transform), commits, and removes the files written under the old key
+    /// (any the file system refuses to remove is listed by [`Vault::pending_removals`] and in
+    /// [`Vault::stats`], retried at each commit and at open; it is unreadable without the old
+    /// key). Keep the old key until this returns: a crash midway leaves the vault under
+    /// either key. If it returns an error, the error says which key to keep: a plain error
+    /// means the rotation did not happen (the old key opens the vault; memory is as before);
+    /// an error that says "keep both keys" means the disk may be under either; and
+    /// [`Error::VaultFailed`] means the handle could not tell and refuses further use.
     pub fn rotate_key(&self, new_key: &VaultKey) -> Result<()> {
         let _writer = self.writer()?;
         let mut w = self.write();
@@ -46,7 +52,8 @@ impl Vault {
         let result = (|| -> Result<()> {
             let d = w.config.dimension as usize;
             for (id, recs, metas) in &contents {
-                let vecs: Vec<Vec<f32>> = recs
+                // Renewed templates of a cancelable vault; each wipes itself when dropped.
+                let vecs: Vec<Template> = recs
                     .iter()
                     .map(|(_, v)| match (&w.keys.transform, &new_transform) {
                         (Some(old), Some(new)) => new.apply(&old.invert(v)),
@@ -54,9 +61,8 @@ impl Vault {
                     })
                     .collect();
                 let refs: Vec<&[f32]> = vecs.iter().map(|v| v.as_slice()).collect();
-                let body = segment::encode(d, &refs, metas);
                 let h = ObjectHeader { vault_id: vid, object_id: *id, generation: gen, count: recs.len() as u32, dim: d as u32 };
-                let bytes = format::seal_object(format::SEGMENT_MAGIC, format::AAD_SEGMENT, &h, &body, &new_sealer);
+                let bytes = segment::seal(&h, &refs, metas, &new_sealer);
                 let name = format::segment_file(*id, gen);
                 self.storage.write_new(&name, &bytes).map_err(|e| io_err(&*self.storage, &name, e))?;
                 written.push(name);
@@ -71,7 +77,7 @@ impl Vault {
         }
         // Switch in memory, then commit the manifest and a single re-encrypted log chunk.
         let old_files: Vec<String> = w.referenced_files().collect();
-        let old_state = (w.keys.key.clone(), w.segments.generation);
+        let old_key = w.keys.key.clone();
         w.keys.key = new_key.clone();
         w.keys.sealer = new_sealer;
         w.keys.signing = new_signing;
@@ -120,32 +126,57 @@ impl Vault {
         let res = self.commit_blocking_searches_at(&mut w, Some(gen));
         match res {
             Ok(_) => {
-                for f in old_files {
-                    if self.storage.remove(&f).is_err() {
-                        w.segments.pending_removals.insert(f);
-                    }
-                }
-                let _ = self.storage.sync_dir();
+                // The files written under the old key: removed, or queued (and listed by
+                // `pending_removals`, retried at each commit and at open). Either way they are
+                // unreadable without the old key.
+                w.segments.pending_removals.extend(old_files);
+                self.remove_pending_files(&mut w);
                 Ok(())
             }
-            Err(e) => {
-                // Did the manifest switch reach the disk? Re-read it with the old key: if that
-                // works, the rotation did not happen, so go back to exactly that state and drop
-                // the files written under the new key. If the old key is refused, the new
-                // manifest is in place (only a later step failed) and memory already matches it.
-                let (old_key, _) = old_state;
-                match manifest::load_state(&*self.storage, &old_key) {
-                    Ok(mut restored) => {
-                        restored.segments.pending_removals = std::mem::take(&mut w.segments.pending_removals);
-                        restored.segments.pending_removals.extend(written);
-                        w.records.index.clear();
-                        *w = restored;
-                        self.remove_pending_files(&mut w);
-                    }
-                    Err(Error::WrongKey) => {}
-                    Err(_) => {}
-                }
-                Err(e)
+            Err(e) => self.after_failed_rotation(&mut w, e, &old_key, new_key, written),
+        }
+    }
+
+    /// A rotation's commit failed: find out which key the disk is under, make memory agree,
+    /// and tell the caller exactly what to keep.
+    ///
+    /// - The old key still opens the manifest: the rotation did not happen. Memory goes back
+    ///   to exactly that state; the files written under the new key are removed.
+    /// - Only the new key opens it: the manifest switched and memory already matches, but a
+    ///   later step failed (the directory sync), so the switch may not survive a crash:
+    ///   keep both keys until a later commit succeeds.
+    /// - Neither can be read back: nobody can tell; the handle refuses further use (so it
+    ///   cannot write anything under a key the caller thinks was abandoned), keep both keys.
+    fn after_failed_rotation(
+        &self,
+        w: &mut VaultState,
+        error: Error,
+        old_key: &VaultKey,
+        new_key: &VaultKey,
+        written: Vec<String>,
+    ) -> Result<()> {
+        match manifest::load_state(&*self.storage, old_key) {
+            Ok(mut restored) => {
+                restored.segments.pending_removals = std::mem::take(&mut w.segments.pending_removals);
+                restored.segments.pending_removals.extend(written);
+                w.records.index.clear();
+                *w = restored;
+                self.remove_pending_files(w);
+                Err(error)
+            }
+            Err(Error::WrongKey) if manifest::load_state(&*self.storage, new_key).is_ok() => Err(Error::io(
+                "the key rotation reached the disk (the vault is now under the new key) but did not finish",
+                std::io::Error::other(format!(
+                    "{error}; the switch may not survive a crash until a later commit succeeds: keep both keys until then"
+                )),
+            )),
+            Err(reread) => {
+                let why = format!(
+                    "a key rotation failed ({error}) and the manifest could not be read back ({reread}), so it is unknown \
+                     whether the vault is under the old or the new key: keep both keys, and open the vault with each"
+                );
+                self.mark_failed(why.clone());
+                Err(Error::VaultFailed(why))
             }
         }
     }

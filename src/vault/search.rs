@@ -15,7 +15,7 @@ use crate::id::FacialId;
 use crate::search::Metric;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// Interactions recorded by searches (the latest successful match of each Facial ID), not
 /// yet folded into the record table.
@@ -45,6 +45,7 @@ impl Vault {
     /// 1:N identification: up to `k` templates matching `probe` at `threshold` (default:
     /// the vault's), best first, among templates whose consent covers `purpose`.
     pub fn identify(&self, probe: &[f32], k: usize, threshold: Option<f32>, purpose: &str) -> Result<Vec<Match>> {
+        self.check_usable()?;
         self.identify_in(&self.read(), probe, k, threshold, purpose)
     }
 
@@ -57,6 +58,7 @@ impl Vault {
         threshold: Option<f32>,
         purpose: &str,
     ) -> Result<Vec<(Match, Zeroizing<Vec<u8>>)>> {
+        self.check_usable()?;
         let r = self.read();
         let out = self.identify_in(&r, probe, k, threshold, purpose)?;
         Ok(out.into_iter().map(|m| (m, r.payload_of(&m.facial_id))).collect())
@@ -126,6 +128,7 @@ impl Vault {
         purpose: &str,
         with_payloads: bool,
     ) -> Result<(Vec<Vec<Match>>, Vec<Vec<Zeroizing<Vec<u8>>>>)> {
+        self.check_usable()?;
         let r = self.read();
         let (bit, thr) = r.search_params(k, threshold, purpose)?;
         let d = r.config.dimension as usize;
@@ -133,17 +136,15 @@ impl Vault {
             return Err(Error::InvalidArgument("the batch holds no probes".into()));
         }
         if !probes.len().is_multiple_of(d) {
-            return Err(Error::DimensionMismatch { expected: d, got: probes.len() % d });
+            return Err(Error::BatchShape { dim: d, len: probes.len(), items: None });
         }
         let n = probes.len() / d;
         if n > MAX_BATCH {
             return Err(Error::InvalidArgument(format!("batch of {n} probes exceeds {MAX_BATCH}")));
         }
         let mut qs = Zeroizing::new(Vec::with_capacity(probes.len()));
-        for p in probes.chunks_exact(d) {
-            let mut q = r.prepare(p)?;
-            qs.extend_from_slice(&q);
-            q.zeroize();
+        for (i, p) in probes.chunks_exact(d).enumerate() {
+            qs.extend_from_slice(&r.prepare(p).map_err(|e| if n == 1 { e } else { e.in_batch(i) })?);
         }
         let now = self.now();
         let opts = r.search_opts();
@@ -178,9 +179,10 @@ impl Vault {
 
     /// [`Vault::verify`] with an explicit threshold.
     pub fn verify_with(&self, id: &FacialId, probe: &[f32], purpose: &str, threshold: Option<f32>) -> Result<Verification> {
+        self.check_usable()?;
         let r = self.read();
         let (bit, thr) = r.search_params(1, threshold, purpose)?;
-        let rec = r.records.by_id.get(id).ok_or(Error::NotFound)?;
+        let rec = r.records.by_id.get(id).ok_or(Error::NotFoundId(*id))?;
         let now = self.now();
         if let Some(e) = rec.consent.expires_at {
             if e <= now {

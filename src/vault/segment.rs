@@ -14,14 +14,23 @@ use super::state::VaultState;
 use super::{io_err, Vault};
 use crate::error::{Error, Result};
 use crate::id::FacialId;
+use crate::key::Sealer;
 use crate::storage::format::{self, ObjectHeader, Reader, HEADER_LEN};
 use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, Zeroizing};
 
 /// Most templates one segment holds. A deletion rewrites one segment, so this bounds the
 /// cost of a deletion commit (4096 × 512 × 4 B = 8 MiB for 512-d templates).
 pub const SEGMENT_CAPACITY: usize = 4096;
 
-/// Per-template metadata stored beside the vector.
+/// A template in stored form (normalised, and transformed in a cancelable vault):
+/// plaintext biometric data, so the one buffer type for it wipes itself when dropped. Every
+/// copy the vault makes of a template — decrypted segments, uncommitted enrollments,
+/// prepared probes, rotation and commit buffers — is a `Template`.
+pub(crate) type Template = Zeroizing<Vec<f32>>;
+
+/// Per-template metadata stored beside the vector; wiped when dropped (it holds the
+/// subject's consent receipt and the application's payload).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub(crate) struct RecordMeta {
     pub facial_id: [u8; 16],
@@ -32,14 +41,21 @@ pub(crate) struct RecordMeta {
     pub payload: Vec<u8>,
 }
 
-/// Encodes a segment body.
-pub(crate) fn encode(dim: usize, vectors: &[&[f32]], metas: &[RecordMeta]) -> Vec<u8> {
+impl Drop for RecordMeta {
+    fn drop(&mut self) {
+        self.consent_json.zeroize();
+        self.payload.zeroize();
+    }
+}
+
+/// Encodes a segment body into one exactly sized buffer (no reallocation leaves a copy).
+fn encode(dim: usize, vectors: &[&[f32]], metas: &[RecordMeta]) -> Zeroizing<Vec<u8>> {
     debug_assert_eq!(vectors.len(), metas.len());
-    let meta = postcard::to_allocvec(metas).expect("record metadata always serialises");
-    let mut out = Vec::with_capacity(16 + vectors.len() * dim * 4 + meta.len());
+    let meta_len = postcard::experimental::serialized_size(metas).expect("record metadata always serialises");
+    let mut out = Zeroizing::new(Vec::with_capacity(16 + vectors.len() * dim * 4 + meta_len));
     out.extend_from_slice(&(vectors.len() as u32).to_le_bytes());
     out.extend_from_slice(&(dim as u32).to_le_bytes());
-    out.extend_from_slice(&(meta.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(meta_len as u32).to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes());
     for v in vectors {
         debug_assert_eq!(v.len(), dim);
@@ -47,18 +63,14 @@ pub(crate) fn encode(dim: usize, vectors: &[&[f32]], metas: &[RecordMeta]) -> Ve
             out.extend_from_slice(&x.to_le_bytes());
         }
     }
-    out.extend_from_slice(&meta);
+    let start = out.len();
+    out.resize(start + meta_len, 0);
+    postcard::to_slice(metas, &mut out[start..]).expect("sized above");
     out
 }
 
-/// Decoded segment: vectors row-major and their metadata.
-pub(crate) struct Decoded {
-    pub vectors: Vec<f32>,
-    pub metas: Vec<RecordMeta>,
-}
-
 /// Decodes and validates a segment body (never panics on any input).
-pub(crate) fn decode(body: &[u8], dim: usize, expected_count: usize) -> Result<Decoded> {
+fn decode(body: &[u8], dim: usize, expected_count: usize) -> Result<DecryptedSegment> {
     let mut r = Reader::new(body);
     let count = r.u32()? as usize;
     let d = r.u32()? as usize;
@@ -72,27 +84,43 @@ pub(crate) fn decode(body: &[u8], dim: usize, expected_count: usize) -> Result<D
     if !r.rest().is_empty() {
         return Err(Error::corrupt("segment has trailing bytes"));
     }
-    let vectors: Vec<f32> = vec_bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    if vectors.iter().any(|x| !x.is_finite()) {
-        return Err(Error::corrupt("segment holds a non-finite template value"));
-    }
     let (metas, rest): (Vec<RecordMeta>, &[u8]) = postcard::take_from_bytes(meta_bytes)
         .map_err(|e| Error::corrupt(format!("segment metadata: {e}")))?;
     if !rest.is_empty() || metas.len() != count {
         return Err(Error::corrupt("segment metadata count disagrees"));
     }
-    Ok(Decoded { vectors, metas })
+    let mut templates = Vec::with_capacity(count);
+    for (row, m) in vec_bytes.chunks_exact(dim * 4).zip(&metas) {
+        let mut t: Template = Zeroizing::new(Vec::with_capacity(dim));
+        t.extend(row.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+        if t.iter().any(|x| !x.is_finite()) {
+            return Err(Error::corrupt("segment holds a non-finite template value"));
+        }
+        templates.push((FacialId::from_bytes(m.facial_id), t));
+    }
+    Ok(DecryptedSegment { templates, metas })
 }
 
-/// A committed segment's records as decrypted: each stored template (normalised and, in
-/// cancelable vaults, transformed) with its Facial ID, and the metadata in the same order.
-/// Plaintext biometric data.
-pub(super) struct DecryptedSegment {
-    pub templates: Vec<(FacialId, Vec<f32>)>,
+/// A committed segment's records as decrypted: each stored template with its Facial ID,
+/// and the metadata in the same order. Plaintext biometric data: every part wipes itself
+/// when dropped.
+pub(crate) struct DecryptedSegment {
+    pub templates: Vec<(FacialId, Template)>,
     pub metas: Vec<RecordMeta>,
+}
+
+/// The segment codec: encodes and seals the records of one segment file. The plaintext body
+/// exists only inside, in a buffer wiped before it is freed.
+pub(crate) fn seal(h: &ObjectHeader, templates: &[&[f32]], metas: &[RecordMeta], sealer: &Sealer) -> Vec<u8> {
+    let body = encode(h.dim as usize, templates, metas);
+    format::seal_object(format::SEGMENT_MAGIC, format::AAD_SEGMENT, h, &body, sealer)
+}
+
+/// The segment codec: authenticates, decrypts and decodes one segment file (`h` as the
+/// manifest says it must be). Every buffer of plaintext it makes is wiped when dropped.
+pub(crate) fn open(bytes: &[u8], h: &ObjectHeader, sealer: &Sealer, name: &str) -> Result<DecryptedSegment> {
+    let body = format::open_object(format::SEGMENT_MAGIC, format::AAD_SEGMENT, h, bytes, sealer, name)?;
+    decode(&body, h.dim as usize, h.count as usize)
 }
 
 impl Vault {
@@ -104,15 +132,7 @@ impl Vault {
         let count = count_of(&bytes)?;
         let d = w.config.dimension as usize;
         let h = ObjectHeader { vault_id: w.header.vault_id, object_id: id, generation: s.generation, count, dim: d as u32 };
-        let body = format::open_object(format::SEGMENT_MAGIC, format::AAD_SEGMENT, &h, &bytes, &w.keys.sealer, &name)?;
-        let dec = decode(&body, d, count as usize)?;
-        let templates = dec
-            .metas
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (FacialId::from_bytes(m.facial_id), dec.vectors[i * d..(i + 1) * d].to_vec()))
-            .collect();
-        Ok(DecryptedSegment { templates, metas: dec.metas })
+        open(&bytes, &h, &w.keys.sealer, &name)
     }
 }
 

@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+use super::segment::Template;
 use super::transform::Transform;
 use super::VaultConfig;
 use crate::consent::ConsentReceipt;
@@ -104,7 +105,7 @@ pub(super) struct RecordTable {
     pub index: Engine,
     /// Templates enrolled since the last commit (in stored form), in enrollment order: in
     /// no segment yet.
-    pub uncommitted: Vec<(FacialId, Vec<f32>)>,
+    pub uncommitted: Vec<(FacialId, Template)>,
     /// Last-interaction times of committed records that are newer than their segment's
     /// copy. Persisted in the manifest (so a match does not rewrite a segment), and folded
     /// into the segments when the table grows beyond `MAX_MANIFEST_INTERACTIONS`.
@@ -190,8 +191,9 @@ impl VaultState {
         SearchOptions { threads: self.config.search_threads }
     }
 
-    /// Validates a template or probe and brings it into stored form.
-    pub fn prepare(&self, v: &[f32]) -> Result<Vec<f32>> {
+    /// Validates a template or probe and brings it into stored form, in a buffer that wipes
+    /// itself (as does every intermediate copy).
+    pub fn prepare(&self, v: &[f32]) -> Result<Template> {
         let d = self.config.dimension as usize;
         if v.len() != d {
             return Err(Error::DimensionMismatch { expected: d, got: v.len() });
@@ -203,15 +205,17 @@ impl VaultState {
         if norm.is_nan() || norm <= 1e-12 || !norm.is_finite() {
             return Err(Error::ZeroVector);
         }
-        let mut out: Vec<f32> = if self.config.metric == Metric::Cosine {
-            v.iter().map(|x| (*x as f64 / norm) as f32).collect()
+        let mut out: Template = Zeroizing::new(Vec::with_capacity(d));
+        if self.config.metric == Metric::Cosine {
+            out.extend(v.iter().map(|x| (*x as f64 / norm) as f32));
         } else {
-            v.to_vec()
-        };
+            out.extend_from_slice(v);
+        }
         if out.iter().any(|x| !x.is_finite()) {
             return Err(Error::NonFiniteValue { index: 0 });
         }
         if let Some(t) = &self.keys.transform {
+            // The untransformed copy is dropped here, and wipes itself.
             out = t.apply(&out);
         }
         Ok(out)

@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+use super::segment::Template;
 use super::state::VaultState;
 use super::{io_err, Stats, SubjectExport, Vault};
 use crate::error::{Error, Result};
@@ -20,8 +21,10 @@ impl Vault {
         let mut w = self.write();
         let now = self.now();
         let touched = self.interactions.latest(id);
-        let template = if include_template { Some(self.exact_template(&w, id)?) } else { None };
-        let rec = w.records.by_id.get(id).ok_or(Error::NotFound)?;
+        // The caller receives its own copy (the export is theirs to wipe); the vault's copy
+        // wipes itself here.
+        let template = if include_template { Some(self.exact_template(&w, id)?.to_vec()) } else { None };
+        let rec = w.records.by_id.get(id).ok_or(Error::NotFoundId(*id))?;
         let deadline = rec.deadline(w.config.retention_secs, touched);
         let (consent, payload_hex, enrolled_at, last) =
             (rec.consent.clone(), to_hex(&rec.payload), rec.enrolled_at, touched.unwrap_or(rec.last_interaction).max(rec.last_interaction));
@@ -54,10 +57,10 @@ impl Vault {
 
     /// The template of `id` as enrolled (normalised; not transformed), from its segment or
     /// the uncommitted enrollments.
-    fn exact_template(&self, w: &VaultState, id: &FacialId) -> Result<Vec<f32>> {
-        let rec = w.records.by_id.get(id).ok_or(Error::NotFound)?;
+    fn exact_template(&self, w: &VaultState, id: &FacialId) -> Result<Template> {
+        let rec = w.records.by_id.get(id).ok_or(Error::NotFoundId(*id))?;
         let stored = match rec.segment {
-            None => w.records.uncommitted.iter().find(|(p, _)| p == id).map(|(_, v)| v.clone()).ok_or(Error::NotFound)?,
+            None => w.records.uncommitted.iter().find(|(p, _)| p == id).map(|(_, v)| v.clone()).ok_or(Error::NotFoundId(*id))?,
             Some(seg) => {
                 let templates = self.read_segment(w, seg)?.templates;
                 templates
@@ -106,6 +109,7 @@ impl Vault {
 
     /// Analytics without biometric data.
     pub fn stats(&self) -> Result<Stats> {
+        self.check_usable()?;
         let r = self.read();
         let mut consents_by_purpose = BTreeMap::new();
         for p in &r.config.purposes {
@@ -146,6 +150,7 @@ impl Vault {
             backend: r.records.index.backend().to_string(),
             int8_scale: r.records.index.int8_scale(),
             int8_calibrated_rows: r.records.int8_calibrated_rows,
+            pending_removals: r.segments.pending_removals.iter().cloned().collect(),
         })
     }
 }

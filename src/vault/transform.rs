@@ -4,19 +4,25 @@
 //! permutation, secret random sign flips and secret random plane rotations of adjacent
 //! pairs. Every round is orthogonal, so inner products and L2 distances are preserved
 //! exactly up to float rounding; applying it costs O(d log d). Keys differ ⇒ transforms are
-//! independent, so the same face stored in two vaults gives unrelated stored vectors.
+//! independent, so the same face stored in two vaults gives different stored vectors that
+//! do not match when compared as they are.
 //!
-//! Honest limits: whoever holds the vault key can invert the transform (it is a rotation,
-//! not a one-way function), and face embeddings can be inverted back to face images. The
-//! transform protects a leaked vault file or a cross-vault linkage attempt only while the
-//! key stays secret; rotating the key renews every stored template.
+//! Honest limits (docs/PRIVACY.md, `tests/cancelable_linkage.rs`): whoever holds the vault
+//! key can invert the transform (it is a rotation, not a one-way function), and face
+//! embeddings can be inverted back to face images. Because the transform preserves every
+//! inner product, two leaked sets of transformed templates of the same people are related
+//! by one unknown orthogonal map, which a few hundred known pairs (or the two Gram
+//! matrices) reveal: such an attacker links nearly everyone across the two vaults. What the
+//! transform gives is that a stored template compared as it is against another vault's
+//! stored template does not match, and that rotating the key renews every stored template.
 
 #![forbid(unsafe_code)]
 
 use crate::key::{labels, VaultKey};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use zeroize::Zeroize;
+use super::segment::Template;
+use zeroize::{Zeroize, Zeroizing};
 
 struct Round {
     perm: Vec<u32>,
@@ -66,14 +72,18 @@ impl Transform {
                 Round { perm, signs, cos, sin }
             })
             .collect();
+        // The generator's state is the secret in another form: overwrite it in place (an
+        // assignment to the same place, kept by `black_box`) before it goes out of scope.
+        rng = StdRng::from_seed([0u8; 32]);
+        std::hint::black_box(&mut rng);
         Transform { dim, rounds }
     }
 
     /// y = Q x.
-    pub fn apply(&self, x: &[f32]) -> Vec<f32> {
+    pub fn apply(&self, x: &[f32]) -> Template {
         debug_assert_eq!(x.len(), self.dim);
-        let mut v = x.to_vec();
-        let mut tmp = vec![0f32; self.dim];
+        let mut v: Template = Zeroizing::new(x.to_vec());
+        let mut tmp: Template = Zeroizing::new(vec![0f32; self.dim]);
         for r in &self.rounds {
             for (i, &p) in r.perm.iter().enumerate() {
                 tmp[i] = v[p as usize] * r.signs[i];
@@ -85,15 +95,14 @@ impl Transform {
             }
             std::mem::swap(&mut v, &mut tmp);
         }
-        tmp.zeroize();
         v
     }
 
     /// x = Qᵀ y (the inverse).
-    pub fn invert(&self, y: &[f32]) -> Vec<f32> {
+    pub fn invert(&self, y: &[f32]) -> Template {
         debug_assert_eq!(y.len(), self.dim);
-        let mut v = y.to_vec();
-        let mut tmp = vec![0f32; self.dim];
+        let mut v: Template = Zeroizing::new(y.to_vec());
+        let mut tmp: Template = Zeroizing::new(vec![0f32; self.dim]);
         for r in self.rounds.iter().rev() {
             for k in 0..self.dim / 2 {
                 let (a, b) = (v[2 * k], v[2 * k + 1]);
@@ -105,7 +114,6 @@ impl Transform {
             }
             std::mem::swap(&mut v, &mut tmp);
         }
-        tmp.zeroize();
         v
     }
 }

@@ -18,14 +18,17 @@ use crate::log::merkle;
 use crate::receipt::{DeletionReceipt, EnrollmentReceipt, LiveSetProof, SignedTreeHead};
 
 impl Vault {
-    /// A freshly signed tree head over the current log and live set.
-    pub fn tree_head(&self) -> SignedTreeHead {
+    /// A freshly signed tree head over the committed log and live set. Refused by a failed
+    /// handle ([`Error::VaultFailed`]): a signature must never cover half-changed state.
+    pub fn tree_head(&self) -> Result<SignedTreeHead> {
+        self.check_usable()?;
         let now = self.now();
-        self.read().sign_head(now)
+        Ok(self.read().sign_head(now))
     }
 
     /// RFC 9162 consistency proof from the log at `old_size` to `new_size` (hex hashes).
     pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<Vec<String>> {
+        self.check_usable()?;
         let r = self.read();
         if new_size > r.log.committed as u64 {
             return Err(Error::InvalidArgument(format!("the committed log has {} entries", r.log.committed)));
@@ -41,6 +44,7 @@ impl Vault {
     /// means the end of the log. The range is clamped to the log, so a `from` at or past
     /// the end gives no entries; only `from > to` (an explicit `to`) is an error.
     pub fn audit_entries(&self, from: u64, to: Option<u64>) -> Result<Vec<LogEntry>> {
+        self.check_usable()?;
         let r = self.read();
         let n = r.log.entries.len() as u64;
         if let Some(t) = to {
@@ -58,9 +62,10 @@ impl Vault {
     /// once the enrollment is committed: signed tree heads only ever cover committed state,
     /// so a crash can never make the vault sign two different logs of the same size.
     pub fn enrollment_receipt(&self, id: &FacialId) -> Result<EnrollmentReceipt> {
+        self.check_usable()?;
         let now = self.now();
         let r = self.read();
-        let rec = r.records.by_id.get(id).ok_or(Error::NotFound)?;
+        let rec = r.records.by_id.get(id).ok_or(Error::NotFoundId(*id))?;
         if rec.segment.is_none() {
             return Err(Error::NotCommitted(format!("the enrollment of {id} has no receipt until it is committed; call commit() first")));
         }
@@ -159,6 +164,8 @@ impl VaultState {
                 inclusion_proof: self.log.inclusion_hex(d.log_index, head.log_size),
                 tree_head: head.clone(),
                 non_membership_proof: LiveSetProof::from_proof(&self.log.live_set.prove(d.facial_id.as_bytes())),
+                // Honest about the files: the old file of the record if it is still there.
+                erasure_pending: d.old_file.iter().filter(|f| self.segments.pending_removals.contains(*f)).cloned().collect(),
             })
             .collect()
     }

@@ -12,7 +12,7 @@ pub fn check(ctx: &Ctx, v: &VaultArgs) -> CmdResult {
     // Opening authenticates the manifest, every segment and every log chunk.
     let vault = open(v)?;
     vault.check().map_err(|e| vault_ctx(e, &v.vault))?;
-    let head = vault.tree_head();
+    let head = vault.tree_head().map_err(Failure::new)?;
     head.verify(&vault.verification_key())
         .map_err(|e| vault_ctx(e, &v.vault))?;
     let pending = vault.pending_removals();
@@ -59,9 +59,11 @@ pub fn rotate_key(ctx: &Ctx, a: &RotateArgs) -> CmdResult {
     }
     // Not `close()`: it drops the receipts of templates purged automatically at that commit.
     commit(&vault, ctx)?;
+    let pending = vault.pending_removals();
     ctx.emit(&json!({
         "vault": a.vault.vault, "new_key_fingerprint": new_key.fingerprint(),
         "verification_key": new_vk, "previous_verification_key": old_vk,
+        "pending_removals": pending,
     }));
     ctx.say(format!(
         "Re-encrypted {} under the key in {} (fingerprint {}).",
@@ -69,7 +71,15 @@ pub fn rotate_key(ctx: &Ctx, a: &RotateArgs) -> CmdResult {
         a.new_key.display(),
         new_key.fingerprint()
     ));
-    ctx.say("The old key no longer opens the vault; no file written under it remains.");
+    if pending.is_empty() {
+        ctx.say("The old key no longer opens the vault; no file written under it remains.");
+    } else {
+        ctx.say(format!(
+            "The old key no longer opens the vault, but the file system refused to remove {} (written under the old key, \
+             unreadable without it; retried at each commit and when the vault is opened).",
+            pending.join(", ")
+        ));
+    }
     ctx.say(format!("New verification key (publish it):\n  {new_vk}"));
     ctx.say(format!(
         "Keep the previous one published too: receipts issued before now verify only with it:\n  {old_vk}"

@@ -22,36 +22,20 @@ pub fn delete(ctx: &Ctx, a: &DeleteArgs) -> CmdResult {
     }
     let dest = receipt_dest(ctx, a.receipt.as_deref())?;
     let vault = open(&a.vault)?;
-    let receipts = if reason == DeletionReason::ConsentWithdrawn {
-        // Withdrawals go through `withdraw_consent`, which also logs the withdrawal itself.
-        if let Some(missing) = ids.iter().find(|id| !vault.contains(id)) {
-            return Err(
-                Failure::new(Error::NotFound).context(format!("{missing}: nothing was deleted"))
-            );
-        }
-        let mut uniq = ids.clone();
-        uniq.sort();
-        uniq.dedup();
-        if uniq.len() != ids.len() {
-            return Err(Failure::usage(
-                "a Facial ID is repeated; nothing was deleted",
-            ));
-        }
-        let mut out = Vec::new();
-        for id in &ids {
-            out.push(vault.withdraw_consent(id).map_err(Failure::new)?);
-        }
-        out
+    // All or nothing, one commit: withdrawals also log the withdrawal itself.
+    let erased = if reason == DeletionReason::ConsentWithdrawn {
+        vault.withdraw_consent_many(&ids)
     } else {
-        vault.delete_many(&ids, reason).map_err(|e| {
-            let f = Failure::new(e);
-            if ids.len() > 1 && f.error == Error::NotFound {
-                f.context("one of the Facial IDs is not live (or is repeated); nothing was deleted")
-            } else {
-                f
-            }
-        })?
+        vault.delete_many(&ids, reason)
     };
+    let receipts = erased.map_err(|e| {
+        let f = Failure::new(e);
+        if ids.len() > 1 && f.error.code() == Error::NotFound.code() {
+            f.context("nothing was deleted")
+        } else {
+            f
+        }
+    })?;
     let mut saved = Vec::new();
     for r in &receipts {
         saved.push(output::save_deletion(r, &dest)?);
@@ -59,14 +43,10 @@ pub fn delete(ctx: &Ctx, a: &DeleteArgs) -> CmdResult {
     // Not `close()`: it drops the receipts of templates purged automatically at that commit.
     commit(&vault, ctx)?;
     ctx.emit(&json!({
-        "deleted": receipts.iter().zip(&saved).map(|(r, at)| json!({"facial_id": r.facial_id, "reason": r.reason, "deleted_at": r.deleted_at, "receipt": at})).collect::<Vec<_>>(),
+        "deleted": receipts.iter().zip(&saved).map(|(r, at)| json!({"facial_id": r.facial_id, "reason": r.reason, "deleted_at": r.deleted_at, "receipt": at, "erasure_pending": r.erasure_pending})).collect::<Vec<_>>(),
     }));
     for (r, at) in receipts.iter().zip(&saved) {
-        ctx.say(format!(
-            "Deleted {} (reason {}); template, payload and consent record are gone from the vault.",
-            r.facial_id,
-            r.reason.as_str()
-        ));
+        ctx.say(format!("Deleted {} (reason {}); {}", r.facial_id, r.reason.as_str(), erasure_state(r)));
         if at != "stdout" {
             ctx.say(format!("  signed receipt: {at}"));
         }
@@ -85,10 +65,8 @@ pub fn withdraw(ctx: &Ctx, a: &WithdrawArgs) -> CmdResult {
     let at = output::save_deletion(&r, &dest)?;
     // Not `close()`: it drops the receipts of templates purged automatically at that commit.
     commit(&vault, ctx)?;
-    ctx.emit(&json!({"facial_id": r.facial_id, "reason": r.reason, "deleted_at": r.deleted_at, "receipt": at}));
-    ctx.say(format!(
-        "Consent withdrawn by {id}: the withdrawal is in the audit log and the template is erased."
-    ));
+    ctx.emit(&json!({"facial_id": r.facial_id, "reason": r.reason, "deleted_at": r.deleted_at, "receipt": at, "erasure_pending": r.erasure_pending}));
+    ctx.say(format!("Consent withdrawn by {id}: the withdrawal is in the audit log; {}", erasure_state(&r)));
     if at != "stdout" {
         ctx.say(format!("  signed receipt: {at}"));
     }
@@ -147,4 +125,17 @@ fn receipt_dest(ctx: &Ctx, receipt: Option<&std::path::Path>) -> Result<Dest, Fa
     let dest = Dest::choose(receipt, ctx.receipt_dir.as_deref(), Some(std::path::Path::new("."))).expect("a default");
     dest.preflight()?;
     Ok(dest)
+}
+
+/// What a deletion receipt says about the files, in words: only "gone" when it is true.
+fn erasure_state(r: &fidex::DeletionReceipt) -> String {
+    if r.erasure_pending.is_empty() {
+        "template, payload and consent record are gone from the vault's files.".into()
+    } else {
+        format!(
+            "the vault no longer uses its template, payload and consent record, but the file system refused to remove {} \
+             (still holding their encryption; retried at each commit and when the vault is opened; see `fidex stats`).",
+            r.erasure_pending.join(", ")
+        )
+    }
 }

@@ -96,7 +96,7 @@ fn default_hint(e: &Error) -> Option<String> {
             Error::WrongKey => "use the key this vault was created (or last rotated) with: check --key-file, FIDEX_KEY_FILE and FIDEX_KEY",
             Error::InvalidKeyText(_) => "a vault key file holds one line 'fidex-key-1:…' as written by `fidex key new`; a verification key looks like 'fidex-vk-1:…'",
             Error::NotAVault(_) => "check the path; create a vault with `fidex create VAULT --dim N`",
-            Error::NotFound => "list what the vault holds with `fidex stats` or `fidex audit`; the template may already be deleted",
+            Error::NotFound | Error::NotFoundId(_) => "list what the vault holds with `fidex stats` or `fidex audit`; the template may already be deleted",
             Error::Locked => "another fidex process has this vault open; wait for it to finish and retry",
             Error::Corrupt(_) => "run `fidex check VAULT`; restore the vault directory from a backup if it fails",
             Error::NoConsent => "pass --consent FILE with the subject's Kantara consent receipt (JSON)",

@@ -100,7 +100,11 @@ pub fn write_private(path: &Path, text: &[u8]) -> Result<(), Failure> {
 /// Writes a new key file; returns the key.
 pub fn new_key_file(path: &Path) -> Result<VaultKey, Failure> {
     let key = VaultKey::generate();
-    let mut text = Zeroizing::new(key.export_text().to_string());
+    // Sized for the newline up front: a `push` that grows the string would move the key
+    // text and leave a copy of it in freed memory.
+    let exported = key.export_text();
+    let mut text = Zeroizing::new(String::with_capacity(exported.len() + 1));
+    text.push_str(&exported);
     text.push('\n');
     write_private(path, text.as_bytes())?;
     Ok(key)

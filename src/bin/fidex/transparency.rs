@@ -142,7 +142,7 @@ pub fn audit(ctx: &Ctx, a: &AuditArgs) -> CmdResult {
         preflight_new(o)?;
     }
     let vault = open(&a.vault)?;
-    let head = vault.tree_head();
+    let head = vault.tree_head().map_err(Failure::new)?;
     let from = old.as_ref().map_or(a.from, |h| h.log_size);
     if from > head.log_size {
         return Err(Failure::usage(format!(

@@ -24,8 +24,10 @@ MATCH_DTYPE = np.dtype(
     [("facial_id", np.uint8, (16,)), ("score", "<f4"), ("payload_len", "<u4"), ("payload_offset", "<u8")]
 )
 assert ffi.sizeof("fidex_match") == MATCH_DTYPE.itemsize
+_FIELDS = MATCH_DTYPE.fields
+assert _FIELDS is not None
 for _field in ("score", "payload_len", "payload_offset"):
-    assert ffi.offsetof("fidex_match", _field) == MATCH_DTYPE.fields[_field][1], _field
+    assert ffi.offsetof("fidex_match", _field) == _FIELDS[_field][1], _field
 assert ffi.sizeof("fidex_facial_id") == 16
 
 _HOW = "convert explicitly with np.ascontiguousarray(x, dtype=np.float32)"

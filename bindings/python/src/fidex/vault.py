@@ -6,6 +6,7 @@ import json
 import operator
 import os
 import threading
+import time
 import uuid
 import warnings
 import weakref
@@ -28,6 +29,7 @@ Payload = Union[bytes, bytearray, memoryview, str]
 _MAX_K = CONSTANTS["FIDEX_MAX_K"]
 _MAX_BATCH = CONSTANTS["FIDEX_MAX_BATCH"]
 _PAGE = 1024
+_MATCHES, _SIZE_P, _BYTES_PP, _ERROR_PP = (ffi.typeof(t) for t in ("fidex_match[]", "size_t *", "fidex_bytes **", "fidex_error **"))
 
 # Deletion reasons by name, from the constants: FIDEX_DELETION_SUBJECT_REQUEST -> "subject_request".
 DELETION_REASONS: Dict[str, int] = {
@@ -114,17 +116,17 @@ class _Handle:
     of this: the C close is itself safe against concurrent calls.
     """
 
-    __slots__ = ("ptr", "path", "owner_pid", "_cond", "_inflight", "__weakref__")
+    __slots__ = ("ptr", "path", "owner_pid", "_lock", "_inflight", "__weakref__")
 
     def __init__(self, ptr: Any, path: str) -> None:
         self.ptr = ptr
         self.path = path
         self.owner_pid = os.getpid()
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()  # guards ptr and _inflight (held for a few bytecodes only)
         self._inflight = 0
 
     def enter(self) -> Any:
-        with self._cond:
+        with self._lock:
             if self.ptr is None:
                 raise error_for(
                     lib.FIDEX_CLOSED,
@@ -134,22 +136,22 @@ class _Handle:
             return self.ptr
 
     def leave(self) -> None:
-        with self._cond:
+        with self._lock:
             self._inflight -= 1
-            if self._inflight == 0:
-                self._cond.notify_all()
 
     def take(self) -> Any:
-        """Detaches the pointer once no call is in flight (later calls raise ClosedError)."""
-        with self._cond:
-            while self._inflight:
-                self._cond.wait()
-            ptr, self.ptr = self.ptr, None
-            return ptr
+        """Detaches the pointer once no call is in flight (later calls raise ClosedError).
+        Rare (discard, finalizer), so it polls rather than making every call notify."""
+        while True:
+            with self._lock:
+                if not self._inflight:
+                    ptr, self.ptr = self.ptr, None
+                    return ptr
+            time.sleep(0.001)
 
     def after_fork_in_child(self) -> None:
         # A lock held by another thread at fork() stays held in the child; start afresh.
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
         self._inflight = 0
 
 
@@ -378,10 +380,10 @@ class Vault:
         cap = min(k, _MAX_K) or 1
         mode, thr = _threshold(threshold)
         p = purpose.encode("utf-8")
-        matches = ffi.new("fidex_match[]", cap)
-        count = ffi.new("size_t *")
-        out_pay = ffi.new("fidex_bytes **") if payloads else ffi.NULL
-        err = ffi.new("fidex_error **")
+        matches = ffi.new(_MATCHES, cap)
+        count = ffi.new(_SIZE_P)
+        out_pay = ffi.new(_BYTES_PP) if payloads else ffi.NULL
+        err = ffi.new(_ERROR_PP)
         ptr = self._h.enter()
         try:
             status = lib.fidex_vault_identify(

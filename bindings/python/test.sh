@@ -2,7 +2,8 @@
 # The Python binding's one test command: builds the Rust library and CLI (reusing
 # CARGO_TARGET_DIR / target/), installs the package with pip into a venv it owns
 # (bindings/python/.venv; FIDEX_PY_VENV overrides), runs the pytest suite, mypy --strict on
-# the package and a typed example, the example itself, and a smoke run of the benchmark.
+# the package and a typed example, the example itself, and a smoke run of the benchmark
+# (with faiss-cpu and usearch from bench/requirements.txt).
 # Exits non-zero on any failure.
 set -euo pipefail
 
@@ -47,7 +48,8 @@ echo "$out" | grep -q "Found 5 errors in 1 file" || { echo "mypy did not reject 
 step "typed example"
 "$PY" "$HERE/examples/typed_example.py"
 
-step "benchmark smoke run (N=2000, numpy only)"
+step "benchmark smoke run (N=2000, every competitor)"
+"$PY" -m pip install -q --disable-pip-version-check -r "$HERE/bench/requirements.txt"
 "$PY" "$HERE/bench/compare.py" --sizes 2000 --smoke
 
 step "done"

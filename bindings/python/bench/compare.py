@@ -2,7 +2,7 @@
 
     python bench/compare.py                       # N = 100k and 1M, d = 512, every competitor
     python bench/compare.py --sizes 100000 --methods fidex-f32,faiss-flat
-    python bench/compare.py --sizes 2000 --smoke  # seconds; competitors that are not installed are skipped
+    python bench/compare.py --sizes 2000 --smoke  # seconds (--allow-missing skips competitors not installed)
 
 Competitors (`pip install -r bench/requirements.txt`): faiss-cpu IndexFlatIP and
 IndexScalarQuantizer (SQ8, inner product), usearch exact search (`usearch.index.search`,
@@ -385,7 +385,8 @@ def main() -> int:
     ap.add_argument("--enroll-n", type=int, default=100_000, help="templates for enroll_many vs enroll (no duplicate check)")
     ap.add_argument("--enroll-dup-n", type=int, default=20_000, help="same with the duplicate check (single enroll is O(n^2))")
     ap.add_argument("--overhead-calls", type=int, default=20_000)
-    ap.add_argument("--smoke", action="store_true", help="tiny run for test.sh: skips missing competitors, small enroll/overhead runs")
+    ap.add_argument("--smoke", action="store_true", help="tiny run for test.sh: small enroll and overhead runs")
+    ap.add_argument("--allow-missing", action="store_true", help="skip competitors that are not installed")
     ap.add_argument("--skip", default="", help="comma list of: search, overhead, enroll")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -405,10 +406,10 @@ def main() -> int:
                 try:
                     m = make(name)
                 except ImportError as e:
-                    if args.smoke:
+                    if args.allow_missing:
                         print(f"  {name}: not installed, skipped ({e})")
                         continue
-                    raise
+                    raise SystemExit(f"{name} is not installed: pip install -r bench/requirements.txt, or --allow-missing") from e
                 rows.append(run_method(m, db, probes, truth))
                 r = rows[-1]
                 print(f"  N={n} {name}: {r['lat_median_ms']:.3f} ms, {r['batch_qps']:.0f} /s, recall@1 {r['recall1']:.3f}", flush=True)

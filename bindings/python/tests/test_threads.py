@@ -93,3 +93,43 @@ def test_two_threads_search_in_parallel(big):
           f"ratio {ratio:.2f} (1.0 = no parallelism, 0.5 = perfect); load {os.getloadavg()[0]:.2f}")
     # Serialised by a lock the ratio would be >= 1.0; on 2 idle cores it is ~0.5.
     assert ratio < 0.8, results
+
+
+@pytest.mark.parametrize("how", ["close", "discard"])
+def test_close_or_discard_while_threads_search(tmp_path, how):
+    """close() waits for calls in progress (in C), discard() (in the binding) before freeing;
+    searches that start afterwards raise ClosedError; nothing crashes."""
+    faces = Faces(4000, 128, seed=9)
+    consent = fidex.explicit_consent("s", "Acme", "https://acme.example/p", ["identification"])
+    key = fidex.VaultKey.generate()
+    v = fidex.Vault.create(tmp_path / "v", key, dim=128, duplicate_threshold=None)
+    v.enroll_many(faces.centres, [consent] * 4000)
+    probes = faces.captures(np.arange(50))
+    outcome: list = []
+    started = threading.Barrier(5)
+
+    def worker():
+        done = 0
+        started.wait()
+        try:
+            while True:
+                v.identify_batch(probes, k=5)
+                done += 1
+        except fidex.ClosedError as e:
+            outcome.append(("closed", done, e.name))
+        except BaseException as e:  # anything else is a failure
+            outcome.append(("error", done, repr(e)))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    started.wait()
+    time.sleep(0.2)
+    getattr(v, how)()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(outcome) == 4 and all(o[0] == "closed" and o[2] == "FIDEX_CLOSED" for o in outcome), outcome
+    assert sum(o[1] for o in outcome) > 0
+    reopened = fidex.Vault.open(tmp_path / "v", key)  # the lock was released either way
+    assert len(reopened) == (4000 if how == "close" else 0)  # close commits, discard does not
+    reopened.close()

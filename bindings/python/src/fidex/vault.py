@@ -17,7 +17,7 @@ import numpy as np
 from . import _arrays
 from ._call import call, call_bytes, call_json, call_text, take_bytes, text_arg
 from ._native import CONSTANTS, ffi, lib
-from .errors import error_for, take_error
+from .errors import BY_FAMILY, error_for, take_error
 from .key import VaultKey
 from .types import BatchMatches, FacialIdLike, Match, Receipt, Verification, receipts
 
@@ -116,18 +116,19 @@ class _Handle:
     of this: the C close is itself safe against concurrent calls.
     """
 
-    __slots__ = ("ptr", "path", "owner_pid", "_lock", "_inflight", "__weakref__")
+    __slots__ = ("ptr", "path", "owner_pid", "_lock", "_inflight", "_closing", "__weakref__")
 
     def __init__(self, ptr: Any, path: str) -> None:
         self.ptr = ptr
         self.path = path
         self.owner_pid = os.getpid()
-        self._lock = threading.Lock()  # guards ptr and _inflight (held for a few bytecodes only)
+        self._lock = threading.Lock()  # guards ptr, _inflight, _closing (held for a few bytecodes only)
         self._inflight = 0
+        self._closing = False
 
     def enter(self) -> Any:
         with self._lock:
-            if self.ptr is None:
+            if self._closing:
                 raise error_for(
                     lib.FIDEX_CLOSED,
                     f"vault {self.path} was discarded (freed without commit) and cannot be used; open it again",
@@ -140,19 +141,23 @@ class _Handle:
             self._inflight -= 1
 
     def take(self) -> Any:
-        """Detaches the pointer once no call is in flight (later calls raise ClosedError).
-        Rare (discard, finalizer), so it polls rather than making every call notify."""
+        """Refuses new calls (ClosedError), waits until no call is in flight, and detaches
+        the pointer. Rare (discard, finalizer), so it polls rather than making every call
+        notify."""
+        with self._lock:
+            self._closing = True
         while True:
             with self._lock:
                 if not self._inflight:
                     ptr, self.ptr = self.ptr, None
                     return ptr
-            time.sleep(0.001)
+            time.sleep(0.0005)
 
     def after_fork_in_child(self) -> None:
         # A lock held by another thread at fork() stays held in the child; start afresh.
         self._lock = threading.Lock()
         self._inflight = 0
+        self._closing = self.ptr is None
 
 
 _LIVE_HANDLES: "weakref.WeakSet[_Handle]" = weakref.WeakSet()
@@ -279,11 +284,15 @@ class Vault:
         """Commits and closes: releases the directory lock and the memory. Later calls raise
         ClosedError; close() again is a no-op. Safe while other threads use the vault (it
         waits for their calls)."""
-        ptr = self._h.ptr
-        if ptr is None:
-            return
-        err = ffi.new("fidex_error **")
-        status = lib.fidex_vault_close(ptr, err)
+        try:
+            ptr = self._h.enter()  # so that a concurrent discard() waits for this close
+        except BY_FAMILY["closed"]:
+            return  # discarded already
+        err = ffi.new(_ERROR_PP)
+        try:
+            status = lib.fidex_vault_close(ptr, err)
+        finally:
+            self._h.leave()
         if status and status != lib.FIDEX_CLOSED:
             raise take_error(status, err[0])
         lib.fidex_error_free(err[0])

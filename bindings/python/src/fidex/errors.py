@@ -41,8 +41,8 @@ class FidexError(Exception):
         self.item = item
 
     def __str__(self) -> str:
-        where = f" (batch item {self.item})" if self.item is not None else ""
-        return f"{self.message}{where} [{self.name} {self.code}]"
+        # The core's message already names a refused batch item ("batch item 3: ...").
+        return f"{self.message} [{self.name} {self.code}]"
 
     def __reduce__(self) -> Any:  # picklable across multiprocessing
         return (_rebuild, (type(self).family, self.message, self.code, self.name, self.status_message, self.item))

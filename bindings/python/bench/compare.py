@@ -6,7 +6,7 @@
 
 Competitors (`pip install -r bench/requirements.txt`): faiss-cpu IndexFlatIP and
 IndexScalarQuantizer (SQ8, inner product), usearch exact search (`usearch.index.search`,
-exact=True) and plain numpy (matmul + argpartition); fidex vaults with f32 storage and
+exact=True; batches in chunks of 100 probes to bound its result matrix) and plain numpy (matmul + argpartition); fidex vaults with f32 storage and
 int8 storage with exact re-rank ("int8"), metric inner_product, all through this binding.
 
 Data, as in `benches/search.rs`: N/4 identities x 4 captures, seeded identity-clustered unit
@@ -224,7 +224,12 @@ class UsearchMethod(Method):
     def batch(self, q: np.ndarray) -> np.ndarray:
         from usearch.index import search
 
-        return np.asarray(search(self.db, q, K, "ip", exact=True, threads=self.t).keys, dtype=np.int64)
+        # Chunks of 100 probes: usearch's exact search holds a probes x N result matrix
+        # (1000 x 1M x 12 bytes = 12 GB in one call, which the OOM killer ended).
+        return np.concatenate([
+            np.asarray(search(self.db, q[s:s + 100], K, "ip", exact=True, threads=self.t).keys, dtype=np.int64).reshape(-1, K)
+            for s in range(0, len(q), 100)
+        ])
 
     def close(self) -> None:
         del self.db
@@ -300,7 +305,19 @@ def run_method(m: Method, db: np.ndarray, probes: np.ndarray, truth: np.ndarray)
            "rss_delta_bytes": rss_delta, **best}
     m.close()
     gc.collect()
+    _trim()
     return out
+
+
+def _trim() -> None:
+    """Gives freed heap back to the OS (glibc keeps it otherwise), so that the next
+    method's RSS growth and the machine's free memory are not distorted by the last one."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 # ---- Python per-call overhead -----------------------------------------------------------------

@@ -1090,6 +1090,21 @@ fidex_status fidex_vault_delete_many(const fidex_vault *vault,
                                      fidex_error **out_error);
 
 /**
+ * Closes the vault *without* committing: uncommitted enrollments are discarded (deletions
+ * are always already durable), the directory lock is released, and memory is wiped and
+ * freed; later calls on the handle return FIDEX_CLOSED. What a context manager calls when
+ * its block raised. Unlike fidex_vault_free it may race with other calls on the handle:
+ * it waits for calls in progress. Still call fidex_vault_free.
+ *
+ * Thread safety: safe to call while other threads use the handle.
+ *
+ * # Safety
+ * `vault` must be NULL or a live handle.
+ * `out_error` must be NULL or writable.
+ */
+fidex_status fidex_vault_discard(const fidex_vault *vault, fidex_error **out_error);
+
+/**
  * Enrolls a template under the subject's consent.
  *
  * - `(template, template_len)`: the face embedding, exactly the vault's dimension, finite

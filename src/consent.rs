@@ -259,6 +259,21 @@ pub fn fold(s: &str) -> String {
     s.to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The characters of [`fold`]`(s)`, without allocating.
+fn folded(s: &str) -> impl Iterator<Item = char> + '_ {
+    let mut words = s.split_whitespace();
+    let first = words.next();
+    first
+        .into_iter()
+        .flat_map(|w| w.chars().flat_map(char::to_lowercase))
+        .chain(words.flat_map(|w| std::iter::once(' ').chain(w.chars().flat_map(char::to_lowercase))))
+}
+
+/// `fold(a) == fold(b)`, without allocating (purpose matching runs for every enrollment).
+fn fold_eq(a: &str, b: &str) -> bool {
+    folded(a).eq(folded(b))
+}
+
 fn is_explicit(consent_type: &str) -> bool {
     consent_type.trim().eq_ignore_ascii_case("explicit")
 }
@@ -688,11 +703,10 @@ impl ConsentReceipt {
     /// consent names it as its `purpose` or in its `purposeCategory`, compared after
     /// [`fold`] (see the module documentation).
     pub fn covers(&self, purpose: &str) -> bool {
-        let want = fold(purpose);
-        !want.is_empty()
+        folded(purpose).next().is_some()
             && self
                 .explicit_purposes()
-                .any(|p| fold(&p.purpose) == want || p.purpose_category.iter().any(|c| fold(c) == want))
+                .any(|p| fold_eq(&p.purpose, purpose) || p.purpose_category.iter().any(|c| fold_eq(c, purpose)))
     }
 
     /// The vault purposes this receipt covers, in the order of `vault_purposes`.
@@ -1109,6 +1123,16 @@ mod tests {
         }
         for no in ["", "health", "biometrical", "non-biometric", "not biometric", "bio metric"] {
             assert!(!names_biometric(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn fold_eq_agrees_with_fold() {
+        let cases = [" Face \u{a0} Login\n", "face login", "ÉTAT", "état", "", "   ", "a  b", "a b ", "İstanbul", "i̇stanbul", "ß", "SS"];
+        for a in cases {
+            for b in cases {
+                assert_eq!(fold_eq(a, b), fold(a) == fold(b), "{a:?} vs {b:?}");
+            }
         }
     }
 

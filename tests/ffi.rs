@@ -1819,3 +1819,26 @@ fn kantara_receipts_as_platforms_write_them_through_the_abi() {
         }
     }
 }
+
+#[test]
+fn discard_closes_without_committing_and_releases_the_lock() {
+    let tv = TestVault::new(4);
+    let (kept, _) = tv.enroll(&[1.0, 0.0, 0.0, 0.0], "a");
+    let mut info = null_mut();
+    expect(unsafe { fidex_vault_commit(tv.v, &mut info, err()) }, FIDEX_OK);
+    take(info);
+    let (dropped, _) = tv.enroll(&[0.0, 1.0, 0.0, 0.0], "b");
+    expect(unsafe { fidex_vault_discard(tv.v, err()) }, FIDEX_OK);
+    expect(unsafe { fidex_vault_discard(tv.v, err()) }, FIDEX_CLOSED);
+    let mut n = 0u64;
+    expect(unsafe { fidex_vault_len(tv.v, &mut n, err()) }, FIDEX_CLOSED);
+    // The lock is released: the vault opens, with the committed enrollment only.
+    let path = tv.path();
+    let mut v = null_mut();
+    expect(unsafe { fidex_vault_open(path.as_ptr().cast(), path.len(), tv.key, &mut v, err()) }, FIDEX_OK);
+    let (mut yes, mut no) = (false, true);
+    expect(unsafe { fidex_vault_contains(v, &kept, &mut yes, err()) }, FIDEX_OK);
+    expect(unsafe { fidex_vault_contains(v, &dropped, &mut no, err()) }, FIDEX_OK);
+    assert!(yes && !no);
+    unsafe { fidex_vault_free(v) };
+}

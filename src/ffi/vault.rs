@@ -271,6 +271,29 @@ pub unsafe extern "C" fn fidex_vault_close(vault: *const fidex_vault, out_error:
     })
 }
 
+/// Closes the vault *without* committing: uncommitted enrollments are discarded (deletions
+/// are always already durable), the directory lock is released, and memory is wiped and
+/// freed; later calls on the handle return FIDEX_CLOSED. What a context manager calls when
+/// its block raised. Unlike fidex_vault_free it may race with other calls on the handle:
+/// it waits for calls in progress. Still call fidex_vault_free.
+///
+/// Thread safety: safe to call while other threads use the handle.
+///
+/// # Safety
+/// `vault` must be NULL or a live handle.
+/// `out_error` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fidex_vault_discard(vault: *const fidex_vault, out_error: *mut *mut fidex_error) -> fidex_status {
+    // Not through call_handle: a failed handle (after a panic) may still be discarded.
+    call(out_error, || {
+        // SAFETY: the caller guarantees `vault` is NULL or a live handle.
+        let h = unsafe { super::util::handle(vault, "vault") }?;
+        let mut w = h.vault.write().unwrap_or_else(|e| e.into_inner());
+        w.take().ok_or(Error::Closed)?;
+        Ok(())
+    })
+}
+
 /// Frees a vault handle. NULL is a no-op. Freeing twice is undefined behaviour.
 ///
 /// If the vault is still open (not closed), its *uncommitted enrollments are discarded*:

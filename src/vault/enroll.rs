@@ -230,6 +230,16 @@ impl Vault {
             state.check_duplicates(&prepared, t)?;
         }
         let now = items.first().map_or_else(|| self.now(), |it| it.now);
+        // Room for a whole batch at once: growing the index row by row would copy it again
+        // and again (its growth step is 1/16 of its size, to bound memory). Not for one
+        // template: the index reserves exactly, so that would copy it at every enrollment.
+        if n > 1 {
+            state.records.index.reserve(n);
+            state.records.row_ids.reserve(n);
+            state.records.by_id.reserve(n);
+            state.records.uncommitted.reserve(n);
+            state.log.entries.reserve(2 * n);
+        }
         let mut out = Vec::with_capacity(n);
         for (mut it, (v, tags)) in items.into_iter().zip(prepared) {
             let mut id = FacialId::random();
@@ -238,13 +248,22 @@ impl Vault {
             }
             let row = state.records.index.push(&v, tags);
             state.records.row_ids.push(id);
-            let (consent, consent_json, payload) = (it.consent.clone(), std::mem::take(&mut it.consent_json), it.payload);
+            let (consent_json, payload) = (std::mem::take(&mut it.consent_json), it.payload);
             let consent_sha256 = to_hex(&sha256(consent_json.as_bytes()));
             let purposes = std::mem::take(&mut it.covered);
-            let consent_receipt_id = consent.consent_receipt_id.clone();
+            let consent_receipt_id = std::mem::take(&mut it.consent.consent_receipt_id);
+            let consent_expires_at = it.consent.expires_at;
             state.records.by_id.insert(
                 id,
-                Record { row, segment: None, enrolled_at: now, last_interaction: now, consent, consent_json, payload: payload.to_vec() },
+                Record {
+                    row,
+                    segment: None,
+                    enrolled_at: now,
+                    last_interaction: now,
+                    consent_expires_at,
+                    consent_json,
+                    payload: payload.to_vec(),
+                },
             );
             state.records.uncommitted.push((id, v));
             state.append_event(now, Event::ConsentRecorded { facial_id: id, consent_receipt_id, consent_sha256, purposes });

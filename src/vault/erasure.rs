@@ -34,7 +34,7 @@ impl Record {
     pub fn deadline(&self, retention: i64, touched: Option<i64>) -> i64 {
         let last = touched.map_or(self.last_interaction, |t| t.max(self.last_interaction));
         let by_retention = last.saturating_add(retention);
-        self.consent.expires_at.map_or(by_retention, |e| e.min(by_retention))
+        self.consent_expires_at.map_or(by_retention, |e| e.min(by_retention))
     }
 }
 

@@ -197,7 +197,7 @@ pub(super) fn load_state(storage: &dyn Storage, key: &VaultKey) -> Result<VaultS
                 segment: Some(s.id),
                 enrolled_at: m.enrolled_at,
                 last_interaction: m.last_interaction,
-                consent,
+                consent_expires_at: consent.expires_at,
                 consent_json: std::mem::take(&mut m.consent_json),
                 payload: std::mem::take(&mut m.payload),
             };

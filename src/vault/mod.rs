@@ -330,7 +330,7 @@ impl Vault {
     /// The consent receipt stored with `id`.
     pub fn consent(&self, id: &FacialId) -> Result<ConsentReceipt> {
         self.check_usable()?;
-        self.read().records.by_id.get(id).map(|r| r.consent.clone()).ok_or(Error::NotFoundId(*id))
+        self.read().records.by_id.get(id).ok_or(Error::NotFoundId(*id))?.consent()
     }
 
     /// The payload stored with `id`.

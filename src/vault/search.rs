@@ -184,7 +184,7 @@ impl Vault {
         let (bit, thr) = r.search_params(1, threshold, purpose)?;
         let rec = r.records.by_id.get(id).ok_or(Error::NotFoundId(*id))?;
         let now = self.now();
-        if let Some(e) = rec.consent.expires_at {
+        if let Some(e) = rec.consent_expires_at {
             if e <= now {
                 return Err(Error::ConsentExpired { expired_at: e });
             }
@@ -193,7 +193,7 @@ impl Vault {
             return Err(Error::NotFound);
         }
         if r.records.index.tags(rec.row) & bit == 0 {
-            return Err(Error::PurposeNotCovered { purpose: purpose.to_string(), consented: rec.consent.consented_terms().into() });
+            return Err(Error::PurposeNotCovered { purpose: purpose.to_string(), consented: rec.consent()?.consented_terms().into() });
         }
         let q = r.prepare(probe)?;
         let raw = r.records.index.score(rec.row, &q);

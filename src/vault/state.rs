@@ -85,9 +85,19 @@ pub(super) struct Record {
     pub segment: Option<u64>,
     pub enrolled_at: i64,
     pub last_interaction: i64,
-    pub consent: ConsentReceipt,
+    /// The consent's expiry (`expiresAt`), the one part of it every search needs.
+    pub consent_expires_at: Option<i64>,
+    /// The consent receipt as stored (parsed on demand: keeping every parsed receipt in
+    /// memory cost several KiB per template).
     pub consent_json: String,
     pub payload: Vec<u8>,
+}
+
+impl Record {
+    /// The stored consent receipt, parsed.
+    pub fn consent(&self) -> Result<ConsentReceipt> {
+        ConsentReceipt::from_json(&self.consent_json).map_err(|_| Error::corrupt("stored consent does not parse"))
+    }
 }
 
 impl Drop for Record {

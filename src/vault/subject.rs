@@ -27,7 +27,7 @@ impl Vault {
         let rec = w.records.by_id.get(id).ok_or(Error::NotFoundId(*id))?;
         let deadline = rec.deadline(w.config.retention_secs, touched);
         let (consent, payload_hex, enrolled_at, last) =
-            (rec.consent.clone(), to_hex(&rec.payload), rec.enrolled_at, touched.unwrap_or(rec.last_interaction).max(rec.last_interaction));
+            (rec.consent()?, to_hex(&rec.payload), rec.enrolled_at, touched.unwrap_or(rec.last_interaction).max(rec.last_interaction));
         w.append_event(now, Event::RecordExported { facial_id: *id, template_included: include_template });
         w.changed = true;
         let log_entries = w

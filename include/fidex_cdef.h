@@ -446,6 +446,11 @@ typedef struct {
 #define FIDEX_VAULT_FAILED 1027
 
 /**
+ * A change was attempted through a read-only vault handle.
+ */
+#define FIDEX_READ_ONLY 1028
+
+/**
  * A required pointer parameter was NULL (or an input pointer was NULL with a non-zero length).
  */
 #define FIDEX_NULL_PARAMETER 1100
@@ -1378,7 +1383,9 @@ fidex_status fidex_vault_len(const fidex_vault *vault, uint64_t *out_len, fidex_
 /**
  * Opens the vault in directory `(path, path_len)` with `key` into a new `*out_vault`.
  * Errors: FIDEX_NOT_A_VAULT (no vault there, or the path is not a directory),
- * FIDEX_WRONG_KEY, FIDEX_LOCKED (open in another handle or process), FIDEX_CORRUPT,
+ * FIDEX_WRONG_KEY, FIDEX_LOCKED (open for writing in another handle or process, after a
+ * 250 ms grace; or its LOCK file is missing), FIDEX_CORRUPT (also: stray files listed by
+ * fidex_vault_stats make every change fail with it),
  * FIDEX_UNSUPPORTED_VERSION, FIDEX_IO, FIDEX_INVALID_ARGUMENT (empty path, NUL in it).
  *
  * Thread safety: safe from any thread.
@@ -1393,6 +1400,38 @@ fidex_status fidex_vault_open(const char *path,
                               const fidex_key *key,
                               fidex_vault **out_vault,
                               fidex_error **out_error);
+
+/**
+ * Opens the vault in directory `(path, path_len)` with `key` as `(options_json,
+ * options_json_len)` say, into a new `*out_vault`. Options (JSON object, every field
+ * optional; NULL/0 for the defaults):
+ * - `"read_only"` (false): open read-only — no lock, any number of read-only handles and
+ *   processes beside the one writer; every change fails with FIDEX_READ_ONLY. A read-only
+ *   handle never writes or removes a vault file (it appends the matches it saw, sealed, to
+ *   `interactions.fxi`, for the writer's retention deadlines).
+ * - `"lock_wait_ms"` (none): writers wait up to this long for another handle's lock
+ *   instead of failing at once with FIDEX_LOCKED.
+ * - `"refresh_interval_ms"` (1000; null: never): read-only handles move to the newest
+ *   commit before any search once the last check is older than this, so a search started
+ *   more than this long after a deletion returned never matches the deleted template.
+ *   fidex_vault_refresh refreshes on demand.
+ *
+ * Errors: as fidex_vault_open, and FIDEX_INVALID_JSON for malformed options.
+ *
+ * Thread safety: safe from any thread.
+ *
+ * # Safety
+ * `path` must be NULL or readable for `path_len` bytes; `options_json` must be NULL or
+ * readable for `options_json_len` bytes; `key` must be NULL or a live key; `out_vault`
+ * must be NULL or writable. `out_error` must be NULL or writable.
+ */
+fidex_status fidex_vault_open_with(const char *path,
+                                   size_t path_len,
+                                   const fidex_key *key,
+                                   const char *options_json,
+                                   size_t options_json_len,
+                                   fidex_vault **out_vault,
+                                   fidex_error **out_error);
 
 /**
  * The payload stored with `*id` (possibly empty) into a new `*out_payload`.
@@ -1486,6 +1525,39 @@ fidex_status fidex_vault_read_header(const char *path,
                                      size_t path_len,
                                      fidex_bytes **out_json,
                                      fidex_error **out_error);
+
+/**
+ * Moves a read-only handle to the newest committed generation, so that what the writer
+ * committed since (enrollments, deletions) shows in its searches; `*out_changed` is set to
+ * whether anything changed. A writer's handle is always current (false). After a key
+ * rotation a read-only handle gets FIDEX_WRONG_KEY: open it again with the new key.
+ *
+ * Thread safety: safe from any thread (searches continue while the files are read).
+ *
+ * # Safety
+ * `vault` must be NULL or a live handle; `out_changed` must be NULL or writable.
+ * `out_error` must be NULL or writable.
+ */
+fidex_status fidex_vault_refresh(const fidex_vault *vault,
+                                 bool *out_changed,
+                                 fidex_error **out_error);
+
+/**
+ * Removes the vault's stray files (newer than its manifest, explained by no interrupted
+ * commit; a writer refuses changes with FIDEX_CORRUPT while there are any, and
+ * fidex_vault_stats lists them as `"stray_files"`), after the caller established that they
+ * are debris: no newer manifest was lost, no key rotation is to be finished. The names
+ * removed go to `*out_json` (a JSON array). Writers only (FIDEX_READ_ONLY otherwise).
+ *
+ * Thread safety: safe from any thread.
+ *
+ * # Safety
+ * `vault` must be NULL or a live handle; `out_json` must be NULL or writable.
+ * `out_error` must be NULL or writable.
+ */
+fidex_status fidex_vault_remove_stray_files(const fidex_vault *vault,
+                                            fidex_bytes **out_json,
+                                            fidex_error **out_error);
 
 /**
  * When `*id` will be purged unless used again (the earlier of consent expiry and last

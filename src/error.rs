@@ -87,6 +87,15 @@ pub enum Error {
     /// A batch buffer's length does not fit its items: `items` vectors (or, when `None`, a
     /// whole number of vectors) of `dim` components need `items × dim` floats, not `len`.
     BatchShape { dim: usize, len: usize, items: Option<usize> },
+    /// The vault's lock file was removed or replaced while a writer held it, or is missing
+    /// at open: another process may hold a lock of its own and write.
+    LockLost(String),
+    /// A change was attempted through a read-only handle.
+    ReadOnly,
+    /// The vault directory holds files of a newer generation than its manifest that no
+    /// interrupted commit explains (the manifest may have been replaced by an older copy):
+    /// changes are refused until they are resolved.
+    StrayFiles(Vec<String>),
     /// No live template has this Facial ID (a deletion or withdrawal of it, or an unknown id).
     NotFoundId(crate::FacialId),
     /// The vault handle failed and refuses further use: a change panicked part-way (its
@@ -130,6 +139,9 @@ impl Error {
             Error::UnknownPurpose(_) => 1025,
             Error::NotCommitted(_) => 1026,
             Error::VaultFailed(_) => 1027,
+            Error::LockLost(_) => 1020,
+            Error::ReadOnly => 1028,
+            Error::StrayFiles(_) => 1011,
             Error::BatchShape { .. } => 1002,
             Error::ForkedChild { .. } => 1020,
             Error::DuplicateInBatch { .. } => 1008,
@@ -260,6 +272,18 @@ impl fmt::Display for Error {
                 len / dim.max(&1),
                 len % dim.max(&1)
             ),
+            Error::LockLost(m) => write!(f, "the vault's lock cannot be trusted: {m}"),
+            Error::ReadOnly => write!(f, "this vault handle is read-only: open the vault for writing to change it (one writer at a time)"),
+            Error::StrayFiles(files) => write!(
+                f,
+                "the vault directory holds {} file(s) of a newer generation than its manifest that no interrupted commit \
+                 explains ({}): the manifest may have been replaced by an older copy, or a key rotation was interrupted. \
+                 Changes are refused so that nothing newer is lost: restore the newer manifest from a backup, or open the \
+                 vault with the new key if a rotation was interrupted, or, if you know the files are debris, remove them \
+                 (`fidex check --remove-stray`, Vault::remove_stray_files)",
+                files.len(),
+                files.join(", ")
+            ),
             Error::VaultFailed(m) => write!(
                 f,
                 "the vault handle refuses further use: {m}; committed data is intact: drop this handle and open the vault again"
@@ -335,6 +359,7 @@ pub const STATUS_TABLE: &[StatusInfo] = &[
     st(1025, "FIDEX_UNKNOWN_PURPOSE", "invalid_input", "unknown purpose"),
     st(1026, "FIDEX_NOT_COMMITTED", "not_committed", "not committed yet"),
     st(1027, "FIDEX_VAULT_FAILED", "internal", "the vault handle failed and refuses further use (reopen the vault)"),
+    st(1028, "FIDEX_READ_ONLY", "locked", "the vault handle is read-only"),
     st(1100, "FIDEX_NULL_PARAMETER", "invalid_input", "a required pointer parameter was NULL"),
     st(1101, "FIDEX_PANIC", "internal", "internal error: a Rust panic was caught at the C boundary (please report)"),
     st(1102, "FIDEX_INVALID_UTF8", "invalid_input", "text parameter is not valid UTF-8"),
@@ -386,6 +411,8 @@ mod tests {
             Error::Closed => "closed",
             Error::NotCommitted(_) => "not_committed",
             Error::VaultFailed(_) => "internal",
+            Error::LockLost(_) | Error::ReadOnly => "locked",
+            Error::StrayFiles(_) => "corrupt",
             Error::BatchShape { .. } => "invalid_input",
             Error::BatchItem { error, .. } => expected_family(error),
         }
@@ -423,6 +450,9 @@ mod tests {
             Error::ForkedChild { owner_pid: 1 },
             Error::NotCommitted(s()),
             Error::VaultFailed(s()),
+            Error::LockLost(s()),
+            Error::ReadOnly,
+            Error::StrayFiles(vec![s()]),
             Error::BatchShape { dim: 4, len: 9, items: None },
             Error::DuplicateInBatch { other: 0, score: 1.0 },
             Error::BatchItem { index: 3, error: Box::new(Error::NoConsent) },

@@ -51,5 +51,5 @@ pub use id::FacialId;
 pub use key::VaultKey;
 pub use log::audit::DeletionReason;
 pub use receipt::{DeletionReceipt, EnrollmentReceipt, SignedTreeHead, VerificationKey};
-pub use vault::{read_header, Enrollment, Match, NewEnrollment, Stats, SubjectExport, Vault, VaultConfig, Verification, MAX_PAYLOAD_BYTES};
+pub use vault::{read_header, Enrollment, Match, NewEnrollment, OpenOptions, Stats, SubjectExport, Vault, VaultConfig, Verification, MAX_PAYLOAD_BYTES};
 pub use search::{Metric, Storage as StorageType};

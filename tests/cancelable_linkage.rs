@@ -14,6 +14,7 @@
 //!   known pairs).
 //!
 //! It prints both linkage rates; docs/PRIVACY.md quotes them and states the limit.
+#![allow(clippy::type_complexity, clippy::needless_range_loop)] // test scaffolding
 #![cfg(feature = "test-hooks")]
 
 mod common;

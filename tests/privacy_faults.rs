@@ -6,6 +6,7 @@
 //! Faults come from [`Scripted`], a storage that wraps the real file system and fails the
 //! operations a test names (by kind and by count), so every position of every operation can
 //! be hit, including two faults in one call (a failed commit followed by a failed re-read).
+#![allow(clippy::type_complexity, clippy::needless_range_loop)] // test scaffolding
 
 mod common;
 
@@ -107,8 +108,12 @@ impl Storage for Scripted {
     fn location(&self) -> String {
         self.inner.location()
     }
-    fn lock(&self) -> io::Result<Option<Box<dyn std::any::Any + Send + Sync>>> {
-        self.inner.lock()
+    fn append(&self, name: &str, data: &[u8]) -> io::Result<()> {
+        self.hit(Op::Write, name)?;
+        self.inner.append(name, data)
+    }
+    fn lock_vault(&self, create: bool) -> io::Result<Option<Box<dyn fidex::storage::HeldLock>>> {
+        self.inner.lock_vault(create)
     }
 }
 

@@ -264,6 +264,8 @@ fn write_dir(files: &[(String, Vec<u8>)]) -> PathBuf {
     for (n, b) in files {
         std::fs::write(d.join(n), b).expect("write scratch file");
     }
+    // The lock file every vault directory has (the packed fixture holds vault files only).
+    std::fs::write(d.join("LOCK"), b"").expect("write scratch LOCK");
     d
 }
 
@@ -347,7 +349,7 @@ pub fn exercise(v: &Vault) {
     }
     v.stats().expect("stats");
     v.audit_entries(0, None).expect("audit entries");
-    v.tree_head().verify(&v.verification_key()).expect("fresh tree head verifies");
+    v.tree_head().expect("tree head").verify(&v.verification_key()).expect("fresh tree head verifies");
     v.check().expect("check() of a freshly opened vault");
 }
 

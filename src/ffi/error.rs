@@ -73,6 +73,8 @@ pub const FIDEX_NOT_COMMITTED: fidex_status = 1026;
 /// The vault handle failed and refuses further use (a change panicked part-way, or a failed
 /// key rotation could not tell which key the disk is under): free it and open the vault again.
 pub const FIDEX_VAULT_FAILED: fidex_status = 1027;
+/// A change was attempted through a read-only vault handle.
+pub const FIDEX_READ_ONLY: fidex_status = 1028;
 /// A required pointer parameter was NULL (or an input pointer was NULL with a non-zero length).
 pub const FIDEX_NULL_PARAMETER: fidex_status = 1100;
 /// A Rust panic was caught at the boundary: a bug in fidex. A vault handle on which this
@@ -120,6 +122,7 @@ pub(crate) const STATUS_CONSTANTS: &[(&str, fidex_status)] = &[
     ("FIDEX_UNKNOWN_PURPOSE", FIDEX_UNKNOWN_PURPOSE),
     ("FIDEX_NOT_COMMITTED", FIDEX_NOT_COMMITTED),
     ("FIDEX_VAULT_FAILED", FIDEX_VAULT_FAILED),
+    ("FIDEX_READ_ONLY", FIDEX_READ_ONLY),
     ("FIDEX_NULL_PARAMETER", FIDEX_NULL_PARAMETER),
     ("FIDEX_PANIC", FIDEX_PANIC),
     ("FIDEX_INVALID_UTF8", FIDEX_INVALID_UTF8),

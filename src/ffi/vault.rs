@@ -194,7 +194,9 @@ pub unsafe extern "C" fn fidex_vault_create(
 
 /// Opens the vault in directory `(path, path_len)` with `key` into a new `*out_vault`.
 /// Errors: FIDEX_NOT_A_VAULT (no vault there, or the path is not a directory),
-/// FIDEX_WRONG_KEY, FIDEX_LOCKED (open in another handle or process), FIDEX_CORRUPT,
+/// FIDEX_WRONG_KEY, FIDEX_LOCKED (open for writing in another handle or process, after a
+/// 250 ms grace; or its LOCK file is missing), FIDEX_CORRUPT (also: stray files listed by
+/// fidex_vault_stats make every change fail with it),
 /// FIDEX_UNSUPPORTED_VERSION, FIDEX_IO, FIDEX_INVALID_ARGUMENT (empty path, NUL in it).
 ///
 /// Thread safety: safe from any thread.
@@ -218,6 +220,130 @@ pub unsafe extern "C" fn fidex_vault_open(
         o.write(into_handle(fidex_vault::new(v)));
         Ok(())
     })
+}
+
+/// Options of fidex_vault_open_with (JSON; every field optional, unknown fields refused).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenOptionsJson {
+    #[serde(default)]
+    read_only: bool,
+    #[serde(default)]
+    lock_wait_ms: Option<u64>,
+    #[serde(default = "default_refresh_ms")]
+    refresh_interval_ms: Option<u64>,
+}
+
+fn default_refresh_ms() -> Option<u64> {
+    Some(1000)
+}
+
+/// Parses the options JSON of fidex_vault_open_with (`None`/empty: the defaults).
+fn open_options(json: Option<&str>) -> FfiResult<crate::OpenOptions> {
+    let Some(text) = json.filter(|t| !t.trim().is_empty()) else { return Ok(crate::OpenOptions::default()) };
+    let o: OpenOptionsJson = serde_json::from_str(text).map_err(|e| {
+        Error::InvalidJson(format!(
+            "options_json must be an object like {{\"read_only\": true, \"lock_wait_ms\": 5000, \"refresh_interval_ms\": 1000}} ({e})"
+        ))
+    })?;
+    let ms = std::time::Duration::from_millis;
+    Ok(crate::OpenOptions { read_only: o.read_only, lock_wait: o.lock_wait_ms.map(ms), refresh_interval: o.refresh_interval_ms.map(ms) })
+}
+
+/// Opens the vault in directory `(path, path_len)` with `key` as `(options_json,
+/// options_json_len)` say, into a new `*out_vault`. Options (JSON object, every field
+/// optional; NULL/0 for the defaults):
+/// - `"read_only"` (false): open read-only — no lock, any number of read-only handles and
+///   processes beside the one writer; every change fails with FIDEX_READ_ONLY. A read-only
+///   handle never writes or removes a vault file (it appends the matches it saw, sealed, to
+///   `interactions.fxi`, for the writer's retention deadlines).
+/// - `"lock_wait_ms"` (none): writers wait up to this long for another handle's lock
+///   instead of failing at once with FIDEX_LOCKED.
+/// - `"refresh_interval_ms"` (1000; null: never): read-only handles move to the newest
+///   commit before any search once the last check is older than this, so a search started
+///   more than this long after a deletion returned never matches the deleted template.
+///   fidex_vault_refresh refreshes on demand.
+///
+/// Errors: as fidex_vault_open, and FIDEX_INVALID_JSON for malformed options.
+///
+/// Thread safety: safe from any thread.
+///
+/// # Safety
+/// `path` must be NULL or readable for `path_len` bytes; `options_json` must be NULL or
+/// readable for `options_json_len` bytes; `key` must be NULL or a live key; `out_vault`
+/// must be NULL or writable. `out_error` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fidex_vault_open_with(
+    path: *const c_char,
+    path_len: usize,
+    key: *const fidex_key,
+    options_json: *const c_char,
+    options_json_len: usize,
+    out_vault: *mut *mut fidex_vault,
+    out_error: *mut *mut fidex_error,
+) -> fidex_status {
+    call(out_error, || {
+        // SAFETY: the caller guarantees every pointer per the contract above.
+        let (o, path, key, options) = unsafe {
+            (
+                out(out_vault, "out_vault")?,
+                path_arg(path, path_len)?,
+                key_ref(key, "key")?,
+                if options_json.is_null() && options_json_len == 0 { None } else { Some(input_str(options_json, options_json_len, "options_json")?) },
+            )
+        };
+        let v = Vault::open_with(path, key, &open_options(options)?)?;
+        o.write(into_handle(fidex_vault::new(v)));
+        Ok(())
+    })
+}
+
+/// Moves a read-only handle to the newest committed generation, so that what the writer
+/// committed since (enrollments, deletions) shows in its searches; `*out_changed` is set to
+/// whether anything changed. A writer's handle is always current (false). After a key
+/// rotation a read-only handle gets FIDEX_WRONG_KEY: open it again with the new key.
+///
+/// Thread safety: safe from any thread (searches continue while the files are read).
+///
+/// # Safety
+/// `vault` must be NULL or a live handle; `out_changed` must be NULL or writable.
+/// `out_error` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fidex_vault_refresh(vault: *const fidex_vault, out_changed: *mut bool, out_error: *mut *mut fidex_error) -> fidex_status {
+    // SAFETY: the caller guarantees `out_changed` is NULL or writable.
+    let o = match unsafe { out(out_changed, "out_changed") } {
+        Ok(o) => o,
+        Err(e) => return call(out_error, || Err(e)),
+    };
+    call_vault(vault, out_error, |v| {
+        o.write(v.refresh()?);
+        Ok(())
+    })
+}
+
+/// Removes the vault's stray files (newer than its manifest, explained by no interrupted
+/// commit; a writer refuses changes with FIDEX_CORRUPT while there are any, and
+/// fidex_vault_stats lists them as `"stray_files"`), after the caller established that they
+/// are debris: no newer manifest was lost, no key rotation is to be finished. The names
+/// removed go to `*out_json` (a JSON array). Writers only (FIDEX_READ_ONLY otherwise).
+///
+/// Thread safety: safe from any thread.
+///
+/// # Safety
+/// `vault` must be NULL or a live handle; `out_json` must be NULL or writable.
+/// `out_error` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fidex_vault_remove_stray_files(
+    vault: *const fidex_vault,
+    out_json: *mut *mut fidex_bytes,
+    out_error: *mut *mut fidex_error,
+) -> fidex_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        text_query(vault, out_json, "out_json", out_error, |v| {
+            Ok(serde_json::to_string(&v.remove_stray_files()?).expect("strings always serialise"))
+        })
+    }
 }
 
 /// Reads the plaintext header of the vault in `(path, path_len)` without a key, as JSON

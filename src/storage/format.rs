@@ -195,6 +195,41 @@ pub fn log_file(seq: u64, generation: u64) -> String {
     format!("log-{seq:016x}-{generation:016x}.fxl")
 }
 
+/// Decodes the header of an object file without authenticating it: `(header, magic)`, or
+/// `None` if `bytes` is too short. Only for telling damage apart from a wrong key.
+pub(crate) fn peek_object_header(bytes: &[u8]) -> Option<(ObjectHeader, [u8; 8])> {
+    if bytes.len() < HEADER_LEN {
+        return None;
+    }
+    let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+    let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
+    let mut vault_id = [0u8; 16];
+    vault_id.copy_from_slice(&bytes[16..32]);
+    let mut magic = [0u8; 8];
+    magic.copy_from_slice(&bytes[0..8]);
+    Some((ObjectHeader { vault_id, object_id: u64_at(32), generation: u64_at(40), count: u32_at(48), dim: u32_at(52) }, magic))
+}
+
+/// The object id and generation in a segment or log-chunk file name (`None` for any
+/// other name).
+pub fn parse_object_file(name: &str) -> Option<(u64, u64)> {
+    let stem = name.strip_prefix("seg-").and_then(|r| r.strip_suffix(".fxs"));
+    let stem = stem.or_else(|| name.strip_prefix("log-").and_then(|r| r.strip_suffix(".fxl")))?;
+    let (id, generation) = stem.split_once('-')?;
+    if id.len() != 16 || generation.len() != 16 {
+        return None;
+    }
+    Some((u64::from_str_radix(id, 16).ok()?, u64::from_str_radix(generation, 16).ok()?))
+}
+
+/// File to which read-only handles append the interactions (successful matches) they
+/// saw, sealed, for the writer to fold into retention deadlines.
+pub const INTERACTIONS_FILE: &str = "interactions.fxi";
+/// [`INTERACTIONS_FILE`] while a writer folds it in (removed after its commit).
+pub const INTERACTIONS_FOLDING: &str = "interactions.fxi.folding";
+/// Associated-data label of interaction reports.
+pub const AAD_INTERACTIONS: &[u8] = b"fidex/v1/interactions";
+
 /// Whether `name` is a file fidex writes (and may clean up if unreferenced).
 pub fn is_vault_file(name: &str) -> bool {
     name == MANIFEST_TMP

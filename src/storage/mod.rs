@@ -32,11 +32,48 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn size(&self, name: &str) -> io::Result<u64>;
     /// Human-readable location (for messages).
     fn location(&self) -> String;
-    /// Takes an exclusive advisory lock for the vault's lifetime; `Ok(None)` if the storage
-    /// has no locking. Err(WouldBlock) if another process or handle holds it.
-    fn lock(&self) -> io::Result<Option<Box<dyn std::any::Any + Send + Sync>>> {
+    /// Reads a whole file of at most `max` bytes: a larger file, or anything that is not a
+    /// regular file (a symlink, a device such as `/dev/zero`, a FIFO), is an error
+    /// (`InvalidData`) without reading it.
+    fn read_at_most(&self, name: &str, max: u64) -> io::Result<Vec<u8>> {
+        let size = self.size(name)?;
+        if size > max {
+            return Err(too_large(name, size, max));
+        }
+        let bytes = self.read(name)?;
+        if bytes.len() as u64 > max {
+            return Err(too_large(name, bytes.len() as u64, max));
+        }
+        Ok(bytes)
+    }
+    /// Appends `data` to `name` (created if missing). Used only by read-only handles to
+    /// report interactions, best effort; the default reports `Unsupported` (a storage
+    /// without it loses readers' interactions: retention then counts from the last
+    /// interaction a writer saw).
+    fn append(&self, name: &str, data: &[u8]) -> io::Result<()> {
+        let _ = (name, data);
+        Err(io::Error::new(io::ErrorKind::Unsupported, "append is not supported by this storage"))
+    }
+    /// Takes the vault's exclusive writer lock for the handle's lifetime; `Ok(None)` if the
+    /// storage has no locking. Err(`WouldBlock`) if another process or handle holds it.
+    /// `create`: make the lock file (a new vault); otherwise it must exist (`NotFound`: it
+    /// was removed, possibly while another writer holds it).
+    fn lock_vault(&self, create: bool) -> io::Result<Option<Box<dyn HeldLock>>> {
+        let _ = create;
         Ok(None)
     }
+}
+
+/// A lock taken by [`Storage::lock_vault`], released when dropped.
+pub trait HeldLock: Send + Sync {
+    /// Checks that this is still the lock of the vault: the lock file at its path is the
+    /// file this lock holds. Deleting or replacing the lock file lets another process take
+    /// a lock of its own, so a writer checks this before every commit.
+    fn verify(&self) -> io::Result<()>;
+}
+
+fn too_large(name: &str, size: u64, max: u64) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("{name} is {size} bytes; a file of this kind is at most {max} bytes"))
 }
 
 /// A vault directory on the local file system.
@@ -111,19 +148,69 @@ impl Storage for FsStorage {
         self.dir.display().to_string()
     }
 
-    fn lock(&self) -> io::Result<Option<Box<dyn std::any::Any + Send + Sync>>> {
-        let f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(self.dir.join(LOCK_FILE))?;
+    fn read_at_most(&self, name: &str, max: u64) -> io::Result<Vec<u8>> {
+        use std::io::Read;
+        let path = self.dir.join(name);
+        // Not followed: vault files are always regular files the vault wrote itself.
+        let meta = fs::symlink_metadata(&path)?;
+        if !meta.file_type().is_file() {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{name} is not a regular file")));
+        }
+        let f = File::open(&path)?;
+        let meta = f.metadata()?;
+        if !meta.is_file() {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{name} is not a regular file")));
+        }
+        if meta.len() > max {
+            return Err(too_large(name, meta.len(), max));
+        }
+        let mut out = Vec::with_capacity(meta.len() as usize);
+        f.take(max + 1).read_to_end(&mut out)?;
+        if out.len() as u64 > max {
+            return Err(too_large(name, out.len() as u64, max));
+        }
+        Ok(out)
+    }
+
+    fn append(&self, name: &str, data: &[u8]) -> io::Result<()> {
+        // One write(2) per report: O_APPEND keeps concurrent reporters' frames whole.
+        let mut f = OpenOptions::new().append(true).create(true).open(self.dir.join(name))?;
+        f.write_all(data)
+    }
+
+    fn lock_vault(&self, create: bool) -> io::Result<Option<Box<dyn HeldLock>>> {
+        let path = self.dir.join(LOCK_FILE);
+        let f = OpenOptions::new().read(true).write(true).create(create).truncate(false).open(&path)?;
         match f.try_lock() {
-            Ok(()) => Ok(Some(Box::new(f))),
-            Err(fs::TryLockError::WouldBlock) => {
-                Err(io::Error::new(io::ErrorKind::WouldBlock, "vault is locked"))
-            }
+            Ok(()) => Ok(Some(Box::new(FsLock { file: f, path }))),
+            Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(io::ErrorKind::WouldBlock, "vault is locked")),
             Err(fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+}
+
+/// The `flock` of a vault directory's `LOCK` file.
+struct FsLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl HeldLock for FsLock {
+    fn verify(&self) -> io::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let held = self.file.metadata()?;
+        let gone = || {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "the vault's LOCK file was removed or replaced while this handle held it, so another process may now hold \
+                 a lock of its own and write",
+            )
+        };
+        match fs::metadata(&self.path) {
+            Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() && held.nlink() > 0 => Ok(()),
+            Ok(_) => Err(gone()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(gone()),
+            Err(e) => Err(e),
         }
     }
 }
@@ -263,7 +350,15 @@ impl Storage for FaultyStorage {
         self.inner.location()
     }
 
-    fn lock(&self) -> io::Result<Option<Box<dyn std::any::Any + Send + Sync>>> {
-        self.inner.lock()
+    fn read_at_most(&self, name: &str, max: u64) -> io::Result<Vec<u8>> {
+        self.inner.read_at_most(name, max)
+    }
+
+    fn append(&self, name: &str, data: &[u8]) -> io::Result<()> {
+        self.inner.append(name, data)
+    }
+
+    fn lock_vault(&self, create: bool) -> io::Result<Option<Box<dyn HeldLock>>> {
+        self.inner.lock_vault(create)
     }
 }

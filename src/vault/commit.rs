@@ -47,6 +47,14 @@ pub(super) const MAX_MANIFEST_INTERACTIONS: usize = 65_536;
 /// More audit-log chunks than this trigger merging the newest ones.
 const MAX_LOG_CHUNKS: usize = 32;
 
+/// Seals manifest `body` under `header` from an exactly sized plaintext buffer (a growing
+/// buffer would leave copies of the plaintext behind).
+pub(super) fn seal_manifest_body(header: &format::VaultHeader, body: &ManifestBody, sealer: &crate::key::Sealer) -> Vec<u8> {
+    let mut plain = zeroize::Zeroizing::new(vec![0u8; postcard::experimental::serialized_size(body).expect("manifest always serialises")]);
+    postcard::to_slice(body, &mut plain).expect("sized above");
+    format::seal_manifest(header, &plain, sealer)
+}
+
 /// A commit whose manifest is on disk: what to change in memory to match it.
 struct CommitPlan {
     generation: u64,
@@ -127,6 +135,7 @@ impl Vault {
         if !interactions.is_empty() {
             w.fold_interactions(interactions);
         }
+        self.fold_reader_interactions(w);
         if !w.changed {
             self.remove_pending_files(w);
             return Ok(CommitInfo { generation: w.segments.generation, ..Default::default() });
@@ -144,6 +153,7 @@ impl Vault {
             if !interactions.is_empty() {
                 w.fold_interactions(interactions);
             }
+            self.fold_reader_interactions(&mut w);
             if !w.changed {
                 self.remove_pending_files(&mut w);
                 return Ok(CommitInfo { generation: w.segments.generation, ..Default::default() });
@@ -197,48 +207,20 @@ impl Vault {
             }
         }
         moving.extend(w.records.uncommitted.iter().map(|(id, v)| (*id, v.clone())));
-        // 3. Write new segments.
+        // 3. Name the new files: segments of the records that move, and one audit-log chunk
+        //    with the entries since the last commit. Chunks are merged like a binary counter
+        //    (a tail chunk no larger than what follows it is folded in), so there are
+        //    O(log n) chunks and each entry is rewritten O(log n) times.
         let mut new_segments: Vec<(u64, Vec<FacialId>)> = Vec::new();
-        let mut bytes_written = 0u64;
-        let res = (|| -> Result<()> {
-            for chunk in moving.chunks(SEGMENT_CAPACITY) {
-                let id = next_id;
-                next_id += 1;
-                let metas: Vec<RecordMeta> = chunk
-                    .iter()
-                    .map(|(rid, _)| {
-                        let r = &w.records.by_id[rid];
-                        RecordMeta {
-                            facial_id: *rid.as_bytes(),
-                            enrolled_at: r.enrolled_at,
-                            last_interaction: r.last_interaction,
-                            consent_json: r.consent_json.clone(),
-                            payload: r.payload.clone(),
-                        }
-                    })
-                    .collect();
-                let refs: Vec<&[f32]> = chunk.iter().map(|(_, v)| v.as_slice()).collect();
-                let h = ObjectHeader { vault_id: vid, object_id: id, generation: gen, count: chunk.len() as u32, dim: d as u32 };
-                let bytes = segment::seal(&h, &refs, &metas, sealer);
-                let name = format::segment_file(id, gen);
-                written.push(name.clone());
-                self.storage.write_new(&name, &bytes).map_err(|e| io_err(&*self.storage, &name, e))?;
-                bytes_written += bytes.len() as u64;
-                new_segments.push((id, chunk.iter().map(|(i, _)| *i).collect()));
-            }
-            Ok(())
-        })();
-        drop(moving); // wipes every template it holds
-        if let Err(e) = res {
-            return Err(fail(e, written, next_id));
+        for chunk in moving.chunks(SEGMENT_CAPACITY) {
+            new_segments.push((next_id, chunk.iter().map(|(i, _)| *i).collect()));
+            next_id += 1;
         }
-        // 4. One audit-log chunk with the entries since the last commit. Chunks are merged
-        //    like a binary counter (a tail chunk no larger than what follows it is folded in),
-        //    so there are O(log n) chunks and each entry is rewritten O(log n) times.
         let log = &w.log;
         let mut chunks = log.chunks.clone();
         let mut obsolete_chunks = Vec::new();
         let mut first = log.committed;
+        let mut log_file = None;
         if first < log.entries.len() {
             while let Some(last) = chunks.last() {
                 if (last.count as usize) > log.entries.len() - first && chunks.len() < MAX_LOG_CHUNKS {
@@ -258,16 +240,12 @@ impl Vault {
                 body.extend_from_slice(e);
             }
             let h = ObjectHeader { vault_id: vid, object_id: seq, generation: gen, count: entries.len() as u32, dim: 0 };
-            let bytes = format::seal_object(format::LOG_MAGIC, format::AAD_LOG, &h, &body, sealer);
-            let name = format::log_file(seq, gen);
-            written.push(name.clone());
-            if let Err(e) = self.storage.write_new(&name, &bytes) {
-                return Err(fail(io_err(&*self.storage, &name, e), written, next_id));
-            }
-            bytes_written += bytes.len() as u64;
+            log_file = Some((format::log_file(seq, gen), format::seal_object(format::LOG_MAGIC, format::AAD_LOG, &h, &body, sealer)));
             chunks.push(ChunkRef { seq, generation: gen, count: entries.len() as u32 });
         }
-        // 5. The manifest.
+        // 4. The manifest, sealed now: it is written first, as `fidex.vault.tmp`, so that
+        //    every file this commit writes is listed by an authenticated file before it
+        //    exists (an interrupted commit's files are provably its own at the next open).
         let mut segs: Vec<SegmentRef> = w
             .segments
             .by_id
@@ -288,7 +266,7 @@ impl Vault {
             config: ConfigRecord::from_config(&w.config),
             created_at: w.created_at,
             next_object_id: next_id,
-            segments: segs.clone(),
+            segments: segs,
             interactions,
             enrollments_total: w.records.enrollments_total,
             deletions_by_reason: w.records.deletions_by_reason.iter().map(|(k, v)| (k.code(), *v)).collect(),
@@ -301,19 +279,58 @@ impl Vault {
         };
         let mut header = w.header.clone();
         header.generation = gen;
-        // Sized first: a growing buffer would leave copies of the plaintext behind.
-        let mut plain = zeroize::Zeroizing::new(vec![0u8; postcard::experimental::serialized_size(&body).expect("manifest always serialises")]);
-        postcard::to_slice(&body, &mut plain).expect("sized above");
-        let bytes = format::seal_manifest(&header, &plain, sealer);
+        let manifest_bytes = seal_manifest_body(&header, &body, sealer);
+        drop(body);
+        // 5. Write: the temporary manifest, the segments, the log chunk; each only while
+        //    this handle still holds the vault's lock.
+        if let Err(e) = self.verify_lock() {
+            return Err(fail(e, written, next_id));
+        }
         let _ = self.storage.remove(MANIFEST_TMP);
-        if let Err(e) = self.storage.write_new(MANIFEST_TMP, &bytes) {
+        if let Err(e) = self.storage.write_new(MANIFEST_TMP, &manifest_bytes) {
+            written.push(MANIFEST_TMP.to_string());
             return Err(fail(io_err(&*self.storage, MANIFEST_TMP, e), written, next_id));
         }
+        let mut bytes_written = 0u64;
+        let res = (|| -> Result<()> {
+            for ((id, _), chunk) in new_segments.iter().zip(moving.chunks(SEGMENT_CAPACITY)) {
+                let metas: Vec<RecordMeta> = chunk
+                    .iter()
+                    .map(|(rid, _)| {
+                        let r = &w.records.by_id[rid];
+                        RecordMeta {
+                            facial_id: *rid.as_bytes(),
+                            enrolled_at: r.enrolled_at,
+                            last_interaction: r.last_interaction,
+                            consent_json: r.consent_json.clone(),
+                            payload: r.payload.clone(),
+                        }
+                    })
+                    .collect();
+                let refs: Vec<&[f32]> = chunk.iter().map(|(_, v)| v.as_slice()).collect();
+                let h = ObjectHeader { vault_id: vid, object_id: *id, generation: gen, count: chunk.len() as u32, dim: d as u32 };
+                let bytes = segment::seal(&h, &refs, &metas, sealer);
+                let name = format::segment_file(*id, gen);
+                self.write_own(&name, &bytes, &mut written)?;
+                bytes_written += bytes.len() as u64;
+            }
+            if let Some((name, bytes)) = &log_file {
+                self.write_own(name, bytes, &mut written)?;
+                bytes_written += bytes.len() as u64;
+            }
+            self.verify_lock()
+        })();
+        drop(moving); // wipes every template it holds
+        if let Err(e) = res {
+            written.push(MANIFEST_TMP.to_string());
+            return Err(fail(e, written, next_id));
+        }
+        // 6. The switch: the commit point.
         if let Err(e) = self.storage.rename(MANIFEST_TMP, MANIFEST_FILE) {
             written.push(MANIFEST_TMP.to_string());
             return Err(fail(io_err(&*self.storage, "replacing the manifest", e), written, next_id));
         }
-        bytes_written += bytes.len() as u64;
+        bytes_written += manifest_bytes.len() as u64;
         let obsolete: Vec<String> = rewrite
             .iter()
             .filter_map(|id| w.segments.by_id.get(id).map(|s| format::segment_file(*id, s.generation)))
@@ -369,16 +386,42 @@ impl Vault {
         w.header.generation = gen;
         w.changed = false;
         let sync = self.storage.sync_dir();
+        self.forget_folded_interactions();
         w.segments.pending_removals.extend(plan.obsolete);
         self.remove_pending_files(w);
         sync.map_err(|e| io_err(&*self.storage, "syncing the vault directory (commit may not be durable)", e))?;
         Ok(CommitInfo { generation: gen, files_written: plan.files_written, bytes_written: plan.bytes_written, purged: Vec::new() })
     }
 
-    /// A failed commit: remove what it wrote; whatever can't be removed now is retried later.
+    /// Writes a new file of this commit and records it in `written` — also when the write
+    /// failed part-way, but never when the name already existed: then the file is not this
+    /// handle's, and its failure cleanup must not remove it.
+    fn write_own(&self, name: &str, bytes: &[u8], written: &mut Vec<String>) -> Result<()> {
+        match self.storage.write_new(name, bytes) {
+            Ok(()) => {
+                written.push(name.to_string());
+                Ok(())
+            }
+            Err(e) => {
+                if e.kind() != std::io::ErrorKind::AlreadyExists {
+                    written.push(name.to_string());
+                }
+                Err(io_err(&*self.storage, name, e))
+            }
+        }
+    }
+
+    /// A failed commit: remove what it wrote (only files it created itself; the temporary
+    /// manifest last, since it explains the others); whatever can't be removed now is
+    /// retried later.
     fn discard_failed_commit_files(&self, w: &mut VaultState, written: &[String]) {
+        let mut kept = false;
         for n in written {
+            if n == MANIFEST_TMP && kept {
+                continue;
+            }
             if self.storage.remove(n).is_err() {
+                kept = true;
                 w.segments.pending_removals.insert(n.clone());
             }
         }

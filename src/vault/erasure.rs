@@ -108,6 +108,8 @@ impl Vault {
     /// The in-memory part of a purge (the caller holds the writer and commits).
     pub(super) fn purge_expired_in(&self, w: &mut VaultState, now: i64) -> Result<Vec<Deletion>> {
         w.fold_interactions(self.interactions.take());
+        // Logins served by read-only handles extend retention too.
+        self.fold_reader_interactions(w);
         let retention = w.config.retention_secs;
         let mut expired: Vec<FacialId> =
             w.records.by_id.iter().filter(|(_, r)| r.deadline(retention, None) <= now).map(|(id, _)| *id).collect();
@@ -157,9 +159,9 @@ fn check_ids(w: &VaultState, ids: &[FacialId]) -> Result<()> {
 }
 
 impl VaultState {
-    /// Removes a record from memory and logs the deletion.
-    pub fn delete_record(&mut self, id: &FacialId, reason: DeletionReason, now: i64) -> Result<Deletion> {
-        let rec = self.records.by_id.remove(id).ok_or(Error::NotFoundId(*id))?;
+    /// Removes a record and its index row from memory (nothing else); returns it.
+    pub fn forget_record(&mut self, id: &FacialId) -> Option<Record> {
+        let rec = self.records.by_id.remove(id)?;
         let row = rec.row;
         if let Some(moved_from) = self.records.index.swap_remove(row) {
             let moved_id = self.records.row_ids[moved_from as usize];
@@ -168,6 +170,13 @@ impl VaultState {
             }
         }
         self.records.row_ids.swap_remove(row as usize);
+        self.records.interactions_in_manifest.remove(id);
+        Some(rec)
+    }
+
+    /// Removes a record from memory and logs the deletion.
+    pub fn delete_record(&mut self, id: &FacialId, reason: DeletionReason, now: i64) -> Result<Deletion> {
+        let rec = self.forget_record(id).ok_or(Error::NotFoundId(*id))?;
         let mut old_file = None;
         match rec.segment {
             Some(seg) => {

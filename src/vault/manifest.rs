@@ -18,7 +18,6 @@ use crate::log::smt::LiveSet;
 use crate::storage::format::{self, ObjectHeader, VaultHeader, FLAG_CANCELABLE, MANIFEST_FILE};
 use crate::storage::Storage;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 use std::path::Path;
 
 /// A segment file the manifest references.
@@ -63,35 +62,39 @@ pub(super) struct ManifestBody {
 /// Reads the plaintext header of the vault at `path` without a key.
 pub fn read_header(path: impl AsRef<Path>) -> Result<VaultHeader> {
     let p = path.as_ref().join(MANIFEST_FILE);
-    let bytes = std::fs::read(&p).map_err(|e| {
+    let storage = crate::storage::FsStorage::new(path.as_ref());
+    let bytes = storage.read_at_most(MANIFEST_FILE, MAX_MANIFEST_BYTES).map_err(|e| match e.kind() {
         // No manifest there, or the path is a file: as Vault::open says, not a vault.
-        if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) {
-            Error::NotAVault(path.as_ref().display().to_string())
-        } else {
-            Error::io(p.display(), e)
-        }
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => Error::NotAVault(path.as_ref().display().to_string()),
+        std::io::ErrorKind::InvalidData => Error::corrupt(format!("manifest: {e}")),
+        _ => Error::io(p.display(), e),
     })?;
     VaultHeader::decode(&bytes)
 }
 
 impl Vault {
-    /// Removes files a crashed or failed commit left behind (never referenced by the manifest).
-    pub(super) fn remove_unreferenced_files(&self) {
-        let mut w = self.write();
-        let referenced: BTreeSet<String> = w.referenced_files().collect();
-        if let Ok(names) = self.storage.list() {
-            for n in names {
-                if format::is_vault_file(&n) && !referenced.contains(&n) {
-                    w.segments.pending_removals.insert(n);
-                }
-            }
-        }
-        self.remove_pending_files(&mut w);
-    }
-
     /// Full integrity check: re-reads and authenticates every file, and compares with memory.
+    /// A read-only handle first refreshes, and checks the generation it then holds (a
+    /// commit in between is retried).
     pub fn check(&self) -> Result<()> {
         self.check_usable()?;
+        if self.is_read_only() {
+            for _ in 0..16 {
+                self.refresh()?;
+                let r = self.read();
+                let bytes = read_manifest(&*self.storage)?;
+                if VaultHeader::decode(&bytes)?.generation != r.segments.generation {
+                    continue;
+                }
+                return match load_state_from(&*self.storage, &r.keys.key, &bytes) {
+                    Ok(fresh) if fresh.records.by_id.len() == r.records.by_id.len() && fresh.log.tree.root() == r.log.tree.root() => Ok(()),
+                    Ok(_) => Err(Error::corrupt("on-disk state disagrees with the open vault")),
+                    Err(_) if VaultHeader::decode(&read_manifest(&*self.storage)?)?.generation != r.segments.generation => continue,
+                    Err(e) => Err(e),
+                };
+            }
+            return Err(Error::io_other("the vault changed during each attempt to check it"));
+        }
         let r = self.read();
         let fresh = load_state(&*self.storage, &r.keys.key)?;
         let committed: usize = r.segments.by_id.values().map(|s| s.live as usize).sum();
@@ -110,38 +113,172 @@ impl VaultState {
     }
 }
 
-/// Reads a file the manifest references; a missing one means the vault is damaged.
-fn read_referenced(storage: &dyn Storage, name: &str, what: &str) -> Result<Vec<u8>> {
-    storage.read(name).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::corrupt(format!("{what} {name} is missing"))
-        } else {
-            io_err(storage, name, e)
-        }
+/// Largest manifest file read (its body lists segments and at most
+/// `MAX_MANIFEST_INTERACTIONS` interaction times: a few MiB at the quota's limit).
+pub(super) const MAX_MANIFEST_BYTES: u64 = 64 << 20;
+/// Largest audit-log entry a chunk may hold (entries are small JSON events).
+const MAX_LOG_ENTRY_BYTES: u64 = 128 << 10;
+/// Bytes a file adds around its body: header, nonce, tag.
+const FILE_OVERHEAD: u64 = format::HEADER_LEN as u64 + 64;
+
+/// Largest size a segment of `count` records of dimension `dim` can have: the size check
+/// made before reading one (an inflated file is refused without reading it).
+pub(super) fn max_segment_bytes(count: u32, dim: u32) -> u64 {
+    let per_record = u64::from(dim) * 4 + crate::consent::MAX_CONSENT_JSON as u64 + MAX_PAYLOAD_BYTES as u64 + 64;
+    FILE_OVERHEAD + 16 + u64::from(count) * per_record
+}
+
+/// Largest size an audit-log chunk of `count` entries can have.
+fn max_chunk_bytes(count: u32) -> u64 {
+    FILE_OVERHEAD + 4 + u64::from(count) * (4 + MAX_LOG_ENTRY_BYTES)
+}
+
+/// Reads a file the manifest references, refusing one larger than `max` or not a regular
+/// file before reading it; a missing one means the vault is damaged (or, for a reader, that
+/// a writer committed since the manifest was read: the caller retries).
+pub(super) fn read_referenced(storage: &dyn Storage, name: &str, what: &str, max: u64) -> Result<Vec<u8>> {
+    storage.read_at_most(name, max).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::corrupt(format!("{what} {name} is missing")),
+        std::io::ErrorKind::InvalidData => Error::corrupt(format!("{what}: {e}")),
+        _ => io_err(storage, name, e),
     })
 }
 
-/// Loads the committed state of the vault in `storage`: the manifest, then every segment
-/// and log chunk it references, each authenticated against the header the manifest implies.
-pub(super) fn load_state(storage: &dyn Storage, key: &VaultKey) -> Result<VaultState> {
-    let bytes = storage.read(MANIFEST_FILE).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::NotAVault(storage.location())
-        } else {
-            io_err(storage, MANIFEST_FILE, e)
-        }
-    })?;
-    let header = VaultHeader::decode(&bytes)?;
-    if header.key_check != key::key_check(key, &header.vault_id) {
-        return Err(Error::WrongKey);
+/// Reads the manifest file (bounded, regular files only).
+pub(super) fn read_manifest(storage: &dyn Storage) -> Result<Vec<u8>> {
+    storage.read_at_most(MANIFEST_FILE, MAX_MANIFEST_BYTES).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::NotAVault(storage.location()),
+        std::io::ErrorKind::InvalidData => Error::corrupt(format!("manifest: {e}")),
+        _ => io_err(storage, MANIFEST_FILE, e),
+    })
+}
+
+/// Decodes the header of `bytes` and checks `key` against it. A key-check mismatch is a
+/// wrong key unless the key opens a segment or log file of the vault: then the key is
+/// right and the manifest header is damaged.
+pub(super) fn check_key(storage: &dyn Storage, bytes: &[u8], key: &VaultKey) -> Result<VaultHeader> {
+    let header = VaultHeader::decode(bytes)?;
+    if header.key_check == key::key_check(key, &header.vault_id) {
+        return Ok(header);
     }
-    let sealer = Sealer::new(key, &header.vault_id);
-    let plain = format::open_manifest(&bytes, &sealer)?;
+    if key_opens_some_file(storage, key) {
+        return Err(Error::corrupt(
+            "the manifest header is damaged (its vault id or key-check bytes): the key opens the vault's other files",
+        ));
+    }
+    Err(Error::WrongKey)
+}
+
+/// Whether `key` authenticates any segment or log chunk in `storage` (each under the vault
+/// id its own header names). Reads at most a few files.
+fn key_opens_some_file(storage: &dyn Storage, key: &VaultKey) -> bool {
+    let Ok(names) = storage.list() else { return false };
+    let candidates = names.iter().filter(|n| n.ends_with(".fxs") || n.ends_with(".fxl")).take(4);
+    for name in candidates {
+        let Ok(bytes) = storage.read_at_most(name, 1 << 30) else { continue };
+        let Some(h) = format::peek_object_header(&bytes) else { continue };
+        let sealer = Sealer::new(key, &h.0.vault_id);
+        let (magic, aad) = if name.ends_with(".fxs") {
+            (format::SEGMENT_MAGIC, format::AAD_SEGMENT)
+        } else {
+            (format::LOG_MAGIC, format::AAD_LOG)
+        };
+        if h.1 == *magic && format::open_object(magic, aad, &h.0, &bytes, &sealer, name).is_ok() {
+            return true;
+        }
+    }
+    false
+}
+
+/// Opens and decodes the manifest body of `bytes` (its header already checked).
+pub(super) fn decode_body(bytes: &[u8], sealer: &Sealer) -> Result<ManifestBody> {
+    let plain = format::open_manifest(bytes, sealer)?;
     let (body, rest): (ManifestBody, &[u8]) =
         postcard::take_from_bytes(&plain).map_err(|e| Error::corrupt(format!("manifest body: {e}")))?;
     if !rest.is_empty() {
         return Err(Error::corrupt("manifest body has trailing bytes"));
     }
+    Ok(body)
+}
+
+/// Reads and decrypts the segment `s` refers to (bounded by its record count).
+pub(super) fn read_segment_ref(storage: &dyn Storage, state: &VaultState, s: &SegmentRef) -> Result<segment::DecryptedSegment> {
+    let d = state.config.dimension;
+    let name = format::segment_file(s.id, s.generation);
+    let fb = read_referenced(storage, &name, "segment", max_segment_bytes(s.count, d))?;
+    let h = ObjectHeader { vault_id: state.header.vault_id, object_id: s.id, generation: s.generation, count: s.count, dim: d };
+    segment::open(&fb, &h, &state.keys.sealer, &name)
+}
+
+/// Adds the records of a decrypted segment to `state` (index rows, records, segment set);
+/// returns their Facial IDs. A Facial ID already live is a damaged vault.
+pub(super) fn add_segment(state: &mut VaultState, s: &SegmentRef, mut dec: segment::DecryptedSegment) -> Result<Vec<[u8; 16]>> {
+    let mut ids = Vec::with_capacity(dec.metas.len());
+    for (i, m) in dec.metas.iter_mut().enumerate() {
+        let id = FacialId::from_bytes(m.facial_id);
+        let consent: ConsentReceipt =
+            serde_json::from_str(&m.consent_json).map_err(|_| Error::corrupt("stored consent does not parse"))?;
+        if m.payload.len() > MAX_PAYLOAD_BYTES {
+            return Err(Error::corrupt("stored payload exceeds the limit"));
+        }
+        if state.records.by_id.contains_key(&id) {
+            return Err(Error::corrupt("a Facial ID appears twice"));
+        }
+        let tags = state.config.purpose_tags(&consent.covered_purposes(&state.config.purposes));
+        let row = state.records.index.push(&dec.templates[i].1, tags);
+        state.records.row_ids.push(id);
+        let rec = Record {
+            row,
+            segment: Some(s.id),
+            enrolled_at: m.enrolled_at,
+            last_interaction: m.last_interaction,
+            consent_expires_at: consent.expires_at,
+            consent_json: std::mem::take(&mut m.consent_json),
+            payload: std::mem::take(&mut m.payload),
+        };
+        state.records.by_id.insert(id, rec);
+        ids.push(*id.as_bytes());
+    }
+    drop(dec); // wipes the decrypted templates and metadata
+    state.segments.by_id.insert(s.id, SegmentState { generation: s.generation, live: s.count, needs_rewrite: false });
+    Ok(ids)
+}
+
+/// Reads the entries of audit-log chunk `c`.
+pub(super) fn read_chunk(storage: &dyn Storage, vault_id: [u8; 16], sealer: &Sealer, c: &ChunkRef) -> Result<Vec<Vec<u8>>> {
+    let name = format::log_file(c.seq, c.generation);
+    let fb = read_referenced(storage, &name, "audit log chunk", max_chunk_bytes(c.count))?;
+    let h = ObjectHeader { vault_id, object_id: c.seq, generation: c.generation, count: c.count, dim: 0 };
+    let plain = format::open_object(format::LOG_MAGIC, format::AAD_LOG, &h, &fb, sealer, &name)?;
+    let mut rd = format::Reader::new(&plain);
+    let n = rd.u32()?;
+    if n != c.count {
+        return Err(Error::corrupt("audit log chunk count disagrees"));
+    }
+    let mut entries = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let len = rd.u32()? as usize;
+        entries.push(rd.take(len)?.to_vec());
+    }
+    if !rd.rest().is_empty() {
+        return Err(Error::corrupt("audit log chunk has trailing bytes"));
+    }
+    Ok(entries)
+}
+
+/// Loads the committed state of the vault in `storage`: the manifest, then every segment
+/// and log chunk it references, each authenticated against the header the manifest implies.
+pub(super) fn load_state(storage: &dyn Storage, key: &VaultKey) -> Result<VaultState> {
+    let bytes = read_manifest(storage)?;
+    load_state_from(storage, key, &bytes)
+}
+
+/// [`load_state`] from manifest bytes already read.
+pub(super) fn load_state_from(storage: &dyn Storage, key: &VaultKey, bytes: &[u8]) -> Result<VaultState> {
+    let header = check_key(storage, bytes, key)?;
+    let sealer = Sealer::new(key, &header.vault_id);
+    let body = decode_body(bytes, &sealer)?;
+    drop(sealer);
     let config = body.config.to_config()?;
     if config.dimension != header.dimension
         || config.metric.code() != header.metric
@@ -167,7 +304,6 @@ pub(super) fn load_state(storage: &dyn Storage, key: &VaultKey) -> Result<VaultS
             return Err(Error::corrupt("manifest holds an invalid int8 scale"));
         }
     }
-    let d = state.config.dimension as usize;
     let mut live_keys = Vec::new();
     // One allocation for all rows (the manifest is authenticated; the quota caps it anyway),
     // and an IVF backend trains once, on every row, after the load.
@@ -178,68 +314,16 @@ pub(super) fn load_state(storage: &dyn Storage, key: &VaultKey) -> Result<VaultS
         if s.id >= body.next_object_id || state.segments.by_id.contains_key(&s.id) || s.count == 0 {
             return Err(Error::corrupt("manifest lists an invalid segment"));
         }
-        let name = format::segment_file(s.id, s.generation);
-        let fb = read_referenced(storage, &name, "segment")?;
-        let h = ObjectHeader { vault_id: header.vault_id, object_id: s.id, generation: s.generation, count: s.count, dim: d as u32 };
-        let mut dec = segment::open(&fb, &h, &state.keys.sealer, &name)?;
-        for (i, m) in dec.metas.iter_mut().enumerate() {
-            let id = FacialId::from_bytes(m.facial_id);
-            let consent: ConsentReceipt =
-                serde_json::from_str(&m.consent_json).map_err(|_| Error::corrupt("stored consent does not parse"))?;
-            if m.payload.len() > MAX_PAYLOAD_BYTES {
-                return Err(Error::corrupt("stored payload exceeds the limit"));
-            }
-            let tags = state.config.purpose_tags(&consent.covered_purposes(&state.config.purposes));
-            let row = state.records.index.push(&dec.templates[i].1, tags);
-            state.records.row_ids.push(id);
-            let rec = Record {
-                row,
-                segment: Some(s.id),
-                enrolled_at: m.enrolled_at,
-                last_interaction: m.last_interaction,
-                consent_expires_at: consent.expires_at,
-                consent_json: std::mem::take(&mut m.consent_json),
-                payload: std::mem::take(&mut m.payload),
-            };
-            if state.records.by_id.insert(id, rec).is_some() {
-                return Err(Error::corrupt("a Facial ID appears twice"));
-            }
-            live_keys.push(*id.as_bytes());
-        }
-        drop(dec); // wipes the decrypted templates and metadata
-        state.segments.by_id.insert(s.id, SegmentState { generation: s.generation, live: s.count, needs_rewrite: false });
+        let dec = read_segment_ref(storage, &state, s)?;
+        live_keys.extend(add_segment(&mut state, s, dec)?);
     }
     state.records.index.set_auto_train(true).map_err(engine_err)?;
     state.log.live_set = LiveSet::from_keys(live_keys);
-    for (id, t) in &body.interactions {
-        let id = FacialId::from_bytes(*id);
-        match state.records.by_id.get_mut(&id) {
-            Some(r) => {
-                r.last_interaction = r.last_interaction.max(*t);
-                state.records.interactions_in_manifest.insert(id, *t);
-            }
-            None => return Err(Error::corrupt("interaction record for an unknown template")),
-        }
-    }
+    state.adopt_manifest_interactions(&body.interactions)?;
     // Audit log.
     let mut entries = Vec::new();
     for c in &body.log_chunks {
-        let name = format::log_file(c.seq, c.generation);
-        let fb = read_referenced(storage, &name, "audit log chunk")?;
-        let h = ObjectHeader { vault_id: header.vault_id, object_id: c.seq, generation: c.generation, count: c.count, dim: 0 };
-        let plain = format::open_object(format::LOG_MAGIC, format::AAD_LOG, &h, &fb, &state.keys.sealer, &name)?;
-        let mut rd = format::Reader::new(&plain);
-        let n = rd.u32()?;
-        if n != c.count {
-            return Err(Error::corrupt("audit log chunk count disagrees"));
-        }
-        for _ in 0..n {
-            let len = rd.u32()? as usize;
-            entries.push(rd.take(len)?.to_vec());
-        }
-        if !rd.rest().is_empty() {
-            return Err(Error::corrupt("audit log chunk has trailing bytes"));
-        }
+        entries.extend(read_chunk(storage, header.vault_id, &state.keys.sealer, c)?);
     }
     let leaves: Vec<Hash> = entries.iter().map(|e| merkle::leaf_hash(e)).collect();
     state.log.tree = MerkleLog::from_leaves(leaves);
@@ -250,4 +334,22 @@ pub(super) fn load_state(storage: &dyn Storage, key: &VaultKey) -> Result<VaultS
     state.log.entries = entries;
     state.log.chunks = body.log_chunks;
     Ok(state)
+}
+
+impl VaultState {
+    /// Adopts the manifest's last-interaction overlay (newer than the segment copies).
+    pub(super) fn adopt_manifest_interactions(&mut self, interactions: &[([u8; 16], i64)]) -> Result<()> {
+        self.records.interactions_in_manifest.clear();
+        for (id, t) in interactions {
+            let id = FacialId::from_bytes(*id);
+            match self.records.by_id.get_mut(&id) {
+                Some(r) => {
+                    r.last_interaction = r.last_interaction.max(*t);
+                    self.records.interactions_in_manifest.insert(id, *t);
+                }
+                None => return Err(Error::corrupt("interaction record for an unknown template")),
+            }
+        }
+        Ok(())
+    }
 }

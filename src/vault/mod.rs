@@ -30,6 +30,7 @@
 
 #![forbid(unsafe_code)]
 
+mod access;
 mod calibration;
 mod commit;
 mod config;
@@ -45,6 +46,7 @@ mod subject;
 mod transform;
 mod transparency;
 
+pub use access::{OpenOptions, LOCK_GRACE};
 pub use config::{VaultConfig, MAX_DIMENSION, MAX_PURPOSES, MAX_RETENTION_SECS, YEAR_SECS};
 pub(crate) use enroll::check_consent_for;
 pub use manifest::read_header;
@@ -94,12 +96,26 @@ pub struct Vault {
     /// Serialises mutations, so a commit can write files under the shared lock.
     writer: Mutex<()>,
     clock: RwLock<Arc<dyn Clock>>,
-    _lock: Option<Box<dyn std::any::Any + Send + Sync>>,
+    /// The writer lock (`None` for a read-only handle, or a storage without locking).
+    lock: Option<Box<dyn crate::storage::HeldLock>>,
+    /// Writer or reader, and a reader's refresh schedule (`access.rs`).
+    access: access::Access,
+    /// Newer-generation files no interrupted commit explains; changes are refused while
+    /// there are any ([`Error::StrayFiles`]).
+    stray_files: Mutex<Vec<String>>,
     /// The process that opened the vault (and holds its lock). A forked child inherits the
     /// handle, and may search with it, but every change is refused there.
     owner_pid: u32,
     /// Why the handle refuses further use, once it does ([`Error::VaultFailed`]).
     failed: Mutex<Option<String>>,
+    /// Interactions reported by readers were folded in; their file goes after the commit.
+    folded_reports: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for Vault {
+    fn drop(&mut self) {
+        self.report_on_drop();
+    }
 }
 
 impl std::fmt::Debug for Vault {
@@ -139,7 +155,7 @@ impl Vault {
     /// Creates a vault on any [`Storage`] with an injected clock (tests, custom backends).
     pub fn create_in(storage: Arc<dyn Storage>, key: &VaultKey, config: VaultConfig, clock: Arc<dyn Clock>) -> Result<Vault> {
         config.validate_for_build()?;
-        let lock = storage.lock().map_err(|e| lock_err(&*storage, e))?;
+        let lock = storage.lock_vault(true).map_err(|e| lock_err(&*storage, e))?;
         if storage.list().map_err(|e| io_err(&*storage, "listing", e))?.iter().any(|n| n == MANIFEST_FILE) {
             return Err(Error::AlreadyExists(storage.location()));
         }
@@ -160,7 +176,7 @@ impl Vault {
         let metric = format!("{:?}", state.config.metric).to_ascii_lowercase();
         state.append_event(now, Event::VaultCreated { dimension: state.config.dimension, metric });
         state.changed = true;
-        let vault = Vault::with_state(storage, state, clock, lock);
+        let vault = Vault::with_state(storage, state, clock, lock, access::Access::Writer);
         {
             let mut w = vault.write();
             vault.commit_blocking_searches(&mut w)?;
@@ -168,34 +184,52 @@ impl Vault {
         Ok(vault)
     }
 
-    /// Opens the vault at `path` with `key`.
+    /// Opens the vault at `path` with `key` for writing (the one writer; fails with
+    /// [`Error::Locked`] if another handle or process writes, after a grace of
+    /// [`LOCK_GRACE`]). [`Vault::open_with`] opens read-only or waits longer for the lock.
     pub fn open(path: impl AsRef<Path>, key: &VaultKey) -> Result<Vault> {
+        Self::open_with(path, key, &OpenOptions::default())
+    }
+
+    /// Opens the vault at `path` with `key` as `options` say: read-only (any number of
+    /// readers beside one writer), or for writing with a wait for the lock.
+    pub fn open_with(path: impl AsRef<Path>, key: &VaultKey, options: &OpenOptions) -> Result<Vault> {
         let path = path.as_ref();
         if !path.join(MANIFEST_FILE).exists() {
             return Err(Error::NotAVault(path.display().to_string()));
         }
-        Self::open_in(Arc::new(FsStorage::new(path)), key, Arc::new(SystemClock))
+        Self::open_in_with(Arc::new(FsStorage::new(path)), key, Arc::new(SystemClock), options)
     }
 
-    /// Opens a vault on any [`Storage`] with an injected clock.
+    /// Opens a vault on any [`Storage`] with an injected clock, for writing.
     pub fn open_in(storage: Arc<dyn Storage>, key: &VaultKey, clock: Arc<dyn Clock>) -> Result<Vault> {
-        let lock = storage.lock().map_err(|e| lock_err(&*storage, e))?;
-        let state = manifest::load_state(&*storage, key)?;
-        let vault = Vault::with_state(storage, state, clock, lock);
-        vault.remove_unreferenced_files();
-        Ok(vault)
+        Self::open_in_with(storage, key, clock, &OpenOptions::default())
     }
 
-    fn with_state(storage: Arc<dyn Storage>, state: VaultState, clock: Arc<dyn Clock>, lock: Option<Box<dyn std::any::Any + Send + Sync>>) -> Vault {
+    /// Opens the vault at `path` read-only (see [`OpenOptions::read_only`]).
+    pub fn open_read_only(path: impl AsRef<Path>, key: &VaultKey) -> Result<Vault> {
+        Self::open_with(path, key, &OpenOptions::read_only())
+    }
+
+    fn with_state(
+        storage: Arc<dyn Storage>,
+        state: VaultState,
+        clock: Arc<dyn Clock>,
+        lock: Option<Box<dyn crate::storage::HeldLock>>,
+        access: access::Access,
+    ) -> Vault {
         Vault {
             storage,
             state: RwLock::new(state),
             interactions: SearchInteractions::default(),
             writer: Mutex::new(()),
             clock: RwLock::new(clock),
-            _lock: lock,
+            lock,
+            access,
+            stray_files: Mutex::new(Vec::new()),
             owner_pid: std::process::id(),
             failed: Mutex::new(None),
+            folded_reports: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -248,8 +282,15 @@ impl Vault {
     /// and two processes writing one vault would destroy each other's commits.
     fn writer(&self) -> Result<std::sync::MutexGuard<'_, ()>> {
         self.check_usable()?;
+        if self.access.is_reader() {
+            return Err(Error::ReadOnly);
+        }
         if std::process::id() != self.owner_pid {
             return Err(Error::ForkedChild { owner_pid: self.owner_pid });
+        }
+        let strays = self.stray_files.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if !strays.is_empty() {
+            return Err(Error::StrayFiles(strays));
         }
         Ok(self.writer.lock().unwrap_or_else(|e| e.into_inner()))
     }

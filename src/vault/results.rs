@@ -108,6 +108,12 @@ pub struct Stats {
     /// may still hold an encryption of deleted templates), old log chunks, leftovers of
     /// failed commits. Retried at each commit and when the vault is opened.
     pub pending_removals: Vec<String>,
+    /// Files of a newer generation than the manifest that no interrupted commit explains
+    /// (the manifest may have been replaced by an older copy): a writer refuses changes
+    /// while there are any ([`crate::Error::StrayFiles`]). Never removed automatically.
+    pub stray_files: Vec<String>,
+    /// Whether this handle is read-only (its figures are as of its last refresh).
+    pub read_only: bool,
 }
 
 /// A subject's record, for access (GDPR Art. 15) and portability (Art. 20) requests.

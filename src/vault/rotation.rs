@@ -49,6 +49,32 @@ impl Vault {
         }
         let gen = w.segments.generation + 1;
         let mut written = Vec::new();
+        // The re-encrypted segments are listed first, in a temporary manifest under the
+        // current key: if the process dies before the rotation's manifest, the next open
+        // knows them as this rotation's leftovers (`access.rs`).
+        self.verify_lock()?;
+        let intent = {
+            let mut header = w.header.clone();
+            header.generation = gen;
+            let body = super::manifest::ManifestBody {
+                config: super::config::ConfigRecord::from_config(&w.config),
+                created_at: w.created_at,
+                next_object_id: w.segments.next_object_id,
+                segments: w.segments.by_id.iter().map(|(id, s)| super::manifest::SegmentRef { id: *id, generation: gen, count: s.live }).collect(),
+                interactions: Vec::new(),
+                enrollments_total: w.records.enrollments_total,
+                deletions_by_reason: Vec::new(),
+                log_chunks: Vec::new(),
+                log_size: 0,
+                log_root: [0; 32],
+                old_verification_keys: Vec::new(),
+                int8_scale: None,
+                int8_calibrated_rows: 0,
+            };
+            super::commit::seal_manifest_body(&header, &body, &w.keys.sealer)
+        };
+        let _ = self.storage.remove(format::MANIFEST_TMP);
+        self.storage.write_new(format::MANIFEST_TMP, &intent).map_err(|e| io_err(&*self.storage, format::MANIFEST_TMP, e))?;
         let result = (|| -> Result<()> {
             let d = w.config.dimension as usize;
             for (id, recs, metas) in &contents {
@@ -70,8 +96,12 @@ impl Vault {
             Ok(())
         })();
         if let Err(e) = result {
+            let mut all_removed = true;
             for n in &written {
-                let _ = self.storage.remove(n);
+                all_removed &= self.storage.remove(n).is_ok();
+            }
+            if all_removed {
+                let _ = self.storage.remove(format::MANIFEST_TMP);
             }
             return Err(e);
         }

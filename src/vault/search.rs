@@ -46,6 +46,7 @@ impl Vault {
     /// the vault's), best first, among templates whose consent covers `purpose`.
     pub fn identify(&self, probe: &[f32], k: usize, threshold: Option<f32>, purpose: &str) -> Result<Vec<Match>> {
         self.check_usable()?;
+        self.refresh_if_due()?;
         self.identify_in(&self.read(), probe, k, threshold, purpose)
     }
 
@@ -59,6 +60,7 @@ impl Vault {
         purpose: &str,
     ) -> Result<Vec<(Match, Zeroizing<Vec<u8>>)>> {
         self.check_usable()?;
+        self.refresh_if_due()?;
         let r = self.read();
         let out = self.identify_in(&r, probe, k, threshold, purpose)?;
         Ok(out.into_iter().map(|m| (m, r.payload_of(&m.facial_id))).collect())
@@ -72,6 +74,7 @@ impl Vault {
         let out = self.search_one(r, &q, k, thr, bit, now);
         if let Some(best) = out.first() {
             self.interactions.record(best.facial_id, now);
+            self.access.note_interaction(best.facial_id, now);
         }
         Ok(out)
     }
@@ -129,6 +132,7 @@ impl Vault {
         with_payloads: bool,
     ) -> Result<(Vec<Vec<Match>>, Vec<Vec<Zeroizing<Vec<u8>>>>)> {
         self.check_usable()?;
+        self.refresh_if_due()?;
         let r = self.read();
         let (bit, thr) = r.search_params(k, threshold, purpose)?;
         let d = r.config.dimension as usize;
@@ -163,6 +167,7 @@ impl Vault {
             };
             if let Some(best) = ms.first() {
                 self.interactions.record(best.facial_id, now);
+            self.access.note_interaction(best.facial_id, now);
             }
             if with_payloads {
                 payloads.push(ms.iter().map(|m| r.payload_of(&m.facial_id)).collect());
@@ -180,6 +185,7 @@ impl Vault {
     /// [`Vault::verify`] with an explicit threshold.
     pub fn verify_with(&self, id: &FacialId, probe: &[f32], purpose: &str, threshold: Option<f32>) -> Result<Verification> {
         self.check_usable()?;
+        self.refresh_if_due()?;
         let r = self.read();
         let (bit, thr) = r.search_params(1, threshold, purpose)?;
         let rec = r.records.by_id.get(id).ok_or(Error::NotFoundId(*id))?;
@@ -200,6 +206,7 @@ impl Vault {
         let matched = raw >= r.min_score(thr);
         if matched {
             self.interactions.record(*id, now);
+            self.access.note_interaction(*id, now);
         }
         Ok(Verification { score: r.user_score(raw), threshold: thr, matched })
     }

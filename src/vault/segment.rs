@@ -11,7 +11,7 @@
 #![forbid(unsafe_code)]
 
 use super::state::VaultState;
-use super::{io_err, Vault};
+use super::Vault;
 use crate::error::{Error, Result};
 use crate::id::FacialId;
 use crate::key::Sealer;
@@ -128,7 +128,8 @@ impl Vault {
     pub(super) fn read_segment(&self, w: &VaultState, id: u64) -> Result<DecryptedSegment> {
         let s = w.segments.by_id.get(&id).ok_or_else(|| Error::corrupt("unknown segment"))?;
         let name = format::segment_file(id, s.generation);
-        let bytes = self.storage.read(&name).map_err(|e| io_err(&*self.storage, &name, e))?;
+        let max = super::manifest::max_segment_bytes(SEGMENT_CAPACITY as u32, w.config.dimension);
+        let bytes = super::manifest::read_referenced(&*self.storage, &name, "segment", max)?;
         let count = count_of(&bytes)?;
         let d = w.config.dimension as usize;
         let h = ObjectHeader { vault_id: w.header.vault_id, object_id: id, generation: s.generation, count, dim: d as u32 };

@@ -151,6 +151,8 @@ impl Vault {
             int8_scale: r.records.index.int8_scale(),
             int8_calibrated_rows: r.records.int8_calibrated_rows,
             pending_removals: r.segments.pending_removals.iter().cloned().collect(),
+            stray_files: self.stray_files(),
+            read_only: self.is_read_only(),
         })
     }
 }

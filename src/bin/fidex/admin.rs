@@ -8,9 +8,19 @@ use crate::output::Ctx;
 use fidex::Vault;
 use serde_json::json;
 
-pub fn check(ctx: &Ctx, v: &VaultArgs) -> CmdResult {
-    // Opening authenticates the manifest, every segment and every log chunk.
-    let vault = open(v)?;
+pub fn check(ctx: &Ctx, a: &CheckArgs) -> CmdResult {
+    let v = &a.vault;
+    // Opening authenticates the manifest, every segment and every log chunk. Read-only:
+    // checking changes nothing, beside a writer or not.
+    let vault = if a.remove_stray { open(v)? } else { open_read_only(v)? };
+    if a.remove_stray {
+        let removed = vault.remove_stray_files().map_err(|e| vault_ctx(e, &v.vault))?;
+        ctx.note(format!("removed {} stray file(s): {}", removed.len(), removed.join(", ")));
+    }
+    let strays = vault.stray_files();
+    if !strays.is_empty() {
+        return Err(vault_ctx(fidex::Error::StrayFiles(strays), &v.vault));
+    }
     vault.check().map_err(|e| vault_ctx(e, &v.vault))?;
     let head = vault.tree_head().map_err(Failure::new)?;
     head.verify(&vault.verification_key())

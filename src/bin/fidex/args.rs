@@ -47,7 +47,7 @@ pub enum Cmd {
     /// Counts and sizes, without any biometric data
     Stats(VaultArgs),
     /// Full integrity check: re-read and authenticate every vault file
-    Check(VaultArgs),
+    Check(CheckArgs),
     /// Enroll templates with consent (one subject, or many from a manifest)
     #[command(after_long_help = ENROLL_HELP)]
     Enroll(EnrollArgs),
@@ -147,6 +147,22 @@ pub struct VaultArgs {
     pub vault: PathBuf,
     #[command(flatten)]
     pub key: KeyArgs,
+    /// Commands that change the vault: wait up to SECONDS for another process's lock
+    /// instead of failing at once (exit 11). Read-only commands never wait
+    #[arg(long, value_name = "SECONDS")]
+    pub wait: Option<f64>,
+}
+
+/// `fidex check`.
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub vault: VaultArgs,
+    /// Remove stray files (newer than the manifest, explained by no interrupted commit),
+    /// after you have made sure they are debris: no newer manifest was lost and no key
+    /// rotation is to be finished. Opens the vault for writing
+    #[arg(long)]
+    pub remove_stray: bool,
 }
 
 /// `--metric` and `--storage` take the library's names ([`Metric::name`], [`Storage::name`]:

@@ -47,10 +47,35 @@ pub fn vault_ctx(e: Error, path: &Path) -> Failure {
     }
 }
 
-/// Opens the vault named by `v` with its key.
+/// Opens the vault named by `v` with its key, for writing (waiting `--wait` seconds for
+/// the lock if given).
 pub fn open(v: &VaultArgs) -> Result<Vault, Failure> {
     let key = key(&v.key)?;
-    Vault::open(&v.vault, &key).map_err(|e| vault_ctx(e, &v.vault))
+    let lock_wait = match v.wait {
+        None => None,
+        Some(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => Some(std::time::Duration::from_secs_f64(s)),
+        Some(s) => return Err(Failure::usage(format!("--wait {s}: give a number of seconds from 0 to 86400"))),
+    };
+    let options = fidex::OpenOptions { lock_wait, ..Default::default() };
+    Vault::open_with(&v.vault, &key, &options).map_err(|e| vault_ctx(e, &v.vault))
+}
+
+/// Opens the vault named by `v` read-only: beside a writer and other readers, and never
+/// changing a file.
+pub fn open_read_only(v: &VaultArgs) -> Result<Vault, Failure> {
+    let key = key(&v.key)?;
+    Vault::open_read_only(&v.vault, &key).map_err(|e| vault_ctx(e, &v.vault))
+}
+
+/// Opens the vault for a search: as the writer when it is free (a match then records the
+/// subject's last interaction at once, and expired templates are purged), otherwise
+/// read-only (the interaction is reported to the writer, which records it at its next
+/// commit).
+pub fn open_for_search(v: &VaultArgs) -> Result<Vault, Failure> {
+    match open(v) {
+        Err(f) if matches!(f.error, Error::Locked | Error::StrayFiles(_)) => open_read_only(v),
+        r => r,
+    }
 }
 
 /// Commits, saving receipts of templates purged automatically (retention) at commit.
@@ -63,6 +88,10 @@ pub fn commit(vault: &Vault, ctx: &Ctx) -> Result<(u64, Vec<Value>), Failure> {
 /// Commit after a search: it only records the subjects' "last interaction" (which extends
 /// their retention), so a failure is reported as a warning rather than failing the search.
 pub fn commit_after_search(vault: &Vault, ctx: &Ctx) -> Vec<Value> {
+    if vault.is_read_only() {
+        // Reported to the writer instead (when the handle is dropped).
+        return Vec::new();
+    }
     match commit(vault, ctx) {
         Ok((_, purged)) => purged,
         Err(f) => {
@@ -101,9 +130,59 @@ pub fn facial_id(s: &str) -> Result<FacialId, Failure> {
         .map_err(|e| Failure::new(e).hint("a Facial ID is the UUID printed by `fidex enroll`"))
 }
 
-/// Reads a whole input file (exit 9 on failure; 3 is for vaults and templates).
+/// Largest input file read whole (consents, receipts, manifests, payloads, tree heads).
+pub const MAX_INPUT_BYTES: u64 = 256 << 20;
+
+/// Reads a whole input file (exit 9 on failure; 3 is for vaults and templates), at most
+/// [`MAX_INPUT_BYTES`]; devices, FIFOs and directories are refused without reading.
 pub fn read_file(p: &Path, what: &str) -> Result<Vec<u8>, Failure> {
-    std::fs::read(p).map_err(|e| Failure::io(format!("{what} {}", p.display()), e))
+    read_bounded(p, MAX_INPUT_BYTES).map_err(|e| Failure::io(format!("{what} {}", shown_path(p)), e))
+}
+
+/// Reads a regular file of at most `max` bytes (following symlinks). Anything else —
+/// `/dev/zero`, `/dev/urandom`, a FIFO, a directory — is refused before it is opened for
+/// reading (a FIFO would block the open), and a file that grows past `max` while read is
+/// refused too.
+pub fn read_bounded(p: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let refuse = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidData, m);
+    let meta = std::fs::metadata(p)?;
+    if !meta.is_file() {
+        return Err(refuse("not a regular file (devices, FIFOs and directories are refused)".into()));
+    }
+    if meta.len() > max {
+        return Err(refuse(format!("{} bytes; the limit is {max}", meta.len())));
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        // O_NONBLOCK: if the path was swapped for a FIFO after the check, the open must
+        // not wait for a writer.
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(0o4000);
+    }
+    let f = opts.open(p)?;
+    if !f.metadata()?.is_file() {
+        return Err(refuse("not a regular file".into()));
+    }
+    let mut out = Vec::with_capacity(meta.len() as usize);
+    f.take(max + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > max {
+        return Err(refuse(format!("more than {max} bytes")));
+    }
+    Ok(out)
+}
+
+/// A path for messages, unless it looks like key text (someone passed the key where a
+/// file name belongs, e.g. `--key-file "$(cat vault.key)"`): never echo a key.
+pub fn shown_path(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    if s.contains("fidex-key-") || VaultKey::import_text(&s).is_ok() {
+        "<the path given looks like key text and is not shown; pass the key file's path>".to_string()
+    } else {
+        p.display().to_string()
+    }
 }
 
 /// Loads the vectors of `a`, checking them against the vault dimension.

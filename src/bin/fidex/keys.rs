@@ -2,7 +2,7 @@
 //! files, reading verification keys, and the `fidex key` commands.
 
 use crate::args::{KeyArgs, VaultArgs};
-use crate::common::{key, open, preflight_new, write_new};
+use crate::common::{key, open_read_only, preflight_new, read_bounded, shown_path, write_new};
 use crate::fail::{exit, CmdResult, Failure};
 use crate::output::{self, Ctx};
 use serde_json::json;
@@ -23,11 +23,11 @@ const HOW: &str =
 /// Where the key comes from, for messages.
 pub fn key_from(file: Option<&Path>) -> Result<(VaultKey, String), Failure> {
     if let Some(p) = file {
-        return read_key_file(p).map(|k| (k, p.display().to_string()));
+        return read_key_file(p).map(|k| (k, shown_path(p)));
     }
     if let Some(p) = std::env::var_os(ENV_KEY_FILE).filter(|v| !v.is_empty()) {
         let p = PathBuf::from(p);
-        return read_key_file(&p).map(|k| (k, format!("{} (from {ENV_KEY_FILE})", p.display())));
+        return read_key_file(&p).map(|k| (k, format!("{} (from {ENV_KEY_FILE})", shown_path(&p))));
     }
     if let Ok(text) = std::env::var(ENV_KEY) {
         let text = Zeroizing::new(text);
@@ -42,14 +42,17 @@ pub fn key_from(file: Option<&Path>) -> Result<(VaultKey, String), Failure> {
 
 /// Reads a key file (one line of `fidex-key-1:…` text); warns if others can read it.
 pub fn read_key_file(p: &Path) -> Result<VaultKey, Failure> {
-    let text =
-        Zeroizing::new(std::fs::read_to_string(p).map_err(|e| {
-            Failure::key(format!("cannot read key file {}: {e}", p.display()), HOW)
-        })?);
+    let cannot = |e: &dyn std::fmt::Display| Failure::key(format!("cannot read key file {}: {e}", shown_path(p)), HOW);
+    // A key file is one short line: read at most a few KiB, from a regular file only.
+    let bytes = Zeroizing::new(read_bounded(p, MAX_KEY_FILE_BYTES).map_err(|e| cannot(&e))?);
+    let text = std::str::from_utf8(&bytes).map_err(|_| cannot(&"it is not UTF-8 text"))?;
     warn_if_exposed(p);
-    VaultKey::import_text(&text)
-        .map_err(|e| Failure::new(e).context(format!("key file {}", p.display())))
+    VaultKey::import_text(text)
+        .map_err(|e| Failure::new(e).context(format!("key file {}", shown_path(p))))
 }
+
+/// Largest key file read (the key text is about 70 bytes).
+const MAX_KEY_FILE_BYTES: u64 = 4096;
 
 #[cfg(unix)]
 fn warn_if_exposed(p: &Path) {
@@ -121,9 +124,9 @@ pub fn verification_keys(args: &[String]) -> Result<Vec<VerificationKey>, Failur
             out.push(VerificationKey::from_text(a).map_err(Failure::new)?);
             continue;
         }
-        let text = std::fs::read_to_string(a).map_err(|e| {
+        let text = read_bounded(Path::new(a), 16 << 20).and_then(|b| String::from_utf8(b).map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))).map_err(|e| {
             Failure::key(
-                format!("--key '{a}' is neither verification key text (fidex-vk-1:…) nor a readable file: {e}"),
+                format!("--key '{}' is neither verification key text (fidex-vk-1:…) nor a readable file: {e}", shown_path(Path::new(a))),
                 "pass the published verification key (e.g. verification-key.txt, or `fidex key public VAULT`)",
             )
         })?;
@@ -172,7 +175,7 @@ pub fn key_public(ctx: &Ctx, v: &VaultArgs, out: Option<&std::path::Path>, all: 
     if let Some(o) = out {
         preflight_new(o)?;
     }
-    let vault = open(v)?;
+    let vault = open_read_only(v)?;
     let vk = vault.verification_key().to_text();
     let previous: Vec<String> = vault
         .previous_verification_keys()

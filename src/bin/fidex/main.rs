@@ -40,7 +40,7 @@ fn dispatch(ctx: &Ctx, cmd: &Cmd) -> CmdResult {
         Cmd::Create(a) => vault::create(ctx, a),
         Cmd::Info(a) => vault::info(ctx, a),
         Cmd::Stats(v) => vault::stats(ctx, v),
-        Cmd::Check(v) => admin::check(ctx, v),
+        Cmd::Check(a) => admin::check(ctx, a),
         Cmd::Enroll(a) => enroll::enroll(ctx, a),
         Cmd::Identify(a) => search::identify(ctx, a),
         Cmd::Verify(a) => search::verify(ctx, a),

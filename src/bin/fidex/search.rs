@@ -12,7 +12,7 @@ fn match_json(m: &Match) -> Value {
 }
 
 pub fn identify(ctx: &Ctx, a: &IdentifyArgs) -> CmdResult {
-    let vault = open(&a.vault)?;
+    let vault = open_for_search(&a.vault)?;
     let cfg = vault.config();
     let probes = load_vectors(&a.vectors, cfg.dimension as usize)?;
     let threshold = a.threshold.unwrap_or(cfg.match_threshold);
@@ -80,7 +80,7 @@ pub fn identify(ctx: &Ctx, a: &IdentifyArgs) -> CmdResult {
 
 pub fn verify(ctx: &Ctx, a: &VerifyArgs) -> CmdResult {
     let id = facial_id(&a.facial_id)?;
-    let vault = open(&a.vault)?;
+    let vault = open_for_search(&a.vault)?;
     let cfg = vault.config();
     let probe = one_vector(&a.vectors, cfg.dimension as usize)?;
     let v = vault

@@ -41,7 +41,7 @@ pub fn export_subject(ctx: &Ctx, a: &ExportArgs) -> CmdResult {
 }
 
 pub fn processing_record(_ctx: &Ctx, v: &VaultArgs) -> CmdResult {
-    let vault = open(v)?;
+    let vault = open_read_only(v)?;
     let rec = vault.processing_record();
     output::out(&serde_json::to_string_pretty(&rec).expect("JSON values serialise"));
     Ok(exit::OK)

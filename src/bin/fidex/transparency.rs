@@ -141,7 +141,7 @@ pub fn audit(ctx: &Ctx, a: &AuditArgs) -> CmdResult {
     if let Some(o) = &a.head_out {
         preflight_new(o)?;
     }
-    let vault = open(&a.vault)?;
+    let vault = open_read_only(&a.vault)?;
     let head = vault.tree_head().map_err(Failure::new)?;
     let from = old.as_ref().map_or(a.from, |h| h.log_size);
     if from > head.log_size {

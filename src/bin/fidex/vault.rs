@@ -136,7 +136,7 @@ pub fn info(ctx: &Ctx, a: &InfoArgs) -> CmdResult {
 }
 
 pub fn stats(ctx: &Ctx, v: &VaultArgs) -> CmdResult {
-    let vault = open(v)?;
+    let vault = open_read_only(v)?;
     let s = vault.stats().map_err(Failure::new)?;
     let c = vault.config();
     ctx.emit(&json!({"vault": v.vault, "vault_id": vault.vault_id(), "config": config_json(&c), "stats": s}));

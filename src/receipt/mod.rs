@@ -1,17 +1,35 @@
-//! Signed tree heads, deletion and enrollment receipts, and their offline verification.
+//! Signed tree heads, deletion and enrollment receipts, published tree heads, and their
+//! offline verification.
 //!
-//! A receipt is self-contained: anyone holding the vault's published
-//! [`VerificationKey`] can check it with [`verify`] / [`verify_json`], without the vault and
-//! without any secret. The JSON form is specified in docs/RECEIPTS.md.
+//! A receipt is self-contained: anyone holding the vault's published [`VerificationKey`] can
+//! check it with [`verify_json`] (or [`verify`] / [`verify_enrollment`] on parsed receipts),
+//! without the vault and without any secret. The JSON forms are specified in
+//! docs/RECEIPTS.md, which is enough to write a verifier in another language
+//! (`tests/vectors/receipts/verify.py` is one, checked against the vectors there).
 //!
 //! What a deletion receipt proves: the vault owner's signing key signed a tree head whose
 //! audit log contains, at `log_index`, an entry saying this Facial ID was deleted at that time
-//! for that reason, and whose live-set commitment does not contain the Facial ID. Combined
-//! with a later tree head and a consistency proof ([`verify_consistency`]), it proves the
-//! log was only appended to since. It cannot prove that nobody kept a copy made before the
-//! deletion (see docs/PRIVACY.md).
+//! for that reason (and, for a withdrawal, the entry recording the withdrawal before it), and
+//! whose live-set commitment does not contain the Facial ID. A sequence of published tree
+//! heads ([`PublishedHead`]) checked by [`monitor`] then shows the log was only ever appended
+//! to since. It cannot prove that nobody kept a copy made before the deletion (see
+//! docs/PRIVACY.md).
+//!
+//! Versions: fidex issues version 2 (tree heads name their signing key's id and no longer
+//! sign an unbound `live_count`; withdrawals prove the withdrawal entry; enrollment receipts
+//! check times). Version-1 receipts verify exactly as they were specified.
 
 #![forbid(unsafe_code)]
+
+mod head;
+mod key;
+mod monitor;
+mod published;
+
+pub use head::{SignedTreeHead, TREE_HEAD_DOMAIN, TREE_HEAD_DOMAIN_V2};
+pub use key::{VerificationKey, VERIFICATION_KEY_PREFIX};
+pub use monitor::{monitor, monitor_json, MonitorReport, MonitoredHead, MonitoredReceipt, Problem, ProblemKind};
+pub use published::{HeadRef, PublishedHead, PUBLISHED_HEAD_TYPE};
 
 use crate::error::{Error, Result};
 use crate::id::FacialId;
@@ -19,46 +37,15 @@ use crate::key::to_hex;
 use crate::log::audit::{DeletionReason, Event, LogEntry};
 use crate::log::merkle::{self, Hash};
 use crate::log::smt::{self, SmtProof, Terminal};
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use head::HeadVersion;
 use serde::{Deserialize, Serialize};
 
-/// Prefix of verification key text.
-pub const VERIFICATION_KEY_PREFIX: &str = "fidex-vk-1:";
-/// Domain separator of the signed tree-head message.
-pub const TREE_HEAD_DOMAIN: &[u8] = b"fidex/v1/tree-head\0";
-
-/// A vault's public verification key: vault id + Ed25519 public key.
-///
-/// Text form: `fidex-vk-1:<32 hex vault id>:<64 hex Ed25519 public key>`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct VerificationKey {
-    /// The vault the key signs for.
-    pub vault_id: [u8; 16],
-    /// Ed25519 public key bytes.
-    pub public_key: [u8; 32],
-}
-
-impl VerificationKey {
-    /// Text form, safe to publish.
-    pub fn to_text(&self) -> String {
-        format!("{VERIFICATION_KEY_PREFIX}{}:{}", to_hex(&self.vault_id), to_hex(&self.public_key))
-    }
-
-    /// Parses the text form (lower-case hex only).
-    pub fn from_text(text: &str) -> Result<VerificationKey> {
-        let bad = |m: &str| Error::InvalidKeyText(format!("verification key: {m}"));
-        let rest = text.trim().strip_prefix(VERIFICATION_KEY_PREFIX).ok_or_else(|| bad("must start with 'fidex-vk-1:'"))?;
-        let (v, k) = rest.split_once(':').ok_or_else(|| bad("missing ':'"))?;
-        let vault_id: [u8; 16] = strict_hex(v).and_then(|b| b.try_into().ok()).ok_or_else(|| bad("vault id must be 32 lower-case hex digits"))?;
-        let public_key: [u8; 32] = strict_hex(k).and_then(|b| b.try_into().ok()).ok_or_else(|| bad("public key must be 64 lower-case hex digits"))?;
-        VerifyingKey::from_bytes(&public_key).map_err(|_| bad("not a valid Ed25519 public key"))?;
-        Ok(VerificationKey { vault_id, public_key })
-    }
-
-    pub(crate) fn from_signing(vault_id: [u8; 16], sk: &SigningKey) -> VerificationKey {
-        VerificationKey { vault_id, public_key: sk.verifying_key().to_bytes() }
-    }
-}
+/// `type` of a deletion receipt.
+pub const DELETION_RECEIPT_TYPE: &str = "fidex-deletion-receipt";
+/// `type` of an enrollment receipt.
+pub const ENROLLMENT_RECEIPT_TYPE: &str = "fidex-enrollment-receipt";
+/// The receipt and head version fidex issues.
+pub const CURRENT_VERSION: u32 = 2;
 
 /// Lower-case hex only (so a case change is a changed receipt, not an equivalent one).
 pub(crate) fn strict_hex(s: &str) -> Option<Vec<u8>> {
@@ -68,101 +55,18 @@ pub(crate) fn strict_hex(s: &str) -> Option<Vec<u8>> {
     crate::key::from_hex(s)
 }
 
-fn hash_from_hex(s: &str, what: &str) -> Result<Hash> {
+pub(crate) fn hash_from_hex(s: &str, what: &str) -> Result<Hash> {
     strict_hex(s)
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| Error::VerificationFailed(format!("{what} is not 64 lower-case hex digits")))
 }
 
-/// A signed commitment to the audit log and the live set at one moment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignedTreeHead {
-    /// Vault id (hex).
-    pub vault_id: String,
-    /// Number of audit-log entries.
-    pub log_size: u64,
-    /// RFC 6962 root of the audit log (hex).
-    pub log_root: String,
-    /// Root of the live-set commitment (hex).
-    pub live_root: String,
-    /// Number of live templates.
-    pub live_count: u64,
-    /// Unix seconds when signed.
-    pub timestamp: i64,
-    /// Ed25519 signature over [`SignedTreeHead::message`] (hex).
-    pub signature: String,
-}
-
-impl SignedTreeHead {
-    pub(crate) fn sign(
-        sk: &SigningKey,
-        vault_id: &[u8; 16],
-        log_size: u64,
-        log_root: &Hash,
-        live_root: &Hash,
-        live_count: u64,
-        timestamp: i64,
-    ) -> SignedTreeHead {
-        let msg = head_message(vault_id, log_size, log_root, live_root, live_count, timestamp);
-        let sig = sk.sign(&msg);
-        SignedTreeHead {
-            vault_id: to_hex(vault_id),
-            log_size,
-            log_root: to_hex(log_root),
-            live_root: to_hex(live_root),
-            live_count,
-            timestamp,
-            signature: to_hex(&sig.to_bytes()),
-        }
-    }
-
-    /// The exact signed bytes: domain ‖ vault id ‖ log_size (u64 LE) ‖ log root ‖ live root
-    /// ‖ live_count (u64 LE) ‖ timestamp (i64 LE).
-    pub fn message(&self) -> Result<Vec<u8>> {
-        let vid: [u8; 16] = strict_hex(&self.vault_id)
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| Error::VerificationFailed("tree head vault_id is malformed".into()))?;
-        Ok(head_message(
-            &vid,
-            self.log_size,
-            &hash_from_hex(&self.log_root, "log_root")?,
-            &hash_from_hex(&self.live_root, "live_root")?,
-            self.live_count,
-            self.timestamp,
-        ))
-    }
-
-    /// Checks the signature against `vk` (and that the head is for vk's vault).
-    pub fn verify(&self, vk: &VerificationKey) -> Result<()> {
-        if self.vault_id != to_hex(&vk.vault_id) {
-            return Err(Error::VerificationFailed("tree head is for a different vault than the key".into()));
-        }
-        let msg = self.message()?;
-        let sig_bytes: [u8; 64] = strict_hex(&self.signature)
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| Error::VerificationFailed("signature is not 128 lower-case hex digits".into()))?;
-        let vkey = VerifyingKey::from_bytes(&vk.public_key)
-            .map_err(|_| Error::VerificationFailed("verification key is not a valid Ed25519 key".into()))?;
-        vkey.verify_strict(&msg, &Signature::from_bytes(&sig_bytes))
-            .map_err(|_| Error::VerificationFailed("tree head signature does not verify with this key".into()))
-    }
-}
-
-fn head_message(vault_id: &[u8; 16], log_size: u64, log_root: &Hash, live_root: &Hash, live_count: u64, ts: i64) -> Vec<u8> {
-    let mut m = Vec::with_capacity(TREE_HEAD_DOMAIN.len() + 16 + 8 + 32 + 32 + 8 + 8);
-    m.extend_from_slice(TREE_HEAD_DOMAIN);
-    m.extend_from_slice(vault_id);
-    m.extend_from_slice(&log_size.to_le_bytes());
-    m.extend_from_slice(log_root);
-    m.extend_from_slice(live_root);
-    m.extend_from_slice(&live_count.to_le_bytes());
-    m.extend_from_slice(&ts.to_le_bytes());
-    m
+pub(crate) fn hashes(v: &[String], what: &str) -> Result<Vec<Hash>> {
+    v.iter().map(|s| hash_from_hex(s, what)).collect()
 }
 
 /// A live-set proof in JSON form: sibling hashes root-down, and the terminal leaf key
-/// (hex) or `null` for an empty subtree.
+/// (32 hex digits, not hyphenated) or `null` for an empty subtree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LiveSetProof {
@@ -184,21 +88,32 @@ impl LiveSetProof {
     }
 
     fn to_proof(&self) -> Result<SmtProof> {
-        let siblings = self
-            .siblings
-            .iter()
-            .map(|s| hash_from_hex(s, "live-set sibling"))
-            .collect::<Result<Vec<_>>>()?;
+        let siblings = hashes(&self.siblings, "live-set sibling")?;
         let terminal = match &self.terminal_leaf {
             None => Terminal::Empty,
             Some(k) => Terminal::Leaf(
                 strict_hex(k)
                     .and_then(|b| b.try_into().ok())
-                    .ok_or_else(|| Error::VerificationFailed("terminal leaf is not 32 hex digits".into()))?,
+                    .ok_or_else(|| Error::VerificationFailed("terminal leaf is not 32 lower-case hex digits".into()))?,
             ),
         };
         Ok(SmtProof { siblings, terminal })
     }
+}
+
+/// The withdrawal part of a version-2 deletion receipt with reason `consent_withdrawn`: the
+/// audit-log entry recording the subject's withdrawal, proven like the deletion entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawalProof {
+    /// Unix seconds when the withdrawal was recorded.
+    pub withdrawn_at: i64,
+    /// The `consent_withdrawn` entry (exact bytes, JSON text).
+    pub log_entry: String,
+    /// Its index in the log (0-based).
+    pub log_index: u64,
+    /// RFC 9162 inclusion proof of the entry in the tree head's log (hex hashes).
+    pub inclusion_proof: Vec<String>,
 }
 
 /// Proof that a template was deleted (see the module docs and docs/RECEIPTS.md).
@@ -208,7 +123,7 @@ pub struct DeletionReceipt {
     /// Always `fidex-deletion-receipt`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// Receipt format version (1).
+    /// Receipt format version (2; 1 for receipts issued before issue 16).
     pub version: u32,
     /// Vault id (hex).
     pub vault_id: String,
@@ -220,10 +135,16 @@ pub struct DeletionReceipt {
     pub reason: DeletionReason,
     /// The audit-log entry (exact bytes, JSON text).
     pub log_entry: String,
-    /// Its index in the log.
+    /// Its index in the log (0-based).
     pub log_index: u64,
     /// RFC 9162 inclusion proof of the entry in the tree head's log (hex hashes).
     pub inclusion_proof: Vec<String>,
+    /// Version 2, reason `consent_withdrawn`: the withdrawal entry before the deletion.
+    /// Present whenever the log records the withdrawal (always, for withdrawals made by
+    /// fidex 0.2 after issue 16; a deletion with that reason made by `delete` before it has
+    /// none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawal: Option<WithdrawalProof>,
     /// The signed tree head.
     pub tree_head: SignedTreeHead,
     /// Proof that the Facial ID is not in the live set committed by the tree head.
@@ -244,7 +165,7 @@ pub struct EnrollmentReceipt {
     /// Always `fidex-enrollment-receipt`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// Receipt format version (1).
+    /// Receipt format version (2; 1 for receipts issued before issue 16).
     pub version: u32,
     /// Vault id (hex).
     pub vault_id: String,
@@ -254,17 +175,18 @@ pub struct EnrollmentReceipt {
     pub enrolled_at: i64,
     /// Kantara `consentReceiptID`.
     pub consent_receipt_id: String,
-    /// SHA-256 of the consent JSON as stored (hex).
+    /// SHA-256 of the consent JSON as stored (hex; see docs/FORMAT.md: fidex's compact
+    /// re-serialisation, not the bytes the subject was given).
     pub consent_sha256: String,
     /// The consent-recorded log entry (JSON text).
     pub consent_entry: String,
-    /// Its index.
+    /// Its index (0-based).
     pub consent_index: u64,
     /// Its inclusion proof.
     pub consent_inclusion_proof: Vec<String>,
     /// The enrolled log entry (JSON text).
     pub enrollment_entry: String,
-    /// Its index.
+    /// Its index (0-based).
     pub enrollment_index: u64,
     /// Its inclusion proof.
     pub enrollment_inclusion_proof: Vec<String>,
@@ -284,39 +206,78 @@ pub enum Receipt {
     Enrollment(EnrollmentReceipt),
 }
 
-fn hashes(v: &[String], what: &str) -> Result<Vec<Hash>> {
-    v.iter().map(|s| hash_from_hex(s, what)).collect()
+impl Receipt {
+    /// The receipt's signed tree head.
+    pub fn tree_head(&self) -> &SignedTreeHead {
+        match self {
+            Receipt::Deletion(d) => &d.tree_head,
+            Receipt::Enrollment(e) => &e.tree_head,
+        }
+    }
+
+    /// The Facial ID the receipt is about.
+    pub fn facial_id(&self) -> FacialId {
+        match self {
+            Receipt::Deletion(d) => d.facial_id,
+            Receipt::Enrollment(e) => e.facial_id,
+        }
+    }
+
+    /// Canonical JSON text ([`to_json`]).
+    pub fn to_json(&self) -> String {
+        match self {
+            Receipt::Deletion(d) => to_json(d),
+            Receipt::Enrollment(e) => to_json(e),
+        }
+    }
 }
 
-fn check_inclusion(entry: &str, index: u64, proof: &[String], head: &SignedTreeHead) -> Result<LogEntry> {
-    let parsed = LogEntry::from_bytes(entry.as_bytes())
-        .map_err(|_| Error::VerificationFailed("log entry is not a valid audit-log entry".into()))?;
+/// Checks one entry of a receipt: canonical bytes, index, vault, and its RFC 9162 inclusion
+/// proof against the head's log root.
+fn check_inclusion(entry: &str, index: u64, proof: &[String], head: &SignedTreeHead, what: &str) -> Result<LogEntry> {
+    let fail = |m: String| Error::VerificationFailed(m);
+    let parsed = LogEntry::from_bytes(entry.as_bytes()).map_err(|_| fail(format!("{what} is not a valid audit-log entry")))?;
     if parsed.to_bytes() != entry.as_bytes() {
-        return Err(Error::VerificationFailed("log entry is not in canonical form".into()));
+        return Err(fail(format!("{what} is not in canonical form")));
     }
     if parsed.index != index {
-        return Err(Error::VerificationFailed("log entry index disagrees with the receipt".into()));
+        return Err(fail(format!("{what}: its index disagrees with the receipt")));
     }
     if parsed.vault_id != head.vault_id {
-        return Err(Error::VerificationFailed("log entry is for another vault".into()));
+        return Err(fail(format!("{what} is for another vault")));
     }
-    let root = hash_from_hex(&head.log_root, "log_root")?;
+    let root = head.log_root_hash()?;
     merkle::verify_inclusion(&merkle::leaf_hash(entry.as_bytes()), index, head.log_size, &hashes(proof, "inclusion proof")?, &root)
-        .map_err(|e| Error::VerificationFailed(format!("log inclusion proof: {e}")))?;
+        .map_err(|e| fail(format!("{what}: inclusion proof: {e}")))?;
     Ok(parsed)
+}
+
+/// The receipt's version and its head's must agree: a version-1 receipt carries a
+/// version-1 head, a version-2 receipt a version-2 head.
+fn check_versions(kind: &str, version: u32, head: &SignedTreeHead) -> Result<HeadVersion> {
+    let want = match version {
+        1 => HeadVersion::V1,
+        2 => HeadVersion::V2,
+        v => return Err(Error::VerificationFailed(format!("{kind} version {v} is not supported (1 or 2)"))),
+    };
+    if head.head_version()? != want {
+        return Err(Error::VerificationFailed(format!("a version-{version} {kind} must carry a version-{version} tree head")));
+    }
+    Ok(want)
 }
 
 /// Verifies a deletion receipt offline with the vault's verification key.
 pub fn verify(receipt: &DeletionReceipt, vk: &VerificationKey) -> Result<()> {
     let fail = |m: &str| Err(Error::VerificationFailed(m.to_string()));
-    if receipt.kind != "fidex-deletion-receipt" || receipt.version != 1 {
-        return fail("not a version-1 fidex deletion receipt");
+    if receipt.kind != DELETION_RECEIPT_TYPE {
+        return fail("not a fidex deletion receipt");
     }
+    let version = check_versions("deletion receipt", receipt.version, &receipt.tree_head)?;
     if receipt.vault_id != to_hex(&vk.vault_id) || receipt.tree_head.vault_id != receipt.vault_id {
         return fail("receipt is for a different vault than the verification key");
     }
     receipt.tree_head.verify(vk)?;
-    let entry = check_inclusion(&receipt.log_entry, receipt.log_index, &receipt.inclusion_proof, &receipt.tree_head)?;
+    let entry = check_inclusion(&receipt.log_entry, receipt.log_index, &receipt.inclusion_proof, &receipt.tree_head, "log entry")?;
     match entry.event {
         Event::Deleted { facial_id, reason } if facial_id == receipt.facial_id && reason == receipt.reason => {}
         _ => return fail("log entry does not record this deletion"),
@@ -327,6 +288,26 @@ pub fn verify(receipt: &DeletionReceipt, vk: &VerificationKey) -> Result<()> {
     if receipt.tree_head.timestamp < receipt.deleted_at {
         return fail("tree head predates the deletion");
     }
+    match (&receipt.withdrawal, version) {
+        (None, _) => {}
+        (Some(_), HeadVersion::V1) => return fail("a version-1 receipt has no withdrawal part"),
+        (Some(_), HeadVersion::V2) if receipt.reason != DeletionReason::ConsentWithdrawn => {
+            return fail("a withdrawal part belongs only to a deletion with reason consent_withdrawn")
+        }
+        (Some(w), HeadVersion::V2) => {
+            let e = check_inclusion(&w.log_entry, w.log_index, &w.inclusion_proof, &receipt.tree_head, "withdrawal entry")?;
+            match e.event {
+                Event::ConsentWithdrawn { facial_id } if facial_id == receipt.facial_id => {}
+                _ => return fail("withdrawal entry does not record this subject's withdrawal"),
+            }
+            if e.time != w.withdrawn_at {
+                return fail("withdrawal time disagrees with its log entry");
+            }
+            if w.log_index >= receipt.log_index || w.withdrawn_at > receipt.deleted_at {
+                return fail("the withdrawal must be logged before the deletion (index and time)");
+            }
+        }
+    }
     let live_root = hash_from_hex(&receipt.tree_head.live_root, "live_root")?;
     smt::verify_non_membership(&live_root, receipt.facial_id.as_bytes(), &receipt.non_membership_proof.to_proof()?)
         .map_err(|e| Error::VerificationFailed(format!("live-set non-membership proof: {e}")))
@@ -335,14 +316,15 @@ pub fn verify(receipt: &DeletionReceipt, vk: &VerificationKey) -> Result<()> {
 /// Verifies an enrollment receipt offline.
 pub fn verify_enrollment(receipt: &EnrollmentReceipt, vk: &VerificationKey) -> Result<()> {
     let fail = |m: &str| Err(Error::VerificationFailed(m.to_string()));
-    if receipt.kind != "fidex-enrollment-receipt" || receipt.version != 1 {
-        return fail("not a version-1 fidex enrollment receipt");
+    if receipt.kind != ENROLLMENT_RECEIPT_TYPE {
+        return fail("not a fidex enrollment receipt");
     }
+    let version = check_versions("enrollment receipt", receipt.version, &receipt.tree_head)?;
     if receipt.vault_id != to_hex(&vk.vault_id) || receipt.tree_head.vault_id != receipt.vault_id {
         return fail("receipt is for a different vault than the verification key");
     }
     receipt.tree_head.verify(vk)?;
-    let c = check_inclusion(&receipt.consent_entry, receipt.consent_index, &receipt.consent_inclusion_proof, &receipt.tree_head)?;
+    let c = check_inclusion(&receipt.consent_entry, receipt.consent_index, &receipt.consent_inclusion_proof, &receipt.tree_head, "consent entry")?;
     match &c.event {
         Event::ConsentRecorded { facial_id, consent_receipt_id, consent_sha256, .. }
             if *facial_id == receipt.facial_id
@@ -350,7 +332,7 @@ pub fn verify_enrollment(receipt: &EnrollmentReceipt, vk: &VerificationKey) -> R
                 && *consent_sha256 == receipt.consent_sha256 => {}
         _ => return fail("consent entry does not match the receipt"),
     }
-    let e = check_inclusion(&receipt.enrollment_entry, receipt.enrollment_index, &receipt.enrollment_inclusion_proof, &receipt.tree_head)?;
+    let e = check_inclusion(&receipt.enrollment_entry, receipt.enrollment_index, &receipt.enrollment_inclusion_proof, &receipt.tree_head, "enrollment entry")?;
     match e.event {
         Event::Enrolled { facial_id } if facial_id == receipt.facial_id => {}
         _ => return fail("enrollment entry does not match the receipt"),
@@ -358,26 +340,84 @@ pub fn verify_enrollment(receipt: &EnrollmentReceipt, vk: &VerificationKey) -> R
     if e.time != receipt.enrolled_at || c.index >= e.index {
         return fail("enrollment time or order disagrees with the log");
     }
+    if version == HeadVersion::V2 {
+        if c.time > receipt.enrolled_at {
+            return fail("the consent entry is timestamped after the enrollment");
+        }
+        if receipt.tree_head.timestamp < receipt.enrolled_at {
+            return fail("tree head predates the enrollment");
+        }
+    }
     let live_root = hash_from_hex(&receipt.tree_head.live_root, "live_root")?;
     smt::verify_membership(&live_root, receipt.facial_id.as_bytes(), &receipt.membership_proof.to_proof()?)
         .map_err(|e| Error::VerificationFailed(format!("live-set membership proof: {e}")))
 }
 
 /// Parses and verifies receipt JSON of either kind. The text must be exactly the canonical
-/// form fidex writes (pretty JSON, as produced by [`to_json`]); any changed byte fails.
+/// form fidex writes ([`to_json`], docs/RECEIPTS.md), optionally followed by one newline;
+/// any changed byte fails.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// use fidex::{receipt, ConsentReceipt, DeletionReason, Vault, VaultConfig, VaultKey};
+/// let vault = Vault::create(dir.path().join("v"), &VaultKey::generate(), VaultConfig::new(2)).unwrap();
+/// let c = ConsentReceipt::explicit("ann", "Acme", "https://acme.example/p", &["identification"], 1_700_000_000).unwrap();
+/// let id = vault.enroll(&[1.0, 0.0], &c, None).unwrap().facial_id;
+/// let text = receipt::to_json(&vault.delete(&id, DeletionReason::SubjectRequest).unwrap());
+/// let vk = vault.verification_key();
+/// assert!(receipt::verify_json(&format!("{text}\n"), &vk).is_ok());
+/// assert!(receipt::verify_json(&text.replacen("  ", "   ", 1), &vk).is_err());
+/// ```
 pub fn verify_json(text: &str, vk: &VerificationKey) -> Result<Receipt> {
-    let trimmed = text.strip_suffix('\n').unwrap_or(text);
-    let r = parse_receipt(trimmed)?;
-    let canonical = match &r {
-        Receipt::Deletion(d) => to_json(d),
-        Receipt::Enrollment(e) => to_json(e),
-    };
-    if canonical != trimmed {
-        return Err(Error::VerificationFailed("receipt is not in canonical form (it was edited)".into()));
-    }
+    let r = parse_json(text)?;
     match &r {
         Receipt::Deletion(d) => verify(d, vk)?,
         Receipt::Enrollment(e) => verify_enrollment(e, vk)?,
+    }
+    Ok(r)
+}
+
+/// [`verify_json`] with the right one of `keys` (a vault's current and earlier keys, as read
+/// by [`VerificationKey::parse_key_file`]): the key named by the head's key id (version 2),
+/// else the first that verifies. Returns the receipt and the key that verified it.
+pub fn verify_json_with_keys(text: &str, keys: &[VerificationKey]) -> Result<(Receipt, VerificationKey)> {
+    let r = parse_json(text)?;
+    let head = r.tree_head();
+    let candidates: Vec<VerificationKey> = match head.head_version() {
+        Ok(HeadVersion::V2) => keys.iter().filter(|k| Some(k.key_id()) == head.key_id).copied().collect(),
+        _ => keys.to_vec(),
+    };
+    if candidates.is_empty() {
+        return Err(Error::VerificationFailed(format!(
+            "the receipt was signed by key id {}, which is not among the given verification keys",
+            head.key_id.as_deref().unwrap_or("?")
+        )));
+    }
+    let mut err = None;
+    for k in &candidates {
+        let res = match &r {
+            Receipt::Deletion(d) => verify(d, k),
+            Receipt::Enrollment(e) => verify_enrollment(e, k),
+        };
+        match res {
+            Ok(()) => return Ok((r, *k)),
+            // Prefer a reason other than "wrong vault" when several keys are given.
+            Err(e) => {
+                if err.is_none() || !e.to_string().contains("different vault") {
+                    err = Some(e);
+                }
+            }
+        }
+    }
+    Err(err.expect("at least one candidate"))
+}
+
+/// Parses receipt text and checks its canonical form (without verifying anything else).
+pub fn parse_json(text: &str) -> Result<Receipt> {
+    let trimmed = text.strip_suffix('\n').unwrap_or(text);
+    let r = parse_receipt(trimmed)?;
+    if r.to_json() != trimmed {
+        return Err(Error::VerificationFailed("receipt is not in canonical form (it was edited)".into()));
     }
     Ok(r)
 }
@@ -389,10 +429,10 @@ fn parse_receipt(text: &str) -> Result<Receipt> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(format!("the receipt is not JSON ({e})")))?;
     let kind = v.get("type").and_then(serde_json::Value::as_str).unwrap_or("");
     match kind {
-        "fidex-deletion-receipt" => serde_json::from_value(v)
+        DELETION_RECEIPT_TYPE => serde_json::from_value(v)
             .map(Receipt::Deletion)
             .map_err(|e| bad(format!("deletion receipt: {e}"))),
-        "fidex-enrollment-receipt" => serde_json::from_value(v)
+        ENROLLMENT_RECEIPT_TYPE => serde_json::from_value(v)
             .map(Receipt::Enrollment)
             .map_err(|e| bad(format!("enrollment receipt: {e}"))),
         _ => Err(bad(
@@ -401,7 +441,8 @@ fn parse_receipt(text: &str) -> Result<Receipt> {
     }
 }
 
-/// Canonical JSON of a receipt or tree head (pretty-printed, fixed field order).
+/// Canonical JSON of a receipt, tree head or published head (docs/RECEIPTS.md, "Canonical
+/// form": 2-space indentation, fixed field order, no trailing newline).
 pub fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).expect("receipts always serialise")
 }
@@ -413,26 +454,16 @@ pub fn verify_consistency(older: &SignedTreeHead, newer: &SignedTreeHead, proof:
 }
 
 /// [`verify_consistency`] across key rotations: each head must verify with one of `keys`
-/// (the vault's current and previous verification keys).
+/// (the vault's current and previous verification keys), and both be of the same vault.
 pub fn verify_consistency_with_keys(older: &SignedTreeHead, newer: &SignedTreeHead, proof: &[String], keys: &[VerificationKey]) -> Result<()> {
-    let signed_by_one = |h: &SignedTreeHead| {
-        if keys.iter().any(|k| h.verify(k).is_ok()) {
-            Ok(())
-        } else {
-            Err(Error::VerificationFailed("tree head does not verify with any of the given keys".into()))
-        }
-    };
-    signed_by_one(older)?;
-    signed_by_one(newer)?;
+    if older.vault_id != newer.vault_id {
+        return Err(Error::VerificationFailed("the two tree heads are of different vaults".into()));
+    }
+    older.verify_with_keys(keys)?;
+    newer.verify_with_keys(keys)?;
     if newer.log_size < older.log_size {
         return Err(Error::VerificationFailed("the newer tree head is smaller".into()));
     }
-    merkle::verify_consistency(
-        older.log_size,
-        newer.log_size,
-        &hash_from_hex(&older.log_root, "log_root")?,
-        &hash_from_hex(&newer.log_root, "log_root")?,
-        &hashes(proof, "consistency proof")?,
-    )
-    .map_err(|e| Error::VerificationFailed(format!("consistency proof: {e}")))
+    merkle::verify_consistency(older.log_size, newer.log_size, &older.log_root_hash()?, &newer.log_root_hash()?, &hashes(proof, "consistency proof")?)
+        .map_err(|e| Error::VerificationFailed(format!("consistency proof: {e}")))
 }

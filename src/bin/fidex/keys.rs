@@ -127,24 +127,9 @@ pub fn verification_keys(args: &[String]) -> Result<Vec<VerificationKey>, Failur
                 "pass the published verification key (e.g. verification-key.txt, or `fidex key public VAULT`)",
             )
         })?;
-        let mut n = 0;
-        for line in text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            out.push(
-                VerificationKey::from_text(line)
-                    .map_err(|e| Failure::new(e).context(format!("verification key file {a}")))?,
-            );
-            n += 1;
-        }
-        if n == 0 {
-            return Err(Failure::key(
-                format!("verification key file {a} holds no key"),
-                "it should hold a line fidex-vk-1:…",
-            ));
-        }
+        let keys = VerificationKey::parse_key_file(&text)
+            .map_err(|e| Failure::new(e).context(format!("verification key file {a}")).hint("a key file holds lines fidex-vk-1:… ('#' comments and blank lines are ignored)"))?;
+        out.extend(keys);
     }
     Ok(out)
 }

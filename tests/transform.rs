@@ -130,3 +130,17 @@ fn a_transform_flag_without_the_cancelable_flag_is_refused() {
     std::fs::write(&m, b).unwrap();
     assert!(Vault::open(dir.path(), &key).is_err());
 }
+
+/// `tests/vectors/transform/transform.py` implements construction 2 from docs/FORMAT.md
+/// alone (Python standard library): it must reproduce the committed vectors that
+/// `src/vault/transform.rs` checks fidex against. Skipped without `python3`.
+#[test]
+fn the_python_construction_2_reproduces_the_vectors() {
+    if !std::process::Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        println!("python3 not installed: skipping tests/vectors/transform/transform.py");
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/transform/transform.py");
+    let out = std::process::Command::new("python3").arg(script).output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}

@@ -688,7 +688,8 @@ fn fork_from_backup(
     size: u64,
 ) -> Result<(PublishedHead, u64), Failure> {
     let fork = Vault::open(backup, key).map_err(Failure::new)?;
-    let mut next = ids.iter().skip(9);
+    // From the last subject down: not the deletions of the genuine history (steps 9 and 12).
+    let mut next = ids.iter().rev();
     while fork.tree_head().map_err(Failure::new)?.log_size < size {
         let Some(id) = next.next() else { break };
         fork.delete(id, DeletionReason::Admin).map_err(Failure::new)?;

@@ -599,3 +599,28 @@ fn the_monitor_follows_a_key_rotation() {
     // With only the new key, the old head cannot be checked.
     assert!(!receipt::monitor(&[&p1.to_json(), &p2.to_json()], &[], &[v.verification_key()]).ok);
 }
+
+/// docs/FORMAT.md: the consent_sha256 of the log is not the hash of the submitted text but
+/// of fidex's compact re-serialisation, which the subject export shows.
+#[test]
+fn consent_sha256_is_the_hash_of_the_exported_consent_in_compact_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let (v, _k, _c) = new_vault(&dir.path().join("v"), 4);
+    // As a platform might send it: pretty-printed, a timestamp in milliseconds, unknown members.
+    let mut c: serde_json::Value = serde_json::from_str(&both().to_json()).unwrap();
+    c["consentTimestamp"] = serde_json::json!((T0 - 10) * 1000);
+    c["tenantDomain"] = "carbon.super".into();
+    c["aState"] = "ACTIVE".into();
+    let submitted = serde_json::to_string_pretty(&c).unwrap();
+    let id = v.enroll_json(&[1.0, 0.0, 0.0, 0.0], &submitted, None).unwrap().facial_id;
+    v.commit().unwrap();
+    use sha2::Digest;
+    let logged = v.enrollment_receipt(&id).unwrap().consent_sha256;
+    assert_ne!(logged, fidex::key::to_hex(&sha2::Sha256::digest(submitted.as_bytes())), "not the submitted bytes");
+    let export = v.export_subject(&id, false).unwrap();
+    let compact = serde_json::to_string(&export.consent).unwrap();
+    assert_eq!(logged, fidex::key::to_hex(&sha2::Sha256::digest(compact.as_bytes())));
+    // The export prints that object (pretty) in the same member order.
+    let printed = serde_json::to_string_pretty(&export).unwrap();
+    assert!(printed.contains(&serde_json::to_string_pretty(&export.consent).unwrap().replace('\n', "\n  ")));
+}

@@ -174,7 +174,8 @@ pub fn key_public(ctx: &Ctx, v: &VaultArgs, out: Option<&std::path::Path>, all: 
         }
         write_new(o, &text)?;
     }
-    ctx.emit(&json!({"verification_key": vk, "previous": previous, "vault_id": vault.vault_id(), "written_to": out}));
+    let key_id = vault.verification_key().key_id();
+    ctx.emit(&json!({"verification_key": vk, "key_id": key_id, "previous": previous, "vault_id": vault.vault_id(), "written_to": out}));
     if !ctx.json {
         output::out(&vk);
         if all {

@@ -133,7 +133,8 @@ impl Vault {
     /// A re-issued deletion receipt's `erasure_pending` lists every obsolete segment file the
     /// file system still refuses to remove (the vault no longer knows which held the record).
     /// Errors: [`Error::NotFoundId`] if the log has nothing about `id`,
-    /// [`Error::NotCommitted`] for an enrollment not committed yet.
+    /// [`Error::NotCommitted`] for an enrollment, or a deletion whose commit failed, not
+    /// committed yet.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -158,7 +159,14 @@ impl Vault {
             return r.enrollment_receipt(id, now).map(Receipt::Enrollment);
         }
         let found = r.log.find_latest(id, r.log.committed, |e| matches!(e, Event::Deleted { .. }))?;
-        let Some(del) = found else { return Err(Error::NotFoundId(*id)) };
+        let Some(del) = found else {
+            // A deletion whose commit failed is in memory only: its receipt comes with the
+            // next successful commit.
+            if r.log.find_latest(id, r.log.entries.len(), |e| matches!(e, Event::Deleted { .. }))?.is_some() {
+                return Err(Error::NotCommitted(format!("the deletion of {id} is not committed yet (its commit failed); call commit() first")));
+            }
+            return Err(Error::NotFoundId(*id));
+        };
         let Event::Deleted { reason, .. } = del.event else { unreachable!("matched above") };
         let withdrawal = r.log.find_latest(id, del.index as usize, |e| matches!(e, Event::ConsentWithdrawn { .. }))?;
         let pending: Vec<String> = r.segments.pending_removals.iter().filter(|f| f.starts_with("seg-")).cloned().collect();

@@ -238,7 +238,8 @@ typedef struct {
 #define FIDEX_DELETION_SUBJECT_REQUEST 1
 
 /**
- * The subject withdrew consent (prefer fidex_vault_withdraw_consent, which also logs the withdrawal).
+ * The subject withdrew consent: the same as fidex_vault_withdraw_consent (the withdrawal is
+ * logged too, and the receipt proves it).
  */
 #define FIDEX_DELETION_CONSENT_WITHDRAWN 2
 
@@ -791,12 +792,51 @@ fidex_status fidex_key_import_text(const char *text,
                                    fidex_error **out_error);
 
 /**
- * Verifies a receipt (deletion or enrollment; the exact canonical text fidex produced,
- * a trailing newline allowed) against a vault's published verification key text
- * (`fidex-vk-1:...`), without the vault. On success writes FIDEX_RECEIPT_DELETION or
- * FIDEX_RECEIPT_ENROLLMENT to `*out_kind`. A changed byte, a proof that does not check or a
- * key of another vault gives FIDEX_VERIFICATION_FAILED; a malformed key
- * FIDEX_INVALID_KEY_TEXT.
+ * The monitor check (docs/RECEIPTS.md, "Monitoring"), offline: given a vault's published
+ * tree heads and any of its receipts, checks that every published head is signed and
+ * extends the one before it, that every receipt verifies, anchors each receipt in the
+ * published chain, and reports equivocation (two signed heads of one size with different
+ * roots, or a head that does not extend the previous one).
+ *
+ * - `(heads_json, heads_json_len)`: a JSON array of strings, each the exact text of one
+ *   published-head file (from fidex_vault_publish_head), in any order; empty input or `[]`
+ *   for none.
+ * - `(receipts_json, receipts_json_len)`: a JSON array of receipt texts, likewise.
+ * - `(verification_keys, verification_keys_len)`: a verification-key file's text: every key
+ *   the vault used, one `fidex-vk-1:...` per line (blank lines and '#' lines ignored).
+ *
+ * On FIDEX_OK (nothing wrong) writes the report to a new `*out_report_json`: `{"ok": true,
+ * "vault_id", "heads": [{"input", "log_size", "log_root", "timestamp", "key_id",
+ * "previous_size"}], "receipts": [{"input", "valid", "kind", "facial_id", "log_index",
+ * "head_size", "anchored_at", "consistent_until"}], "problems": []}`. A receipt whose
+ * `anchored_at` is null verifies but is not covered by a published head yet. If anything is
+ * wrong the result is FIDEX_VERIFICATION_FAILED and the error message lists every problem;
+ * FIDEX_INVALID_JSON if an array does not parse, FIDEX_INVALID_KEY_TEXT for the keys.
+ *
+ * Thread safety: safe from any thread.
+ *
+ * # Safety
+ * Every `(pointer, length)` input must be NULL or readable for its length;
+ * `out_report_json` must be NULL or writable. `out_error` must be NULL or writable.
+ */
+fidex_status fidex_receipt_monitor(const char *heads_json,
+                                   size_t heads_json_len,
+                                   const char *receipts_json,
+                                   size_t receipts_json_len,
+                                   const char *verification_keys,
+                                   size_t verification_keys_len,
+                                   fidex_bytes **out_report_json,
+                                   fidex_error **out_error);
+
+/**
+ * Verifies a receipt (deletion or enrollment, version 1 or 2; the exact canonical text
+ * fidex produced, a trailing newline allowed) without the vault. `verification_key` is the
+ * vault's published verification key text (`fidex-vk-1:...`) or a verification-key file's
+ * text (one key per line, blank lines and lines starting with '#' ignored) listing the
+ * vault's current and earlier keys: a version-2 receipt is checked with the key its tree
+ * head names. On success writes FIDEX_RECEIPT_DELETION or FIDEX_RECEIPT_ENROLLMENT to
+ * `*out_kind`. A changed byte, a proof that does not check or a key of another vault gives
+ * FIDEX_VERIFICATION_FAILED; a malformed key FIDEX_INVALID_KEY_TEXT.
  *
  * Thread safety: safe from any thread.
  *
@@ -1394,6 +1434,25 @@ fidex_status fidex_vault_identify_batch(const fidex_vault *vault,
                                         fidex_error **out_error);
 
 /**
+ * Issues again, against a freshly signed tree head, the receipt of what the committed audit
+ * log says about `*id` (canonical JSON text into a new `*out_receipt_json`): its deletion
+ * receipt if it was deleted (with the withdrawal if it was withdrawn), else its enrollment
+ * receipt if it is live. Recovers a receipt lost after its deletion committed.
+ * FIDEX_NOT_FOUND if the log has nothing about `*id`, FIDEX_NOT_COMMITTED for an
+ * enrollment not committed yet.
+ *
+ * Thread safety: safe from any thread, concurrently with searches.
+ *
+ * # Safety
+ * `vault` must be NULL or a live handle; `id` must be NULL or readable;
+ * `out_receipt_json` must be NULL or writable. `out_error` must be NULL or writable.
+ */
+fidex_status fidex_vault_issue_receipt(const fidex_vault *vault,
+                                       const fidex_facial_id *id,
+                                       fidex_bytes **out_receipt_json,
+                                       fidex_error **out_error);
+
+/**
  * Fingerprint of the vault's current key (16 hex digits) into a new `*out_text`.
  *
  * Thread safety: safe from any thread.
@@ -1527,6 +1586,26 @@ fidex_status fidex_vault_previous_verification_keys(const fidex_vault *vault,
 fidex_status fidex_vault_processing_record(const fidex_vault *vault,
                                            fidex_bytes **out_json,
                                            fidex_error **out_error);
+
+/**
+ * A tree head to publish (docs/RECEIPTS.md, "Published tree heads") into a new `*out_json`
+ * (canonical JSON text): a freshly signed head linked to `(previous_json, previous_json_len)`
+ * — the exact text of the last head you published, or empty for the first one. Publish
+ * them on a schedule; anyone checks them, with any receipts, using fidex_receipt_monitor.
+ * FIDEX_VERIFICATION_FAILED if `previous_json` is not signed by this vault or is not a
+ * prefix of its committed log (the vault's history differs from what was published).
+ *
+ * Thread safety: safe from any thread.
+ *
+ * # Safety
+ * `vault` must be NULL or a live handle; `previous_json` must be NULL or readable for its
+ * length; `out_json` must be NULL or writable. `out_error` must be NULL or writable.
+ */
+fidex_status fidex_vault_publish_head(const fidex_vault *vault,
+                                      const char *previous_json,
+                                      size_t previous_json_len,
+                                      fidex_bytes **out_json,
+                                      fidex_error **out_error);
 
 /**
  * Deletes every template past its deadline (the earlier of consent expiry and last
@@ -1732,10 +1811,11 @@ fidex_status fidex_vault_withdraw_consent(const fidex_vault *vault,
 
 /**
  * Checks that the signed tree head `newer_json` extends `older_json` (the audit log was
- * only appended to): both heads verify with `verification_key` and `proof_json` (a JSON
- * array of hex hashes from fidex_vault_consistency_proof) is a valid RFC 9162 consistency
- * proof between them. FIDEX_OK, FIDEX_VERIFICATION_FAILED, FIDEX_INVALID_JSON (a head or the
- * proof does not parse) or FIDEX_INVALID_KEY_TEXT.
+ * only appended to): both heads verify with `verification_key` (key text, or a key file's
+ * text listing the vault's keys, as for fidex_receipt_verify) and `proof_json` (a JSON array
+ * of hex hashes from fidex_vault_consistency_proof) is a valid RFC 9162 consistency proof
+ * between them. FIDEX_OK, FIDEX_VERIFICATION_FAILED, FIDEX_INVALID_JSON (a head or the proof
+ * does not parse) or FIDEX_INVALID_KEY_TEXT.
  *
  * Thread safety: safe from any thread.
  *

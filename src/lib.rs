@@ -50,6 +50,6 @@ pub use error::{status_info, Error, Result, StatusInfo, STATUS_TABLE};
 pub use id::FacialId;
 pub use key::VaultKey;
 pub use log::audit::DeletionReason;
-pub use receipt::{DeletionReceipt, EnrollmentReceipt, SignedTreeHead, VerificationKey};
+pub use receipt::{DeletionReceipt, EnrollmentReceipt, PublishedHead, SignedTreeHead, VerificationKey};
 pub use vault::{read_header, Enrollment, Match, NewEnrollment, OpenOptions, Stats, SubjectExport, Vault, VaultConfig, Verification, MAX_PAYLOAD_BYTES};
 pub use search::{Metric, Storage as StorageType};

@@ -2,8 +2,8 @@
 //! checks and mangled-proof rejection.
 
 use fidex::log::merkle::{
-    empty_root, leaf_hash, node_hash, root_of, verify_consistency, verify_inclusion, Hash,
-    MerkleLog, ProofError,
+    empty_root, leaf_hash, node_hash, root_of, verify_consistency, verify_inclusion, Frontier,
+    Hash, MerkleLog, ProofError,
 };
 
 fn unhex(s: &str) -> Vec<u8> {
@@ -563,6 +563,38 @@ fn proofs_for_historical_sizes_in_a_large_log() {
             }
         }
     }
+}
+
+/// The frontier (compact range) of published tree heads: its hashes are the RFC 6962 roots of
+/// the maximal complete subtrees (checked against the plain recursive definition), it folds
+/// to the root, and appending leaves to it gives the root of every later size.
+#[test]
+fn frontiers_give_the_root_of_every_later_size() {
+    let leaves = test_leaves(70);
+    let log = MerkleLog::from_leaves(leaves.clone());
+    for a in 0..=70u64 {
+        let hashes = log.frontier(a).unwrap();
+        // Blocks of 2^k leaves for each set bit k of a, largest first, left to right.
+        let mut start = 0usize;
+        let mut expected = Vec::new();
+        for b in (0..7).rev() {
+            if a >> b & 1 == 1 {
+                expected.push(root_of(&leaves[start..start + (1 << b)]));
+                start += 1 << b;
+            }
+        }
+        assert_eq!(hashes, expected, "frontier of {a}");
+        let mut f = Frontier::from_hashes(a, hashes).unwrap();
+        assert_eq!(f.root(), root_of(&leaves[..a as usize]), "fold of the frontier of {a}");
+        for m in a..70 {
+            f.append(leaves[m as usize]);
+            assert_eq!(f.root(), root_of(&leaves[..m as usize + 1]), "frontier of {a} + leaves up to {}", m + 1);
+            assert_eq!(f.size(), m + 1);
+        }
+    }
+    assert_eq!(Frontier::empty().root(), empty_root());
+    assert_eq!(Frontier::from_hashes(6, vec![leaves[0]]), Err(ProofError::WrongLength));
+    assert!(log.frontier(71).is_none());
 }
 
 #[test]

@@ -584,7 +584,7 @@ impl<'c> Run<'c> {
     }
 
     /// Purges in the model what the vault must purge at `at`, and checks the receipts.
-    fn expect_purge(&mut self, got: &[DeletionReceipt], at: i64, ctx: &str) -> Result<(), TestCaseError> {
+    fn expect_purge(&mut self, got: &[DeletionReceipt], at: i64, logged_at: i64, ctx: &str) -> Result<(), TestCaseError> {
         let retention = self.c.retention;
         let expected: BTreeSet<FacialId> = self.m.live.iter().filter(|e| e.deadline(retention) <= at).map(|e| e.id).collect();
         let purged: BTreeSet<FacialId> = got.iter().map(|r| r.facial_id).collect();
@@ -595,7 +595,7 @@ impl<'c> Run<'c> {
         }
         for r in got {
             cov("purge: templates removed");
-            self.record_deletion(r, r.facial_id, DeletionReason::RetentionExpired, at, ctx)?;
+            self.record_deletion(r, r.facial_id, DeletionReason::RetentionExpired, logged_at, ctx)?;
             self.m.remove(&r.facial_id, DeletionReason::RetentionExpired);
         }
         Ok(())
@@ -683,7 +683,8 @@ impl<'c> Run<'c> {
                     Ok(r) => r,
                     Err(e) => return fail(format!("{ctx}: purge failed: {e:?}")),
                 };
-                self.expect_purge(&res, at.unwrap_or(now), &ctx)?;
+                // `at` decides what expires; the log records the deletions at the clock's time.
+                self.expect_purge(&res, at.unwrap_or(now), now, &ctx)?;
                 self.m.commit_all();
             }
             Op::Commit => {
@@ -693,7 +694,7 @@ impl<'c> Run<'c> {
                     Err(e) => return fail(format!("{ctx}: commit failed: {e:?}")),
                 };
                 if self.c.auto_purge {
-                    self.expect_purge(&info.purged, now, &ctx)?;
+                    self.expect_purge(&info.purged, now, now, &ctx)?;
                 } else {
                     ensure!(info.purged.is_empty(), "{ctx}: purged without auto_purge");
                 }
@@ -862,8 +863,8 @@ impl<'c> Run<'c> {
             Ok(r) => r,
             Err(e) => return fail(format!("{ctx}: delete failed: {e:?}")),
         };
-        if withdraw {
-            self.m.log_len += 1; // consent_withdrawn
+        if withdraw || reason == DeletionReason::ConsentWithdrawn {
+            self.m.log_len += 1; // consent_withdrawn (delete with that reason logs it too)
         }
         let pending = self.m.live.iter().filter(|e| !e.committed && e.id != id).count();
         cov(if withdraw { "withdraw: ok" } else { "delete: ok" });
@@ -961,7 +962,9 @@ impl<'c> Run<'c> {
             if let Err(e) = head.verify(&vk) {
                 return fail(format!("{ctx}: fresh tree head does not verify: {e:?}"));
             }
-            ensure!(head.log_size == self.m.log_len && head.live_count == self.m.live.len() as u64, "{ctx}: tree head sizes {head:?}");
+            // The live root commits to exactly the model's live ids (version-2 heads sign no count).
+            let live_root = fidex::key::to_hex(&fidex::log::smt::LiveSet::from_keys(self.m.live.iter().map(|e| *e.id.as_bytes())).root());
+            ensure!(head.log_size == self.m.log_len && head.live_root == live_root && head.version == Some(2), "{ctx}: tree head sizes {head:?}");
             let root = hash_hex(&head.log_root);
             if let Some((old_size, old_root)) = self.committed_head {
                 let proof = match v.consistency_proof(old_size, head.log_size) {

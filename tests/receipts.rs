@@ -3,6 +3,7 @@
 mod common;
 use common::*;
 use fidex::log::smt;
+use fidex::receipt::Receipt;
 use fidex::*;
 use std::sync::Arc;
 
@@ -279,4 +280,347 @@ fn cancelable_templates_same_results_unlinkable_and_renewable() {
     // Export gives back the original (normalised) template, not the transformed one.
     let x = a.export_subject(&a_ids[0], true).unwrap().template.unwrap();
     assert!(cos(&x, &captures[0]) > 0.9999);
+}
+
+// ------------------------------------------------------------------ issue 16: receipts v2
+
+/// A changed copy of a deletion receipt, in canonical form (so the change reaches the
+/// verifier's checks instead of stopping at the canonical-form gate).
+fn edited(r: &DeletionReceipt, f: impl FnOnce(&mut DeletionReceipt)) -> String {
+    let mut c = r.clone();
+    f(&mut c);
+    receipt::to_json(&c)
+}
+
+#[test]
+fn withdrawal_receipts_prove_the_withdrawal_and_the_deletion() {
+    let (_d, v, _k, clock, ids, _, _) = setup(8, 6);
+    let vk = v.verification_key();
+    clock.advance(100);
+    let w = v.withdraw_consent(&ids[0]).unwrap();
+    assert_eq!(w.version, 2);
+    let wp = w.withdrawal.as_ref().expect("a withdrawal receipt carries its withdrawal entry");
+    assert_eq!(wp.log_index + 1, w.log_index, "withdrawal logged right before the deletion");
+    assert_eq!(wp.withdrawn_at, fidex::clock::Clock::now(&clock));
+    let entry: serde_json::Value = serde_json::from_str(&wp.log_entry).unwrap();
+    assert_eq!(entry["event"], "consent_withdrawn");
+    assert_eq!(entry["facial_id"], ids[0].to_string());
+    let text = receipt::to_json(&w);
+    receipt::verify_json(&text, &vk).unwrap();
+    // Each part is checked: a withdrawal entry of another subject, an index after the
+    // deletion, a changed time, a broken proof, or the part on another reason all fail.
+    let other = v.withdraw_consent(&ids[1]).unwrap();
+    let cases: Vec<(&str, String)> = vec![
+        ("another subject's withdrawal", edited(&w, |r| r.withdrawal = other.withdrawal.clone())),
+        ("withdrawal time changed", edited(&w, |r| r.withdrawal.as_mut().unwrap().withdrawn_at -= 1)),
+        ("index changed", edited(&w, |r| r.withdrawal.as_mut().unwrap().log_index += 1)),
+        ("proof emptied", edited(&w, |r| r.withdrawal.as_mut().unwrap().inclusion_proof.clear())),
+        ("withdrawal on a subject_request", edited(&w, |r| r.reason = DeletionReason::SubjectRequest)),
+        ("withdrawal on a version-1 receipt", edited(&w, |r| r.version = 1)),
+    ];
+    for (what, t) in &cases {
+        let e = receipt::verify_json(t, &vk).expect_err(what);
+        assert!(!e.to_string().contains("canonical"), "{what}: refused only for its form: {e}");
+    }
+    // Without the part the receipt still proves the deletion (with reason consent_withdrawn),
+    // as one made by `delete` before issue 16 does, but no longer shows the withdrawal.
+    let Receipt::Deletion(d) = receipt::verify_json(&edited(&w, |r| r.withdrawal = None), &vk).unwrap() else { panic!() };
+    assert!(d.withdrawal.is_none());
+    // `delete` with reason consent_withdrawn is a withdrawal: it logs one and proves it.
+    let d = v.delete(&ids[2], DeletionReason::ConsentWithdrawn).unwrap();
+    assert!(d.withdrawal.is_some());
+    receipt::verify(&d, &vk).unwrap();
+    let kinds: Vec<String> = v.audit_entries(d.log_index - 1, Some(d.log_index + 1)).unwrap().iter().map(|e| serde_json::to_value(&e.event).unwrap()["event"].as_str().unwrap().to_string()).collect();
+    assert_eq!(kinds, ["consent_withdrawn", "deleted"]);
+    // Other reasons carry no withdrawal part.
+    assert!(v.delete(&ids[3], DeletionReason::Admin).unwrap().withdrawal.is_none());
+}
+
+#[test]
+fn version_2_heads_name_their_key_and_sign_no_live_count() {
+    let (_d, v, _k, _c, ids, _, _) = setup(8, 3);
+    let vk = v.verification_key();
+    let head = v.tree_head().unwrap();
+    assert_eq!(head.version, Some(2));
+    assert_eq!(head.key_id.as_deref(), Some(vk.key_id().as_str()));
+    assert!(head.live_count.is_none());
+    // key id = first 8 bytes of SHA-256 of the raw public key, in hex.
+    use sha2::Digest;
+    assert_eq!(vk.key_id(), fidex::key::to_hex(&sha2::Sha256::digest(vk.public_key)[..8]));
+    // The key id is signed.
+    let mut other_id = head.clone();
+    other_id.key_id = Some("0000000000000000".into());
+    assert!(other_id.verify(&vk).is_err());
+    // A count added to a version-2 head is refused (it is not part of the format).
+    let mut counted = head.clone();
+    counted.live_count = Some(ids.len() as u64);
+    assert!(counted.verify(&vk).is_err());
+    // After a rotation, heads name the new key; the old head still verifies with the old key.
+    v.rotate_key(&VaultKey::generate()).unwrap();
+    let new_head = v.tree_head().unwrap();
+    assert_ne!(new_head.key_id, head.key_id);
+    let keys = [vk, v.verification_key()];
+    assert_eq!(head.verify_with_keys(&keys).unwrap(), vk);
+    assert_eq!(new_head.verify_with_keys(&keys).unwrap(), v.verification_key());
+    assert!(new_head.verify_with_keys(&[vk]).is_err());
+}
+
+#[test]
+fn enrollment_receipts_are_version_2_and_timed_after_their_entries() {
+    let (_d, v, _k, clock, ids, _, _) = setup(8, 2);
+    clock.advance(500);
+    let r = v.enrollment_receipt(&ids[0]).unwrap();
+    assert_eq!(r.version, 2);
+    let c: serde_json::Value = serde_json::from_str(&r.consent_entry).unwrap();
+    assert!(c["time"].as_i64().unwrap() <= r.enrolled_at);
+    assert!(r.tree_head.timestamp >= r.enrolled_at);
+    receipt::verify_enrollment(&r, &v.verification_key()).unwrap();
+}
+
+#[test]
+fn a_purge_as_of_a_later_date_logs_its_deletions_at_the_clock_time() {
+    let (_d, v, _k, clock, ids, _, _) = setup(8, 3);
+    let now = fidex::clock::Clock::now(&clock);
+    let later = now + 4 * vault::YEAR_SECS;
+    let purged = v.purge_expired(Some(later)).unwrap();
+    assert_eq!(purged.len(), 3);
+    for r in &purged {
+        assert_eq!(r.deleted_at, now, "logged when it happened, not as of {later}");
+        receipt::verify(r, &v.verification_key()).unwrap();
+    }
+    // The log's times do not go backwards across the purge and what follows.
+    clock.advance(1);
+    v.enroll(&[0.5; 8], &both(), None).unwrap();
+    v.commit().unwrap();
+    let times: Vec<i64> = v.audit_entries(0, None).unwrap().iter().skip(1).map(|e| e.time).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert!(!v.contains(&ids[0]));
+}
+
+#[test]
+fn any_receipt_can_be_issued_again_from_the_log() {
+    let (d, v, key, clock, ids, _, _) = setup(8, 5);
+    let vk = v.verification_key();
+    let del = v.delete(&ids[0], DeletionReason::SubjectRequest).unwrap();
+    let wd = v.withdraw_consent(&ids[1]).unwrap();
+    clock.advance(1000);
+    v.close().unwrap();
+    let v = Vault::open(d.path().join("v"), &key).unwrap();
+    v.set_clock(Arc::new(clock.clone()));
+    // Deletion: the same entry, proven against a fresh head.
+    let Receipt::Deletion(again) = v.issue_receipt(&ids[0]).unwrap() else { panic!("a deletion receipt") };
+    assert_eq!((again.log_index, again.deleted_at, again.reason, &again.log_entry), (del.log_index, del.deleted_at, del.reason, &del.log_entry));
+    assert!(again.tree_head.log_size >= del.tree_head.log_size);
+    assert!(again.tree_head.timestamp > del.tree_head.timestamp);
+    receipt::verify_json(&receipt::to_json(&again), &vk).unwrap();
+    // Withdrawal: with its withdrawal entry.
+    let Receipt::Deletion(w2) = v.issue_receipt(&ids[1]).unwrap() else { panic!() };
+    assert_eq!(w2.withdrawal.as_ref().unwrap().log_index, wd.withdrawal.as_ref().unwrap().log_index);
+    receipt::verify(&w2, &vk).unwrap();
+    // Enrollment of a live template.
+    let Receipt::Enrollment(e) = v.issue_receipt(&ids[2]).unwrap() else { panic!() };
+    receipt::verify_enrollment(&e, &vk).unwrap();
+    // Not yet committed, or never seen.
+    let fresh = v.enroll(&[0.1, 0.9, 0.0, 0.0, 0.0, 0.0, 0.0, 0.3], &both(), None).unwrap().facial_id;
+    assert!(matches!(v.issue_receipt(&fresh), Err(Error::NotCommitted(_))));
+    assert!(matches!(v.issue_receipt(&FacialId::random()), Err(Error::NotFoundId(_))));
+}
+
+/// Child half of the crash test: deletes the template named in FIDEX_RECEIPT_CRASH_ID and
+/// is killed by SIGKILL right after the deletion commits, before it can save the receipt.
+#[test]
+#[ignore]
+fn receipt_crash_worker() {
+    let Ok(dir) = std::env::var("FIDEX_RECEIPT_CRASH_DIR") else { return };
+    let dir = std::path::Path::new(&dir);
+    let key = VaultKey::import_text(&std::fs::read_to_string(dir.join("key")).unwrap()).unwrap();
+    let v = Vault::open(dir.join("v"), &key).unwrap();
+    let id: FacialId = std::env::var("FIDEX_RECEIPT_CRASH_ID").unwrap().parse().unwrap();
+    let _receipt = v.delete(&id, DeletionReason::SubjectRequest).unwrap();
+    // The deletion is committed; the receipt exists only in this process's memory.
+    // SAFETY: plain libc calls on the current process.
+    unsafe {
+        libc::kill(libc::getpid(), libc::SIGKILL);
+    }
+    unreachable!("SIGKILL ends the process");
+}
+
+/// Issue 14, item 2: a crash right after a deletion commits used to lose its signed receipt
+/// for good. The child deletes and is SIGKILLed before the receipt leaves its memory; the
+/// deletion is durable, and the receipt is issued again from the log and verifies.
+#[test]
+fn a_receipt_lost_in_a_crash_after_the_commit_is_issued_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = VaultKey::generate();
+    std::fs::write(dir.path().join("key"), key.export_text().as_bytes()).unwrap();
+    let v = Vault::create(dir.path().join("v"), &key, VaultConfig::new(8)).unwrap();
+    let mut f = Faces::new(8, 5);
+    let ids: Vec<FacialId> = (0..3).map(|_| v.enroll(&f.identity(), &both(), None).unwrap().facial_id).collect();
+    v.close().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    for id in &ids[..2] {
+        let status = std::process::Command::new(&exe)
+            .args(["--ignored", "--exact", "receipt_crash_worker", "--nocapture", "--test-threads=1"])
+            .env("FIDEX_RECEIPT_CRASH_DIR", dir.path())
+            .env("FIDEX_RECEIPT_CRASH_ID", id.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(libc::SIGKILL), "the worker was killed after its deletion, not before");
+    }
+    let v = Vault::open(dir.path().join("v"), &key).unwrap();
+    let vk = v.verification_key();
+    for id in &ids[..2] {
+        assert!(!v.contains(id), "the deletion committed before the crash");
+        let r = v.issue_receipt(id).unwrap();
+        let (checked, by) = receipt::verify_json_with_keys(&r.to_json(), &[vk]).unwrap();
+        assert_eq!(by, vk);
+        let Receipt::Deletion(d) = checked else { panic!("a deletion receipt") };
+        assert_eq!((d.facial_id, d.reason), (*id, DeletionReason::SubjectRequest));
+    }
+    assert!(v.contains(&ids[2]));
+}
+
+// ------------------------------------------------------------------ published heads, monitor
+
+#[test]
+fn published_heads_anchor_receipts_signed_between_them() {
+    let (_d, v, _k, clock, ids, _, _) = setup(8, 6);
+    let vk = v.verification_key();
+    let p1 = v.publish_head(None).unwrap();
+    assert!(p1.previous.is_none() && p1.leaf_hashes.is_empty());
+    clock.advance(10);
+    let r1 = receipt::to_json(&v.delete(&ids[0], DeletionReason::SubjectRequest).unwrap());
+    let r2 = receipt::to_json(&v.withdraw_consent(&ids[1]).unwrap());
+    let e3 = receipt::to_json(&v.enrollment_receipt(&ids[2]).unwrap());
+    clock.advance(10);
+    let p2 = v.publish_head(Some(&p1)).unwrap();
+    assert_eq!(p2.previous.as_ref().unwrap().log_size, p1.tree_head.log_size);
+    assert_eq!(p2.leaf_hashes.len() as u64, p2.tree_head.log_size - p1.tree_head.log_size);
+    p2.verify(&[vk]).unwrap();
+    let r3 = receipt::to_json(&v.delete(&ids[3], DeletionReason::Admin).unwrap());
+    let (h1, h2) = (p1.to_json(), p2.to_json());
+    let report = receipt::monitor(&[&h2, &h1], &[&r1, &r2, &e3, &r3], &[vk]);
+    assert!(report.ok, "{:?}", report.problems);
+    assert_eq!(report.heads.iter().map(|h| h.log_size).collect::<Vec<_>>(), [p1.tree_head.log_size, p2.tree_head.log_size]);
+    let size2 = p2.tree_head.log_size;
+    // The first two deletions' heads lie strictly between the published sizes: anchored by
+    // the link's leaf hashes. The enrollment receipt's head has the size of the second one.
+    for r in &report.receipts[..3] {
+        assert!(r.valid);
+        assert_eq!(r.anchored_at, Some(size2), "{r:?}");
+        assert_eq!(r.consistent_until, Some(size2));
+    }
+    assert!(report.receipts[0].head_size.unwrap() < size2);
+    // The last one is newer than every published head: valid, not anchored yet.
+    assert!(report.receipts[3].valid && report.receipts[3].anchored_at.is_none());
+    // The published head file is canonical and any edit is refused.
+    assert_eq!(fidex::PublishedHead::from_json(&format!("{h2}\n")).unwrap(), p2);
+    assert!(fidex::PublishedHead::from_json(&h2.replacen("\"version\": 2", "\"version\":2", 1)).is_err());
+}
+
+#[test]
+fn the_monitor_reports_forks_broken_links_missing_heads_and_bad_receipts() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = VaultKey::generate();
+    let v = Vault::create(dir.path().join("v"), &key, VaultConfig::new(8)).unwrap();
+    let mut f = Faces::new(8, 9);
+    let ids: Vec<FacialId> = (0..8).map(|_| v.enroll(&f.identity(), &both(), None).unwrap().facial_id).collect();
+    v.commit().unwrap();
+    let vk = v.verification_key();
+    let p1 = v.publish_head(None).unwrap();
+    // A copy of the vault as it is now: restoring it later forks the history.
+    let backup = dir.path().join("backup");
+    std::fs::create_dir(&backup).unwrap();
+    for e in std::fs::read_dir(dir.path().join("v")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), backup.join(e.file_name())).unwrap();
+    }
+    let kept = receipt::to_json(&v.delete(&ids[0], DeletionReason::SubjectRequest).unwrap());
+    let p2 = v.publish_head(Some(&p1)).unwrap();
+    v.delete(&ids[1], DeletionReason::SubjectRequest).unwrap();
+    let p3 = v.publish_head(Some(&p2)).unwrap();
+    let (h1, h2, h3) = (p1.to_json(), p2.to_json(), p3.to_json());
+    assert!(receipt::monitor(&[&h1, &h2, &h3], &[&kept], &[vk]).ok);
+
+    // 1. Equivocation: the restored copy deletes someone else; its head has the size of p2
+    //    and links to p1 correctly, but another root.
+    let fork = Vault::open(&backup, &key).unwrap();
+    let forked_receipt = receipt::to_json(&fork.delete(&ids[5], DeletionReason::SubjectRequest).unwrap());
+    let pf = fork.publish_head(Some(&p1)).unwrap();
+    assert_eq!(pf.tree_head.log_size, p2.tree_head.log_size);
+    pf.verify(&[vk]).unwrap(); // a valid head on its own
+    let report = receipt::monitor(&[&h1, &h2, &h3, &pf.to_json()], &[&kept], &[vk]);
+    assert!(!report.ok);
+    assert!(report.problems.iter().any(|p| p.kind == receipt::ProblemKind::Equivocation), "{:?}", report.problems);
+    // The forked receipt alone against the genuine chain is equivocation too.
+    let report = receipt::monitor(&[&h1, &h2, &h3], &[&forked_receipt], &[vk]);
+    assert!(report.problems.iter().any(|p| p.kind == receipt::ProblemKind::Equivocation), "{:?}", report.problems);
+    // The genuine vault refuses to publish after the forked head (not a prefix of its log).
+    assert!(matches!(v.publish_head(Some(&pf)), Err(Error::VerificationFailed(_))));
+
+    // 2. Not an extension: a link whose proof is for another history.
+    let mut broken = p3.clone();
+    broken.leaf_hashes[0] = broken.leaf_hashes[0].replacen(&broken.leaf_hashes[0][..1], if broken.leaf_hashes[0].starts_with('0') { "1" } else { "0" }, 1);
+    let report = receipt::monitor(&[&h1, &h2, &broken.to_json()], &[], &[vk]);
+    assert!(report.problems.iter().any(|p| p.kind == receipt::ProblemKind::NotAnExtension), "{:?}", report.problems);
+
+    // 3. Missing link: without p2, nothing links p1 to p3.
+    let report = receipt::monitor(&[&h1, &h3], &[], &[vk]);
+    assert!(report.problems.iter().any(|p| p.kind == receipt::ProblemKind::MissingLink), "{:?}", report.problems);
+
+    // 4. An edited head and a receipt that does not verify.
+    let report = receipt::monitor(&[&h1.replacen("  ", "   ", 1)], &[&kept.replacen("subject_request", "admin", 1)], &[vk]);
+    let kinds: Vec<_> = report.problems.iter().map(|p| p.kind).collect();
+    assert!(kinds.contains(&receipt::ProblemKind::InvalidHead) && kinds.contains(&receipt::ProblemKind::InvalidReceipt), "{kinds:?}");
+
+    // 5. Another vault's head.
+    let other = Vault::create(dir.path().join("o"), &VaultKey::generate(), VaultConfig::new(8)).unwrap();
+    let po = other.publish_head(None).unwrap();
+    let report = receipt::monitor(&[&h1, &po.to_json()], &[], &[vk, other.verification_key()]);
+    assert!(report.problems.iter().any(|p| p.kind == receipt::ProblemKind::WrongVault), "{:?}", report.problems);
+}
+
+#[test]
+fn the_monitor_follows_a_key_rotation() {
+    let (_d, v, _k, _c, ids, _, _) = setup(8, 4);
+    let old = v.verification_key();
+    let p1 = v.publish_head(None).unwrap();
+    let r = receipt::to_json(&v.delete(&ids[0], DeletionReason::SubjectRequest).unwrap());
+    v.rotate_key(&VaultKey::generate()).unwrap();
+    let p2 = v.publish_head(Some(&p1)).unwrap();
+    assert_ne!(p1.tree_head.key_id, p2.tree_head.key_id);
+    let keys = fidex::VerificationKey::parse_key_file(&format!("# current\n{}\n# before the rotation\n{}\n", v.verification_key().to_text(), old.to_text())).unwrap();
+    let report = receipt::monitor(&[&p1.to_json(), &p2.to_json()], &[&r], &keys);
+    assert!(report.ok, "{:?}", report.problems);
+    assert_eq!(report.receipts[0].anchored_at, Some(p2.tree_head.log_size));
+    // With only the new key, the old head cannot be checked.
+    assert!(!receipt::monitor(&[&p1.to_json(), &p2.to_json()], &[], &[v.verification_key()]).ok);
+}
+
+/// docs/FORMAT.md: the consent_sha256 of the log is not the hash of the submitted text but
+/// of fidex's compact re-serialisation, which the subject export shows.
+#[test]
+fn consent_sha256_is_the_hash_of_the_exported_consent_in_compact_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let (v, _k, _c) = new_vault(&dir.path().join("v"), 4);
+    // As a platform might send it: pretty-printed, a timestamp in milliseconds, unknown members.
+    let mut c: serde_json::Value = serde_json::from_str(&both().to_json()).unwrap();
+    c["consentTimestamp"] = serde_json::json!((T0 - 10) * 1000);
+    c["tenantDomain"] = "carbon.super".into();
+    c["aState"] = "ACTIVE".into();
+    let submitted = serde_json::to_string_pretty(&c).unwrap();
+    let id = v.enroll_json(&[1.0, 0.0, 0.0, 0.0], &submitted, None).unwrap().facial_id;
+    v.commit().unwrap();
+    use sha2::Digest;
+    let logged = v.enrollment_receipt(&id).unwrap().consent_sha256;
+    assert_ne!(logged, fidex::key::to_hex(&sha2::Sha256::digest(submitted.as_bytes())), "not the submitted bytes");
+    let export = v.export_subject(&id, false).unwrap();
+    let compact = serde_json::to_string(&export.consent).unwrap();
+    assert_eq!(logged, fidex::key::to_hex(&sha2::Sha256::digest(compact.as_bytes())));
+    // The export prints that object (pretty) in the same member order.
+    let printed = serde_json::to_string_pretty(&export).unwrap();
+    assert!(printed.contains(&serde_json::to_string_pretty(&export.consent).unwrap().replace('\n', "\n  ")));
 }

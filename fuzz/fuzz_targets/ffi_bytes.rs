@@ -75,6 +75,14 @@ fuzz_target!(|data: &[u8]| {
         }
         let st = fidex_verify_consistency(ap, al, bp, bl, cp, cl, bp, bl, &mut e);
         check(st, e);
+        let mut report = null_mut();
+        let st = fidex_receipt_monitor(ap, al, bp, bl, cp, cl, &mut report, &mut e);
+        check(st, e);
+        if st == FIDEX_OK {
+            fidex_bytes_free(report);
+        } else {
+            assert!(report.is_null(), "out_report_json written on failure");
+        }
         // A path that does not exist (or is not a vault): read_header must fail cleanly.
         let mut out = null_mut();
         let st = fidex_vault_read_header(ap, al, &mut out, &mut e);

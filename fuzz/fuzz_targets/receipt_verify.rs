@@ -51,6 +51,16 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(LogEntry::from_bytes(&b).expect("to_bytes output parses"), e, "log entry round trip");
     }
     let Ok(text) = std::str::from_utf8(data) else { return };
+    // Key files and published heads: parse without panicking; a published head that
+    // verifies under the fixture key must round-trip to the same text.
+    if let Ok(keys) = VerificationKey::parse_key_file(text) {
+        assert!(!keys.is_empty());
+    }
+    if let Ok(p) = fidex::PublishedHead::from_json(text) {
+        assert_eq!(p.to_json(), text.strip_suffix('\n').unwrap_or(text), "published head round trip");
+        let _ = p.verify(std::slice::from_ref(&k.vk));
+    }
+    let _ = receipt::monitor(&[text], &[text], std::slice::from_ref(&k.vk));
     if let Ok(vk) = VerificationKey::from_text(text) {
         assert_eq!(vk.to_text(), text.trim(), "verification key text round trip");
         assert_eq!(VerificationKey::from_text(&vk.to_text()).unwrap(), vk);

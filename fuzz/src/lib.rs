@@ -349,7 +349,7 @@ pub fn exercise(v: &Vault) {
     }
     v.stats().expect("stats");
     v.audit_entries(0, None).expect("audit entries");
-    v.tree_head().expect("tree head").verify(&v.verification_key()).expect("fresh tree head verifies");
+    v.tree_head().expect("a tree head").verify(&v.verification_key()).expect("fresh tree head verifies");
     v.check().expect("check() of a freshly opened vault");
 }
 

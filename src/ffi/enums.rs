@@ -12,7 +12,8 @@ use crate::DeletionReason;
 pub type fidex_deletion_reason = u32;
 /// The data subject asked for erasure (GDPR Art. 17).
 pub const FIDEX_DELETION_SUBJECT_REQUEST: fidex_deletion_reason = 1;
-/// The subject withdrew consent (prefer fidex_vault_withdraw_consent, which also logs the withdrawal).
+/// The subject withdrew consent: the same as fidex_vault_withdraw_consent (the withdrawal is
+/// logged too, and the receipt proves it).
 pub const FIDEX_DELETION_CONSENT_WITHDRAWN: fidex_deletion_reason = 2;
 /// The retention deadline passed (normally done by fidex_vault_purge_expired).
 pub const FIDEX_DELETION_RETENTION_EXPIRED: fidex_deletion_reason = 3;

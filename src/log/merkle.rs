@@ -455,3 +455,98 @@ pub fn verify_consistency(
     }
     Ok(())
 }
+
+/// The compact range of a tree: the hashes of its maximal complete subtrees, left to right.
+///
+/// The tree of `n` leaves splits into one complete subtree of `2^k` leaves per set bit `k`
+/// of `n`, from the most significant bit down, each starting where the previous one ends:
+/// `n = 6` gives `MTH(D[0:4])` and `MTH(D[4:6])`. The root is their right fold
+/// ([`Frontier::root`]), and appending a leaf only touches the last few
+/// ([`Frontier::append`]), so a frontier plus the leaf hashes appended after it gives the
+/// root of *every* later size. Published tree heads carry one (docs/RECEIPTS.md) so that a
+/// monitor can check receipts whose tree heads fall between two published ones.
+///
+/// ```
+/// use fidex::log::merkle::{leaf_hash, Frontier, MerkleLog};
+/// let leaves: Vec<_> = (0u8..7).map(|i| leaf_hash(&[i])).collect();
+/// let log = MerkleLog::from_leaves(leaves.clone());
+/// let mut f = Frontier::from_hashes(3, log.frontier(3).unwrap()).unwrap();
+/// for l in &leaves[3..] {
+///     f.append(*l);
+/// }
+/// assert_eq!(f.root(), log.root());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    /// `(hash, number of leaves)` of each complete subtree, largest first.
+    parts: Vec<(Hash, u64)>,
+}
+
+impl Frontier {
+    /// The frontier of the empty tree.
+    pub fn empty() -> Frontier {
+        Frontier { size: 0, parts: Vec::new() }
+    }
+
+    /// A frontier of a tree of `size` leaves from its hashes, largest subtree first. Error if
+    /// the number of hashes is not the number of set bits of `size`.
+    pub fn from_hashes(size: u64, hashes: Vec<Hash>) -> Result<Frontier, ProofError> {
+        if hashes.len() != size.count_ones() as usize {
+            return Err(ProofError::WrongLength);
+        }
+        let bits = (0..64).rev().filter(|b| size >> b & 1 == 1).map(|b| 1u64 << b);
+        Ok(Frontier { size, parts: hashes.into_iter().zip(bits).collect() })
+    }
+
+    /// Number of leaves.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The subtree hashes, largest first.
+    pub fn hashes(&self) -> Vec<Hash> {
+        self.parts.iter().map(|(h, _)| *h).collect()
+    }
+
+    /// Appends a leaf hash: the new leaf merges with the last subtree while they have the
+    /// same number of leaves.
+    pub fn append(&mut self, leaf: Hash) {
+        self.parts.push((leaf, 1));
+        while let [.., (l, ln), (r, rn)] = self.parts[..] {
+            if ln != rn {
+                break;
+            }
+            self.parts.truncate(self.parts.len() - 2);
+            self.parts.push((node_hash(&l, &r), ln * 2));
+        }
+        self.size += 1;
+    }
+
+    /// The root: `SHA-256("")` when empty, else the right fold
+    /// `node(f0, node(f1, … node(f[m-2], f[m-1])))`.
+    pub fn root(&self) -> Hash {
+        let mut it = self.parts.iter().rev();
+        let Some((last, _)) = it.next() else { return empty_root() };
+        it.fold(*last, |acc, (h, _)| node_hash(h, &acc))
+    }
+}
+
+impl MerkleLog {
+    /// The [`Frontier`] hashes of the tree of the first `size` leaves (largest subtree
+    /// first); `None` if `size > len()`. O(log n).
+    pub fn frontier(&self, size: u64) -> Option<Vec<Hash>> {
+        if size > self.len() {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut start = 0u64;
+        for b in (0..64).rev() {
+            if size >> b & 1 == 1 {
+                out.push(self.mth(start, 1 << b));
+                start += 1 << b;
+            }
+        }
+        Some(out)
+    }
+}

@@ -48,6 +48,10 @@ pub struct VaultHeader {
 
 /// Flag: templates are stored under a secret orthogonal transform.
 pub const FLAG_CANCELABLE: u32 = 1;
+/// Flag (only with [`FLAG_CANCELABLE`]): the transform is drawn by construction 2, the
+/// specified SHA-256 stream (docs/FORMAT.md); without it, by construction 1 (rand 0.8
+/// `StdRng`), as every cancelable vault made before it was.
+pub const FLAG_TRANSFORM_2: u32 = 2;
 
 impl VaultHeader {
     /// Encodes the 64-byte header.

@@ -26,6 +26,8 @@ pub(super) struct Deletion {
     /// The file that held the record before this deletion (`None` if it was never
     /// committed): the receipt lists it while it is still on disk.
     pub old_file: Option<String>,
+    /// Index of the `consent_withdrawn` entry before it (reason `consent_withdrawn`).
+    pub withdrawal_index: Option<u64>,
 }
 
 impl Record {
@@ -47,7 +49,13 @@ impl Vault {
     /// the commit fails (I/O error), the template is already gone from memory and never
     /// matches again; the deletion reaches disk with the next successful commit, and no
     /// receipt is issued.
+    /// With reason [`DeletionReason::ConsentWithdrawn`] it is [`Vault::withdraw_consent`].
+    /// If the receipt is lost after this returns (a crash before it was saved),
+    /// [`Vault::issue_receipt`] issues it again from the log.
     pub fn delete(&self, id: &FacialId, reason: DeletionReason) -> Result<DeletionReceipt> {
+        if reason == DeletionReason::ConsentWithdrawn {
+            return self.withdraw_consent(id);
+        }
         let _writer = self.writer()?;
         let now = self.now();
         let done = self.write().delete_record(id, reason, now)?;
@@ -55,8 +63,13 @@ impl Vault {
         Ok(self.read().deletion_receipts(&[done], now).remove(0))
     }
 
-    /// Deletes several templates with one commit (all or nothing on unknown ids).
+    /// Deletes several templates with one commit (all or nothing on unknown ids). With reason
+    /// [`DeletionReason::ConsentWithdrawn`] it is [`Vault::withdraw_consent_many`]: the
+    /// withdrawal is logged too, and the receipts prove it.
     pub fn delete_many(&self, ids: &[FacialId], reason: DeletionReason) -> Result<Vec<DeletionReceipt>> {
+        if reason == DeletionReason::ConsentWithdrawn {
+            return self.withdraw_consent_many(ids);
+        }
         let _writer = self.writer()?;
         let now = self.now();
         let mut done = Vec::new();
@@ -72,6 +85,8 @@ impl Vault {
     }
 
     /// The subject withdraws consent: logged as a withdrawal, then erased like [`Vault::delete`].
+    /// The receipt proves both entries (its `withdrawal` part shows when the withdrawal was
+    /// recorded).
     pub fn withdraw_consent(&self, id: &FacialId) -> Result<DeletionReceipt> {
         Ok(self.withdraw_consent_many(std::slice::from_ref(id))?.remove(0))
     }
@@ -87,32 +102,44 @@ impl Vault {
             let mut w = self.write();
             check_ids(&w, ids)?;
             for id in ids {
-                w.append_event(now, Event::ConsentWithdrawn { facial_id: *id });
-                done.push(w.delete_record(id, DeletionReason::ConsentWithdrawn, now)?);
+                let withdrawn = w.append_event(now, Event::ConsentWithdrawn { facial_id: *id });
+                let mut d = w.delete_record(id, DeletionReason::ConsentWithdrawn, now)?;
+                d.withdrawal_index = Some(withdrawn);
+                done.push(d);
             }
         }
         self.commit_while_searching()?;
         Ok(self.read().deletion_receipts(&done, now))
     }
 
-    /// Deletes every template past its deadline at `now` (default: the vault clock) —
-    /// the earlier of consent expiry and last interaction + retention — and commits.
-    pub fn purge_expired(&self, now: Option<i64>) -> Result<Vec<DeletionReceipt>> {
-        let now = now.unwrap_or_else(|| self.now());
+    /// Deletes every template past its deadline as of `as_of` (default: the vault clock) —
+    /// the earlier of consent expiry and last interaction + retention — and commits. `as_of`
+    /// only decides which templates have expired: the log records the deletions at the vault
+    /// clock's time, when they happen (a purge "as of" a future date does not write future
+    /// times into the log).
+    pub fn purge_expired(&self, as_of: Option<i64>) -> Result<Vec<DeletionReceipt>> {
+        let now = self.now();
+        let as_of = as_of.unwrap_or(now);
         let _writer = self.writer()?;
-        let done = self.purge_expired_in(&mut self.write(), now)?;
+        let done = self.purge_expired_as_of(&mut self.write(), as_of, now)?;
         self.commit_while_searching()?;
         Ok(self.read().deletion_receipts(&done, now))
     }
 
-    /// The in-memory part of a purge (the caller holds the writer and commits).
+    /// The in-memory part of a purge as of the vault clock's `now` (the caller holds the
+    /// writer and commits).
     pub(super) fn purge_expired_in(&self, w: &mut VaultState, now: i64) -> Result<Vec<Deletion>> {
+        self.purge_expired_as_of(w, now, now)
+    }
+
+    /// Deletes what has expired as of `as_of`, logged at `now`.
+    fn purge_expired_as_of(&self, w: &mut VaultState, as_of: i64, now: i64) -> Result<Vec<Deletion>> {
         w.fold_interactions(self.interactions.take());
         // Logins served by read-only handles extend retention too.
         self.fold_reader_interactions(w);
         let retention = w.config.retention_secs;
         let mut expired: Vec<FacialId> =
-            w.records.by_id.iter().filter(|(_, r)| r.deadline(retention, None) <= now).map(|(id, _)| *id).collect();
+            w.records.by_id.iter().filter(|(_, r)| r.deadline(retention, None) <= as_of).map(|(id, _)| *id).collect();
         expired.sort();
         let mut done = Vec::new();
         for id in expired {
@@ -199,6 +226,6 @@ impl VaultState {
         self.changed = true;
         drop(rec);
         let log_index = self.append_event(now, Event::Deleted { facial_id: *id, reason });
-        Ok(Deletion { facial_id: *id, log_index, reason, at: now, old_file })
+        Ok(Deletion { facial_id: *id, log_index, reason, at: now, old_file, withdrawal_index: None })
     }
 }

@@ -284,7 +284,8 @@ pub(super) fn load_state_from(storage: &dyn Storage, key: &VaultKey, bytes: &[u8
         || config.metric.code() != header.metric
         || config.storage.code() != header.storage
         || config.cancelable != (header.flags & FLAG_CANCELABLE != 0)
-        || header.flags & !FLAG_CANCELABLE != 0
+        || header.flags & !(FLAG_CANCELABLE | format::FLAG_TRANSFORM_2) != 0
+        || (header.flags & format::FLAG_TRANSFORM_2 != 0 && header.flags & FLAG_CANCELABLE == 0)
     {
         return Err(Error::corrupt("manifest header disagrees with its encrypted configuration"));
     }

@@ -10,7 +10,7 @@
 
 use super::segment::{self, Template};
 use super::state::{engine_err, signing_key, VaultState};
-use super::transform::Transform;
+use super::transform::{Construction, Transform};
 use super::{io_err, manifest, Vault};
 use crate::error::{Error, Result};
 use crate::id::FacialId;
@@ -39,7 +39,9 @@ impl Vault {
         let old_vk = w.keys.signing.verifying_key().to_bytes();
         let new_vk = new_signing.verifying_key().to_bytes();
         let new_sealer = Sealer::new(new_key, &vid);
-        let new_transform = w.config.cancelable.then(|| Transform::derive(new_key, &vid, w.config.dimension as usize));
+        // Renewed templates are drawn by construction 2, whatever the old one was (the header
+        // flag says so from this commit on).
+        let new_transform = w.config.cancelable.then(|| Transform::derive(new_key, &vid, w.config.dimension as usize, Construction::Sha256Stream));
         // Read every segment under the old key first.
         let seg_ids: Vec<u64> = w.segments.by_id.keys().copied().collect();
         let mut contents = Vec::new();
@@ -112,6 +114,9 @@ impl Vault {
         w.keys.sealer = new_sealer;
         w.keys.signing = new_signing;
         w.header.key_check = key::key_check(new_key, &vid);
+        if w.config.cancelable {
+            w.header.flags |= format::FLAG_TRANSFORM_2;
+        }
         w.keys.previous_verification_keys.push(old_vk);
         for s in w.segments.by_id.values_mut() {
             s.generation = gen;

@@ -18,7 +18,7 @@
 #![forbid(unsafe_code)]
 
 use super::segment::Template;
-use super::transform::Transform;
+use super::transform::{Construction, Transform};
 use super::VaultConfig;
 use crate::consent::ConsentReceipt;
 use crate::error::{Error, Result};
@@ -62,11 +62,14 @@ pub(super) struct Keys {
 }
 
 impl Keys {
-    pub fn derive(key: VaultKey, vault_id: &[u8; 16], config: &VaultConfig) -> Keys {
+    /// `flags`: the header's (they name the transform construction).
+    pub fn derive(key: VaultKey, vault_id: &[u8; 16], config: &VaultConfig, flags: u32) -> Keys {
         Keys {
             sealer: Sealer::new(&key, vault_id),
             signing: signing_key(&key, vault_id),
-            transform: config.cancelable.then(|| Transform::derive(&key, vault_id, config.dimension as usize)),
+            transform: config
+                .cancelable
+                .then(|| Transform::derive(&key, vault_id, config.dimension as usize, Construction::from_flags(flags))),
             key,
             previous_verification_keys: Vec::new(),
         }
@@ -167,7 +170,7 @@ impl VaultState {
     /// An empty vault's state.
     pub fn new(header: VaultHeader, config: VaultConfig, key: VaultKey, created_at: i64) -> Result<VaultState> {
         let vid = header.vault_id;
-        let keys = Keys::derive(key, &vid, &config);
+        let keys = Keys::derive(key, &vid, &config, header.flags);
         let index = Engine::new(config.dimension as usize, config.metric, config.storage, config.backend)
             .map_err(Error::InvalidConfig)?;
         Ok(VaultState {

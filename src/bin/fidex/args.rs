@@ -61,7 +61,7 @@ pub enum Cmd {
     Purge(PurgeArgs),
     /// Record a subject's withdrawal of consent and erase their template, with a receipt
     Withdraw(WithdrawArgs),
-    /// Work with receipts offline (no vault or secret key needed)
+    /// Receipts and published tree heads: verify and monitor offline, issue and publish from the vault
     #[command(subcommand)]
     Receipt(ReceiptCmd),
     /// Audit log entries, a signed tree head, and a consistency proof
@@ -128,6 +128,12 @@ pub enum KeyCmd {
 pub enum ReceiptCmd {
     /// Verify deletion or enrollment receipts with the vault's published verification key
     Verify(ReceiptVerifyArgs),
+    /// Check published tree heads and receipts offline: links, anchoring, equivocation
+    Monitor(crate::transparency::MonitorArgs),
+    /// Issue again, from the audit log, the receipt of a deletion, withdrawal or enrollment
+    Issue(crate::transparency::ReceiptIssueArgs),
+    /// Sign a tree head to publish, linked to the previously published one
+    PublishHead(crate::transparency::PublishHeadArgs),
 }
 
 /// How the vault key is given.
@@ -407,7 +413,7 @@ pub struct ReceiptVerifyArgs {
     /// Receipt files (JSON, exactly as fidex wrote them)
     #[arg(required = true, value_name = "RECEIPT")]
     pub receipts: Vec<PathBuf>,
-    /// Verification key: text 'fidex-vk-1:…' or a file of such lines (repeat for rotated keys)
+    /// Verification key: text 'fidex-vk-1:…' or a key file (one key per line, '#' comments; repeat for rotated keys)
     #[arg(long = "key", required = true, value_name = "PUBLIC_KEY")]
     pub keys: Vec<String>,
 }

@@ -8,7 +8,7 @@ use crate::output::{self, Ctx, Dest};
 use crate::timefmt::{format_time, now};
 use crate::vectors::write_npy;
 use fidex::consent::ConsentReceipt;
-use fidex::receipt::{self, Receipt};
+use fidex::receipt::{self, PublishedHead, Receipt};
 use fidex::{DeletionReason, Error, FacialId, Vault, VaultConfig};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -91,6 +91,10 @@ fn prepare_dir(dir: &Path) -> Result<(), Failure> {
                         | "vault.key"
                         | "verification-key.txt"
                         | "tampered-deletion.json"
+                        | "vault-backup"
+                        | "published-head-1.json"
+                        | "published-head-2.json"
+                        | "forked-head-2.json"
                         | MARKER
                 ) || name.ends_with("-receipt.json");
                 if !ours {
@@ -214,6 +218,12 @@ pub fn demo(ctx: &Ctx, a: &DemoArgs) -> CmdResult {
         let r = vault.enrollment_receipt(id).map_err(Failure::new)?;
         receipts.push(output::save(&receipt::to_json(&r), &format!("{}-enrollment", subject(i)), &dest)?);
     }
+    // The owner publishes a signed tree head (and will link each later one to it), and
+    // someone takes a backup of the vault as it is now (step 16 restores it).
+    let head1 = vault.publish_head(None).map_err(Failure::new)?;
+    let head1_path = dir.join("published-head-1.json");
+    output::save(&head1.to_json(), "published-head-1", &Dest::File(head1_path.clone()))?;
+    copy_vault(&vault_path, &dir.join("vault-backup"))?;
     let n_auth_only = (0..n).filter(|i| auth_only(*i)).count();
     say(format!(
         "Step 3. Enroll {n} subjects, each with explicit consent"
@@ -238,6 +248,11 @@ pub fn demo(ctx: &Ctx, a: &DemoArgs) -> CmdResult {
     for r in &receipts {
         say(format!("    {r}"));
     }
+    say(format!(
+        "  The owner publishes a signed tree head of the audit log ({} entries): {}",
+        head1.tree_head.log_size,
+        rel(&head1_path)
+    ));
     say(String::new());
     summary.insert("enrolled".into(), json!(n));
 
@@ -552,7 +567,56 @@ pub fn demo(ctx: &Ctx, a: &DemoArgs) -> CmdResult {
         s.log_entries
     ));
     crate::common::commit(&vault, ctx)?;
+
+    // 15. A later published head, and the monitor.
+    let head2 = vault.publish_head(Some(&head1)).map_err(Failure::new)?;
+    let head2_path = dir.join("published-head-2.json");
+    output::save(&head2.to_json(), "published-head-2", &Dest::File(head2_path.clone()))?;
     drop(vault);
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| Failure::io(p.display(), e));
+    let (h1, h2) = (read(&head1_path)?, read(&head2_path)?);
+    let monitored: Vec<String> = [&del_path, &wd_path].iter().map(|p| read(Path::new(p.as_str()))).collect::<Result<_, _>>()?;
+    let refs: Vec<&str> = monitored.iter().map(String::as_str).collect();
+    let report = receipt::monitor(&[&h1, &h2], &refs, &[vk_pub]);
+    say("Step 15. Published tree heads: anyone checks that the log was only appended to".into());
+    say(format!(
+        "  The owner publishes a second head ({} entries) linked to the first: {}",
+        head2.tree_head.log_size,
+        rel(&head2_path)
+    ));
+    say("  A subject (or any monitor) checks both heads and the two receipts, offline:".into());
+    say(format!(
+        "    {}: the second head extends the first; both receipts are in the published log{}.\n",
+        if report.ok { "OK" } else { "FAILED (unexpected)" },
+        if report.receipts.iter().all(|r| r.anchored_at.is_some()) { "" } else { " (NOT all anchored: unexpected)" }
+    ));
+    summary.insert("monitor_ok".into(), json!(report.ok));
+
+    // 16. A fork: the backup of step 3, restored, gets another history of the same length.
+    let (fork_head, fork_size) = fork_from_backup(&dir.join("vault-backup"), &key_again, &ids, &head1, head2.tree_head.log_size)?;
+    let fork_path = dir.join("forked-head-2.json");
+    output::save(&fork_head.to_json(), "forked-head-2", &Dest::File(fork_path.clone()))?;
+    let hf = read(&fork_path)?;
+    let forked = receipt::monitor(&[&h1, &h2, &hf], &[], &[vk_pub]);
+    say("Step 16. A rewritten history is caught".into());
+    say(format!(
+        "  Someone restores the backup taken at step 3 ({}) and deletes other subjects until its log",
+        rel(&dir.join("vault-backup"))
+    ));
+    say(format!(
+        "  also has {fork_size} entries, then publishes its head, linked to the first: {}",
+        rel(&fork_path)
+    ));
+    say("  On its own it is a valid head. With the genuine ones, the monitor reports:".into());
+    for p in &forked.problems {
+        let m = p.message.replace("published head #0", "published-head-1.json").replace("published head #1", "published-head-2.json");
+        say(format!("    {}", m.replace("published head #2", "forked-head-2.json")));
+    }
+    if forked.ok {
+        say("    nothing (unexpected!)".into());
+    }
+    say("  Two signed heads of one size with different roots: the vault showed two histories.\n".into());
+    summary.insert("fork_detected".into(), json!(forked.problems.iter().any(|p| p.kind == receipt::ProblemKind::Equivocation)));
 
     let secs = start.elapsed().as_secs_f64();
     let d = rel(dir);
@@ -562,6 +626,8 @@ pub fn demo(ctx: &Ctx, a: &DemoArgs) -> CmdResult {
     say("  verification-key.txt       the public verification key".into());
     say("  *-receipt.json             enrollment, deletion and withdrawal receipts".into());
     say("  tampered-deletion.json     a receipt with one changed field".into());
+    say("  published-head-*.json      two published tree heads; forked-head-2.json a fork of the second".into());
+    say("  vault-backup/              the backup of step 3 that step 16 restored and forked".into());
     say("  try/                       a consent receipt, faces and a manifest to try the commands on".into());
     say("Try:".into());
     say(format!(
@@ -569,6 +635,12 @@ pub fn demo(ctx: &Ctx, a: &DemoArgs) -> CmdResult {
     ));
     say(format!(
         "  fidex receipt verify {d}/tampered-deletion.json --key {d}/verification-key.txt   # exit 8"
+    ));
+    say(format!(
+        "  fidex receipt monitor {d}/published-head-*.json {d}/*-receipt.json --key {d}/verification-key.txt"
+    ));
+    say(format!(
+        "  fidex receipt monitor {d}/published-head-*.json {d}/forked-head-2.json --key {d}/verification-key.txt   # exit 8"
     ));
     say(format!("  export FIDEX_KEY_FILE={d}/vault.key"));
     say(format!("  fidex stats {d}/vault"));
@@ -591,6 +663,40 @@ pub fn demo(ctx: &Ctx, a: &DemoArgs) -> CmdResult {
     summary.insert("seconds".into(), json!(secs));
     ctx.emit(&Value::Object(summary));
     Ok(exit::OK)
+}
+
+/// Copies a vault directory (a backup, as an operator would take one), its empty `LOCK`
+/// file included: a vault without one is refused (docs/FORMAT.md, "Lock protocol"). The
+/// lock itself is not copied.
+fn copy_vault(from: &Path, to: &Path) -> Result<(), Failure> {
+    std::fs::create_dir_all(to).map_err(|e| Failure::io(to.display(), e))?;
+    for e in std::fs::read_dir(from).map_err(|e| Failure::io(from.display(), e))? {
+        let e = e.map_err(|e| Failure::io(from.display(), e))?;
+        std::fs::copy(e.path(), to.join(e.file_name())).map_err(|err| Failure::io(e.path().display(), err))?;
+    }
+    Ok(())
+}
+
+/// Opens the restored backup and deletes subjects the genuine vault kept, until its log
+/// has `size` entries; returns its published head (linked to `head1`) and its size.
+fn fork_from_backup(
+    backup: &Path,
+    key: &fidex::VaultKey,
+    ids: &[FacialId],
+    head1: &PublishedHead,
+    size: u64,
+) -> Result<(PublishedHead, u64), Failure> {
+    let fork = Vault::open(backup, key).map_err(Failure::new)?;
+    // From the last subject down: not the deletions of the genuine history (steps 9 and 12).
+    let mut next = ids.iter().rev();
+    while fork.tree_head().map_err(Failure::new)?.log_size < size {
+        let Some(id) = next.next() else { break };
+        fork.delete(id, DeletionReason::Admin).map_err(Failure::new)?;
+    }
+    let head = fork.publish_head(Some(head1)).map_err(Failure::new)?;
+    let n = head.tree_head.log_size;
+    fork.close().map_err(Failure::new)?;
+    Ok((head, n))
 }
 
 fn fmt_map(m: &std::collections::BTreeMap<String, u64>) -> String {

@@ -36,10 +36,7 @@ pub fn delete(ctx: &Ctx, a: &DeleteArgs) -> CmdResult {
             f
         }
     })?;
-    let mut saved = Vec::new();
-    for r in &receipts {
-        saved.push(output::save_deletion(r, &dest)?);
-    }
+    let saved = save_all(&receipts, &dest, &a.vault.vault)?;
     // Not `close()`: it drops the receipts of templates purged automatically at that commit.
     commit(&vault, ctx)?;
     ctx.emit(&json!({
@@ -62,11 +59,12 @@ pub fn withdraw(ctx: &Ctx, a: &WithdrawArgs) -> CmdResult {
     let dest = receipt_dest(ctx, a.receipt.as_deref())?;
     let vault = open(&a.vault)?;
     let r = vault.withdraw_consent(&id).map_err(Failure::new)?;
-    let at = output::save_deletion(&r, &dest)?;
+    let at = save_all(std::slice::from_ref(&r), &dest, &a.vault.vault)?.remove(0);
     // Not `close()`: it drops the receipts of templates purged automatically at that commit.
     commit(&vault, ctx)?;
     ctx.emit(&json!({"facial_id": r.facial_id, "reason": r.reason, "deleted_at": r.deleted_at, "receipt": at, "erasure_pending": r.erasure_pending}));
-    ctx.say(format!("Consent withdrawn by {id}: the withdrawal is in the audit log; {}", erasure_state(&r)));
+    let when = r.withdrawal.as_ref().map_or(String::new(), |w| format!(" (entry #{}, {})", w.log_index, format_time(w.withdrawn_at)));
+    ctx.say(format!("Consent withdrawn by {id}: the withdrawal is in the audit log{when}; {}", erasure_state(&r)));
     if at != "stdout" {
         ctx.say(format!("  signed receipt: {at}"));
     }
@@ -92,10 +90,7 @@ pub fn purge(ctx: &Ctx, a: &PurgeArgs) -> CmdResult {
     dest.preflight()?;
     let vault = open(&a.vault)?;
     let receipts = vault.purge_expired(at).map_err(Failure::new)?;
-    let mut saved = Vec::new();
-    for r in &receipts {
-        saved.push(output::save_deletion(r, &dest)?);
-    }
+    let saved = save_all(&receipts, &dest, &a.vault.vault)?;
     // Not `close()`: it drops the receipts of templates purged automatically at that commit.
     commit(&vault, ctx)?;
     let when = format_time(at.unwrap_or_else(now));
@@ -117,6 +112,29 @@ pub fn purge(ctx: &Ctx, a: &PurgeArgs) -> CmdResult {
         }
     }
     Ok(exit::OK)
+}
+
+/// Saves every receipt of a committed erasure (each file written atomically). A receipt that
+/// cannot be saved is printed on stdout, the others are still saved, and the error names
+/// every Facial ID whose receipt `fidex receipt issue` can issue again from the log.
+fn save_all(receipts: &[fidex::DeletionReceipt], dest: &Dest, vault: &std::path::Path) -> Result<Vec<String>, Failure> {
+    let mut saved = Vec::new();
+    let mut failed: Vec<(fidex::FacialId, Failure)> = Vec::new();
+    for r in receipts {
+        match output::save_deletion(r, dest) {
+            Ok(at) => saved.push(at),
+            Err(f) => failed.push((r.facial_id, f)),
+        }
+    }
+    let Some((_, first)) = failed.first() else { return Ok(saved) };
+    let ids: Vec<String> = failed.iter().map(|(id, _)| id.to_string()).collect();
+    let again: Vec<String> = ids.iter().map(|id| format!("fidex receipt issue {} {id}", vault.display())).collect();
+    let mut f = Failure::new(first.error.clone()).hint(format!(
+        "the erasure is committed and in the audit log; only the receipt file is missing. Issue it again (any time) with: {}",
+        again.join("; ")
+    ));
+    f.display = Some(format!("{} (receipt of {} not saved)", first.message(), ids.join(", ")));
+    Err(f)
 }
 
 /// Where a deletion's receipt goes (--receipt, else --receipt-dir, else the current

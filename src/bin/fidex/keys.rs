@@ -130,24 +130,9 @@ pub fn verification_keys(args: &[String]) -> Result<Vec<VerificationKey>, Failur
                 "pass the published verification key (e.g. verification-key.txt, or `fidex key public VAULT`)",
             )
         })?;
-        let mut n = 0;
-        for line in text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            out.push(
-                VerificationKey::from_text(line)
-                    .map_err(|e| Failure::new(e).context(format!("verification key file {a}")))?,
-            );
-            n += 1;
-        }
-        if n == 0 {
-            return Err(Failure::key(
-                format!("verification key file {a} holds no key"),
-                "it should hold a line fidex-vk-1:…",
-            ));
-        }
+        let keys = VerificationKey::parse_key_file(&text)
+            .map_err(|e| Failure::new(e).context(format!("verification key file {a}")).hint("a key file holds lines fidex-vk-1:… ('#' comments and blank lines are ignored)"))?;
+        out.extend(keys);
     }
     Ok(out)
 }
@@ -192,7 +177,8 @@ pub fn key_public(ctx: &Ctx, v: &VaultArgs, out: Option<&std::path::Path>, all: 
         }
         write_new(o, &text)?;
     }
-    ctx.emit(&json!({"verification_key": vk, "previous": previous, "vault_id": vault.vault_id(), "written_to": out}));
+    let key_id = vault.verification_key().key_id();
+    ctx.emit(&json!({"verification_key": vk, "key_id": key_id, "previous": previous, "vault_id": vault.vault_id(), "written_to": out}));
     if !ctx.json {
         output::out(&vk);
         if all {

@@ -172,23 +172,19 @@ impl Dest {
     }
 }
 
-/// Writes receipt text (canonical JSON) to `dest`; returns where it went. If the file
-/// cannot be written, the receipt is printed on stdout so it is not lost.
+/// Writes receipt text (canonical JSON, then one newline) to `dest`; returns where it went.
+///
+/// Atomic: the text goes to a temporary file in the same directory, is synced, then linked to
+/// its name (which must not exist: receipts are never overwritten) and the directory synced,
+/// so a crash leaves either no receipt file or a complete one, never a torn one. If the file
+/// cannot be written, the receipt is printed on stdout so it is not lost, and the error's
+/// hint says how to issue it again (`fidex receipt issue`).
 pub fn save(text: &str, stem: &str, dest: &Dest) -> Result<String, Failure> {
     let Some(path) = dest.path_for(stem) else {
         out(text);
         return Ok("stdout".into());
     };
-    let res = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .and_then(|mut f| {
-            f.write_all(text.as_bytes())
-                .and_then(|_| f.write_all(b"\n"))
-                .and_then(|_| f.sync_all())
-        });
-    match res {
+    match write_atomically(&path, format!("{text}\n").as_bytes()) {
         Ok(()) => Ok(path.display().to_string()),
         Err(e) => {
             eprintln!(
@@ -199,6 +195,39 @@ pub fn save(text: &str, stem: &str, dest: &Dest) -> Result<String, Failure> {
             Err(Failure::io(path.display(), e))
         }
     }
+}
+
+/// Creates `path` holding `bytes`, atomically and without ever replacing an existing file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    // A hard link fails if `path` exists, so nothing is ever overwritten; file systems without
+    // hard links get a rename after the same check (a tiny window, instead of none).
+    let linked = match std::fs::hard_link(&tmp, path) {
+        Ok(()) => std::fs::remove_file(&tmp),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
+        Err(_) if path.exists() => Err(std::io::ErrorKind::AlreadyExists.into()),
+        Err(_) => std::fs::rename(&tmp, path),
+    };
+    if let Err(e) = linked {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    // The directory entry must be durable too.
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).or_else(|e| {
+        // Some platforms cannot open a directory for syncing; the file itself is synced.
+        if cfg!(unix) { Err(e) } else { Ok(()) }
+    })
 }
 
 /// Saves a deletion receipt as `<facial id>-<kind>-receipt.json` (or to the chosen file).

@@ -1,18 +1,35 @@
 //! AVX-512 kernels (F + BW + VL): 16 `f32` lanes with masked tails, int8 widened to
 //! `i16` and multiplied with `vpmaddwd`; with AVX-512 VNNI the int8 dot product uses
-//! `vpdpbusd` (u8 × i8 → i32): the probe is biased to unsigned (`a + 128`) and the
-//! bias is removed exactly with the row sums, `Σ(a+128)·b − 128·Σb = Σa·b`.
+//! `vpdpbusd` (u8 × i8 → i32).
 //!
-//! Register blocking: one probe × 4 rows for scans, four probes × 4 rows for batch
-//! scans (16 accumulators + 8 operand registers of the 32 zmm).
+//! # VNNI bias
+//!
+//! `vpdpbusd` multiplies *unsigned* bytes by signed bytes. The row is made unsigned
+//! (`b XOR 0x80 = b + 128` read as u8) and the probe stays signed, so
+//! `Σ(b+128)·a = Σa·b + 128·Σa`: the correction `128·Σa` depends on the probe only and is
+//! computed once per call. (The previous kernel biased the probe instead, which needs
+//! `Σb` per row: a second `vpdpbusd` per row chunk, twice the arithmetic of a scan.)
+//!
+//! # Blocking
+//!
+//! f32 / f16: every (probe, row) pair has [`A`] = 2 accumulators (chunk `c` of 16
+//! components goes to accumulator `c % 2`, summed as `acc0 + acc1` before the
+//! horizontal sum), in every entry point, so pair, scan and scan4 give bit-identical
+//! scores. Single-probe scans walk rows one after the other (one sequential read
+//! stream, see `scan_single_driver` in `kernels/mod.rs`); batch scans use 4 probes ×
+//! 2 rows (16 accumulators). int8 (exact, so order is free): single-probe scans take 4
+//! rows one after the other and reduce the 4 accumulators together (one transpose-add
+//! instead of 4 horizontal sums); batch scans use 4 probes × 4 rows.
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use super::super::{scan_drivers, Kernels};
+use super::super::{scan_multi_driver, scan_single_driver, Kernels};
 use core::arch::x86_64::*;
 use half::f16;
 
 /// f32 lanes per vector.
 const W: usize = 16;
+/// Accumulators per (probe, row) pair in the f32 / f16 kernels.
+const A: usize = 2;
 /// int8 components per step on the BW path (32 bytes widened to 32 × i16).
 const WI: usize = 32;
 /// int8 components per step on the VNNI path.
@@ -29,10 +46,110 @@ fn step_ps<const L2: bool>(acc: __m512, a: __m512, b: __m512) -> __m512 {
     }
 }
 
-/// P probes × R rows of `f32`.
+/// Loads 16 values of a row type as f32 (`m` = all ones for a full chunk).
+trait RowF32: Copy {
+    /// # Safety
+    /// AVX-512 F/BW/VL present; the lanes enabled in `m` are valid reads from `p`.
+    unsafe fn load(p: *const Self, m: __mmask16) -> __m512;
+    /// # Safety
+    /// AVX-512 F/BW/VL present; `p` is valid for 16 reads.
+    unsafe fn load_full(p: *const Self) -> __m512;
+}
+
+impl RowF32 for f32 {
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    unsafe fn load(p: *const f32, m: __mmask16) -> __m512 {
+        // SAFETY: only the lanes enabled in `m` are read; they are valid (contract).
+        unsafe { _mm512_maskz_loadu_ps(m, p) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    unsafe fn load_full(p: *const f32) -> __m512 {
+        // SAFETY: `p` is valid for 16 reads (contract).
+        unsafe { _mm512_loadu_ps(p) }
+    }
+}
+
+impl RowF32 for f16 {
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    unsafe fn load(p: *const f16, m: __mmask16) -> __m512 {
+        // SAFETY: only the 16-bit lanes enabled in `m` are read; they are valid (contract).
+        _mm512_cvtph_ps(unsafe { _mm256_maskz_loadu_epi16(m, p.cast::<i16>()) })
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    unsafe fn load_full(p: *const f16) -> __m512 {
+        // SAFETY: `p` is valid for 16 × 2 bytes (contract).
+        _mm512_cvtph_ps(unsafe { _mm256_loadu_si256(p.cast::<__m256i>()) })
+    }
+}
+
+/// P f32 probes × R rows (f32 or f16), [`A`] accumulators per pair.
 ///
 /// # Safety
 /// AVX-512 F/BW/VL are available; every pointer is valid for `dim` reads.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn block_ps<T: RowF32, const L2: bool, const P: usize, const R: usize>(
+    q: [*const f32; P],
+    r: [*const T; R],
+    dim: usize,
+) -> [[f32; R]; P] {
+    let mut acc = [[[_mm512_setzero_ps(); A]; R]; P];
+    let mut i = 0;
+    while i + A * W <= dim {
+        for a in 0..A {
+            let mut rv = [_mm512_setzero_ps(); R];
+            for (v, &p) in rv.iter_mut().zip(&r) {
+                // SAFETY: i + a·16 + 16 <= dim and `p` is valid for `dim` reads (contract).
+                *v = unsafe { T::load_full(p.add(i + a * W)) };
+            }
+            for (accp, &qp) in acc.iter_mut().zip(&q) {
+                // SAFETY: as above, for the probe.
+                let qv = unsafe { _mm512_loadu_ps(qp.add(i + a * W)) };
+                for (ac, &v) in accp.iter_mut().zip(&rv) {
+                    ac[a] = step_ps::<L2>(ac[a], qv, v);
+                }
+            }
+        }
+        i += A * W;
+    }
+    // Leftover chunks (fewer than A, the last one masked) continue the round robin:
+    // chunk number (i / W) % A, which is 0 here since i is a multiple of A·W.
+    let mut a = 0;
+    while i < dim {
+        let m: __mmask16 = if i + W <= dim { u16::MAX } else { u16::MAX >> (W - (dim - i)) };
+        let mut rv = [_mm512_setzero_ps(); R];
+        for (v, &p) in rv.iter_mut().zip(&r) {
+            // SAFETY: i < dim; `m` enables only the in-bounds lanes i..min(i + 16, dim), and
+            // masked-off lanes are neither read nor faulting.
+            *v = unsafe { T::load(p.add(i), m) };
+        }
+        for (accp, &qp) in acc.iter_mut().zip(&q) {
+            // SAFETY: as just above, for the probe.
+            let qv = unsafe { _mm512_maskz_loadu_ps(m, qp.add(i)) };
+            for (ac, &v) in accp.iter_mut().zip(&rv) {
+                ac[a] = step_ps::<L2>(ac[a], qv, v);
+            }
+        }
+        a += 1;
+        i += W;
+    }
+    let mut out = [[0.0f32; R]; P];
+    for (o, accp) in out.iter_mut().zip(&acc) {
+        for (o, ac) in o.iter_mut().zip(accp) {
+            *o = _mm512_reduce_add_ps(_mm512_add_ps(ac[0], ac[1]));
+        }
+    }
+    out
+}
+
+/// [`block_ps`] for f32 rows.
+///
+/// # Safety
+/// As [`block_ps`].
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 unsafe fn block_f32<const L2: bool, const P: usize, const R: usize>(
@@ -40,51 +157,14 @@ unsafe fn block_f32<const L2: bool, const P: usize, const R: usize>(
     r: [*const f32; R],
     dim: usize,
 ) -> [[f32; R]; P] {
-    let mut acc = [[_mm512_setzero_ps(); R]; P];
-    let mut rv = [_mm512_setzero_ps(); R];
-    let mut i = 0;
-    while i + W <= dim {
-        for (v, &p) in rv.iter_mut().zip(&r) {
-            // SAFETY: i + 16 <= dim and `p` is valid for `dim` reads (contract).
-            *v = unsafe { _mm512_loadu_ps(p.add(i)) };
-        }
-        for (accp, &qp) in acc.iter_mut().zip(&q) {
-            // SAFETY: i + 16 <= dim and `qp` is valid for `dim` reads (contract).
-            let qv = unsafe { _mm512_loadu_ps(qp.add(i)) };
-            for (a, &v) in accp.iter_mut().zip(&rv) {
-                *a = step_ps::<L2>(*a, qv, v);
-            }
-        }
-        i += W;
-    }
-    if i < dim {
-        let m: __mmask16 = u16::MAX >> (W - (dim - i));
-        for (v, &p) in rv.iter_mut().zip(&r) {
-            // SAFETY: i < dim so `p.add(i)` is in bounds; only the dim - i in-bounds lanes
-            // are enabled and masked-off lanes are neither read nor faulting.
-            *v = unsafe { _mm512_maskz_loadu_ps(m, p.add(i)) };
-        }
-        for (accp, &qp) in acc.iter_mut().zip(&q) {
-            // SAFETY: as just above, for the probe.
-            let qv = unsafe { _mm512_maskz_loadu_ps(m, qp.add(i)) };
-            for (a, &v) in accp.iter_mut().zip(&rv) {
-                *a = step_ps::<L2>(*a, qv, v);
-            }
-        }
-    }
-    let mut out = [[0.0f32; R]; P];
-    for (o, a) in out.iter_mut().zip(&acc) {
-        for (o, &a) in o.iter_mut().zip(a) {
-            *o = _mm512_reduce_add_ps(a);
-        }
-    }
-    out
+    // SAFETY: same contract.
+    unsafe { block_ps::<f32, L2, P, R>(q, r, dim) }
 }
 
-/// P f32 probes × R f16 rows.
+/// [`block_ps`] for f16 rows.
 ///
 /// # Safety
-/// AVX-512 F/BW/VL are available; every pointer is valid for `dim` reads.
+/// As [`block_ps`].
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 unsafe fn block_f16<const L2: bool, const P: usize, const R: usize>(
@@ -92,46 +172,29 @@ unsafe fn block_f16<const L2: bool, const P: usize, const R: usize>(
     r: [*const f16; R],
     dim: usize,
 ) -> [[f32; R]; P] {
-    let mut acc = [[_mm512_setzero_ps(); R]; P];
-    let mut rv = [_mm512_setzero_ps(); R];
-    let mut i = 0;
-    while i + W <= dim {
-        for (v, &p) in rv.iter_mut().zip(&r) {
-            // SAFETY: i + 16 <= dim and `p` is valid for `dim` 2-byte reads (contract).
-            *v = _mm512_cvtph_ps(unsafe { _mm256_loadu_si256(p.add(i).cast::<__m256i>()) });
-        }
-        for (accp, &qp) in acc.iter_mut().zip(&q) {
-            // SAFETY: i + 16 <= dim and `qp` is valid for `dim` reads (contract).
-            let qv = unsafe { _mm512_loadu_ps(qp.add(i)) };
-            for (a, &v) in accp.iter_mut().zip(&rv) {
-                *a = step_ps::<L2>(*a, qv, v);
-            }
-        }
-        i += W;
-    }
-    if i < dim {
-        let m: __mmask16 = u16::MAX >> (W - (dim - i));
-        for (v, &p) in rv.iter_mut().zip(&r) {
-            // SAFETY: i < dim; only the dim - i in-bounds 16-bit lanes are enabled and
-            // masked-off lanes are neither read nor faulting.
-            let h = unsafe { _mm256_maskz_loadu_epi16(m, p.add(i).cast::<i16>()) };
-            *v = _mm512_cvtph_ps(h);
-        }
-        for (accp, &qp) in acc.iter_mut().zip(&q) {
-            // SAFETY: as just above, for the f32 probe.
-            let qv = unsafe { _mm512_maskz_loadu_ps(m, qp.add(i)) };
-            for (a, &v) in accp.iter_mut().zip(&rv) {
-                *a = step_ps::<L2>(*a, qv, v);
-            }
-        }
-    }
-    let mut out = [[0.0f32; R]; P];
-    for (o, a) in out.iter_mut().zip(&acc) {
-        for (o, &a) in o.iter_mut().zip(a) {
-            *o = _mm512_reduce_add_ps(a);
-        }
-    }
-    out
+    // SAFETY: same contract.
+    unsafe { block_ps::<f16, L2, P, R>(q, r, dim) }
+}
+
+/// Sums of 4 vectors of i32 lanes at once: `[Σv0, Σv1, Σv2, Σv3]` (wrapping).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn hsum4_epi32(v: [__m512i; 4]) -> __m128i {
+    let h = v.map(|x| _mm256_add_epi32(_mm512_castsi512_si256(x), _mm512_extracti64x4_epi64::<1>(x)));
+    let a = _mm256_hadd_epi32(h[0], h[1]);
+    let b = _mm256_hadd_epi32(h[2], h[3]);
+    let c = _mm256_hadd_epi32(a, b);
+    _mm_add_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256::<1>(c))
+}
+
+/// Stores 4 i32 lanes into `out[..4]`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn store4(out: &mut [i32], v: __m128i) {
+    let mut t = [0i32; 4];
+    // SAFETY: `t` has room for 4 i32 (unaligned store).
+    unsafe { _mm_storeu_si128(t.as_mut_ptr().cast::<__m128i>(), v) };
+    out[..4].copy_from_slice(&t);
 }
 
 #[inline]
@@ -157,17 +220,17 @@ unsafe fn load_epi8_masked(p: *const i8, m: __mmask32) -> __m512i {
     _mm512_cvtepi8_epi16(unsafe { _mm256_maskz_loadu_epi8(m, p) })
 }
 
-/// P × R int8 pairs widened to i16, exact `i32` (wrapping) results.
+/// P × R int8 pairs widened to i16, i32 (wrapping) accumulators, not yet reduced.
 ///
 /// # Safety
 /// AVX-512 F/BW/VL are available; every pointer is valid for `dim` reads.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-unsafe fn block_i8<const L2: bool, const P: usize, const R: usize>(
+unsafe fn acc_i8<const L2: bool, const P: usize, const R: usize>(
     q: [*const i8; P],
     r: [*const i8; R],
     dim: usize,
-) -> [[i32; R]; P] {
+) -> [[__m512i; R]; P] {
     let mut acc = [[_mm512_setzero_si512(); R]; P];
     let mut rv = [_mm512_setzero_si512(); R];
     let mut i = 0;
@@ -191,6 +254,22 @@ unsafe fn block_i8<const L2: bool, const P: usize, const R: usize>(
         }
         i += WI;
     }
+    acc
+}
+
+/// P × R int8 pairs widened to i16, exact `i32` (wrapping) results.
+///
+/// # Safety
+/// AVX-512 F/BW/VL are available; every pointer is valid for `dim` reads.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn block_i8<const L2: bool, const P: usize, const R: usize>(
+    q: [*const i8; P],
+    r: [*const i8; R],
+    dim: usize,
+) -> [[i32; R]; P] {
+    // SAFETY: same contract.
+    let acc = unsafe { acc_i8::<L2, P, R>(q, r, dim) };
     let mut out = [[0i32; R]; P];
     for (o, a) in out.iter_mut().zip(&acc) {
         for (o, &a) in o.iter_mut().zip(a) {
@@ -198,6 +277,76 @@ unsafe fn block_i8<const L2: bool, const P: usize, const R: usize>(
         }
     }
     out
+}
+
+/// `128 · Σ probe` (wrapping): the VNNI bias correction of one probe.
+///
+/// # Safety
+/// AVX-512 F/BW/VL/VNNI are available; `q` is valid for `dim` reads.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn vnni_correction(q: *const i8, dim: usize) -> i32 {
+    let ones = _mm512_set1_epi8(1);
+    let mut s = _mm512_setzero_si512();
+    let mut i = 0;
+    while i < dim {
+        let m: __mmask64 = if i + WV <= dim { u64::MAX } else { u64::MAX >> (WV - (dim - i)) };
+        // SAFETY: i < dim; `m` enables only in-bounds lanes of the `dim` valid bytes.
+        let v = unsafe { _mm512_maskz_loadu_epi8(m, q.add(i)) };
+        s = _mm512_dpbusd_epi32(s, ones, v);
+        i += WV;
+    }
+    _mm512_reduce_add_epi32(s).wrapping_mul(128)
+}
+
+/// P × R int8 dot products with VNNI, not yet reduced nor corrected: each accumulator
+/// holds lanes of `Σ(b + 128)·a` (see the module docs).
+///
+/// # Safety
+/// AVX-512 F/BW/VL/VNNI are available; every pointer is valid for `dim` reads.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn acc_i8_vnni<const P: usize, const R: usize>(
+    q: [*const i8; P],
+    r: [*const i8; R],
+    dim: usize,
+) -> [[__m512i; R]; P] {
+    let bias = _mm512_set1_epi8(i8::MIN);
+    let mut acc = [[_mm512_setzero_si512(); R]; P];
+    let mut i = 0;
+    while i + WV <= dim {
+        let mut rv = [_mm512_setzero_si512(); R];
+        for (v, &p) in rv.iter_mut().zip(&r) {
+            // SAFETY: i + 64 <= dim and `p` is valid for `dim` reads (contract).
+            *v = _mm512_xor_si512(unsafe { _mm512_loadu_si512(p.add(i).cast()) }, bias);
+        }
+        for (accp, &qp) in acc.iter_mut().zip(&q) {
+            // SAFETY: as above, for the probe.
+            let qv = unsafe { _mm512_loadu_si512(qp.add(i).cast()) };
+            for (a, &v) in accp.iter_mut().zip(&rv) {
+                *a = _mm512_dpbusd_epi32(*a, v, qv);
+            }
+        }
+        i += WV;
+    }
+    if i < dim {
+        let m: __mmask64 = u64::MAX >> (WV - (dim - i));
+        let mut rv = [_mm512_setzero_si512(); R];
+        for (v, &p) in rv.iter_mut().zip(&r) {
+            // SAFETY: i < dim; `m` enables only the in-bounds lanes i..dim, masked-off lanes
+            // are neither read nor faulting. They read as 0 (→ 128 after the bias) but meet
+            // probe lanes that are also masked to 0, so they add nothing.
+            *v = _mm512_xor_si512(unsafe { _mm512_maskz_loadu_epi8(m, p.add(i)) }, bias);
+        }
+        for (accp, &qp) in acc.iter_mut().zip(&q) {
+            // SAFETY: as just above, for the probe.
+            let qv = unsafe { _mm512_maskz_loadu_epi8(m, qp.add(i)) };
+            for (a, &v) in accp.iter_mut().zip(&rv) {
+                *a = _mm512_dpbusd_epi32(*a, v, qv);
+            }
+        }
+    }
+    acc
 }
 
 /// P × R int8 dot products with VNNI (`vpdpbusd`); L2 goes to the BW kernel.
@@ -215,94 +364,134 @@ unsafe fn block_i8_vnni<const L2: bool, const P: usize, const R: usize>(
         // SAFETY: same contract; the BW kernel needs a subset of our features.
         return unsafe { block_i8::<true, P, R>(q, r, dim) };
     }
-    let bias = _mm512_set1_epi8(i8::MIN);
-    let ones = _mm512_set1_epi8(1);
-    let mut acc = [[_mm512_setzero_si512(); R]; P];
-    let mut rsum = [_mm512_setzero_si512(); R];
-    let mut rv = [_mm512_setzero_si512(); R];
-    let mut i = 0;
-    while i < dim {
-        let m: __mmask64 = if i + WV <= dim {
-            u64::MAX
-        } else {
-            u64::MAX >> (WV - (dim - i))
-        };
-        for ((v, s), &p) in rv.iter_mut().zip(rsum.iter_mut()).zip(&r) {
-            // SAFETY: i < dim and `m` enables only the in-bounds lanes i..min(i + 64, dim)
-            // of the `dim` valid bytes behind `p` (contract); masked-off lanes read as 0.
-            *v = unsafe { _mm512_maskz_loadu_epi8(m, p.add(i)) };
-            *s = _mm512_dpbusd_epi32(*s, ones, *v);
-        }
-        for (accp, &qp) in acc.iter_mut().zip(&q) {
-            // SAFETY: as just above, for the probe. Zeroed lanes become 128 after the bias
-            // but meet zeroed row lanes, so they add nothing.
-            let qv = unsafe { _mm512_maskz_loadu_epi8(m, qp.add(i)) };
-            // a XOR 0x80 == a + 128 read as u8.
-            let qb = _mm512_xor_si512(qv, bias);
-            for (a, &v) in accp.iter_mut().zip(&rv) {
-                *a = _mm512_dpbusd_epi32(*a, qb, v);
-            }
-        }
-        i += WV;
-    }
-    let mut rs = [0i32; R];
-    for (o, &s) in rs.iter_mut().zip(&rsum) {
-        *o = _mm512_reduce_add_epi32(s);
-    }
+    // SAFETY: same contract.
+    let acc = unsafe { acc_i8_vnni::<P, R>(q, r, dim) };
     let mut out = [[0i32; R]; P];
-    for (o, a) in out.iter_mut().zip(&acc) {
-        for ((o, &a), &s) in o.iter_mut().zip(a).zip(&rs) {
-            *o = _mm512_reduce_add_epi32(a).wrapping_sub(s.wrapping_mul(128));
+    for ((o, a), &qp) in out.iter_mut().zip(&acc).zip(&q) {
+        // SAFETY: `qp` is valid for `dim` reads (contract).
+        let corr = unsafe { vnni_correction(qp, dim) };
+        for (o, &a) in o.iter_mut().zip(a) {
+            *o = _mm512_reduce_add_epi32(a).wrapping_sub(corr);
         }
     }
     out
 }
 
-scan_drivers!(
+/// Generates a single-probe int8 scan: rows one after the other, four at a time reduced
+/// together (one transpose-add for 4 rows instead of 4 horizontal sums). With
+/// `vnni = true` the dot product uses `vpdpbusd` (L2 always uses the BW kernel).
+macro_rules! scan_i8_rows {
+    ($name:ident, $feat:literal, $vnni:expr) => {
+        /// One probe against `out.len()` int8 rows, row after row.
+        ///
+        /// # Safety
+        /// The raw-kernel contract of `kernels/mod.rs` (the CPU features of this function).
+        #[target_feature(enable = $feat)]
+        unsafe fn $name<const L2: bool>(probe: &[i8], rows: &[i8], out: &mut [i32]) {
+            let dim = probe.len();
+            let n = out.len();
+            debug_assert!(dim >= 1 && rows.len() == n * dim);
+            if dim == 0 || rows.len() < n * dim {
+                return;
+            }
+            let q = [probe.as_ptr()];
+            let vnni: bool = $vnni && !L2;
+            // SAFETY: `vnni` implies this function's features include VNNI; the probe
+            // has `dim` values.
+            let corr = if vnni { unsafe { vnni_correction(q[0], dim) } } else { 0 };
+            let mut groups = out.chunks_exact_mut(4);
+            let mut row_groups = rows.chunks_exact(4 * dim);
+            for (o, g) in (&mut groups).zip(&mut row_groups) {
+                let mut v = [_mm512_setzero_si512(); 4];
+                for (v, row) in v.iter_mut().zip(g.chunks_exact(dim)) {
+                    let r = [row.as_ptr()];
+                    // SAFETY: features present (contract; VNNI when `vnni`); `q[0]` and
+                    // `r[0]` each point at `dim` valid values.
+                    *v = unsafe {
+                        if vnni {
+                            acc_i8_vnni::<1, 1>(q, r, dim)[0][0]
+                        } else {
+                            acc_i8::<L2, 1, 1>(q, r, dim)[0][0]
+                        }
+                    };
+                }
+                store4(o, _mm_sub_epi32(hsum4_epi32(v), _mm_set1_epi32(corr)));
+            }
+            let tail = row_groups.remainder().chunks_exact(dim);
+            for (o, row) in groups.into_remainder().iter_mut().zip(tail) {
+                let r = [row.as_ptr()];
+                // SAFETY: as above.
+                let v = unsafe {
+                    if vnni {
+                        acc_i8_vnni::<1, 1>(q, r, dim)[0][0]
+                    } else {
+                        acc_i8::<L2, 1, 1>(q, r, dim)[0][0]
+                    }
+                };
+                *o = _mm512_reduce_add_epi32(v).wrapping_sub(corr);
+            }
+        }
+    };
+}
+
+scan_i8_rows!(scan_i8, "avx512f,avx512bw,avx512vl", false);
+scan_i8_rows!(scan_i8_vnni, "avx512f,avx512bw,avx512vl,avx512vnni", true);
+
+scan_single_driver!(
     features = "avx512f,avx512bw,avx512vl",
     block = block_f32,
     probe = f32,
     row = f32,
     out = f32,
-    rows_single = 4,
-    rows_multi = 4,
     scan = scan_f32,
-    scan4 = scan4_f32,
 );
 
-scan_drivers!(
+scan_single_driver!(
     features = "avx512f,avx512bw,avx512vl",
     block = block_f16,
     probe = f32,
     row = f16,
     out = f32,
-    rows_single = 4,
-    rows_multi = 4,
     scan = scan_f16,
+);
+
+scan_multi_driver!(
+    features = "avx512f,avx512bw,avx512vl",
+    block = block_f32,
+    probe = f32,
+    row = f32,
+    out = f32,
+    rows_multi = 2,
+    scan4 = scan4_f32,
+);
+
+scan_multi_driver!(
+    features = "avx512f,avx512bw,avx512vl",
+    block = block_f16,
+    probe = f32,
+    row = f16,
+    out = f32,
+    rows_multi = 2,
     scan4 = scan4_f16,
 );
 
-scan_drivers!(
+scan_multi_driver!(
     features = "avx512f,avx512bw,avx512vl",
     block = block_i8,
     probe = i8,
     row = i8,
     out = i32,
-    rows_single = 4,
     rows_multi = 4,
-    scan = scan_i8,
     scan4 = scan4_i8,
 );
 
-scan_drivers!(
+scan_multi_driver!(
     features = "avx512f,avx512bw,avx512vl,avx512vnni",
     block = block_i8_vnni,
     probe = i8,
     row = i8,
     out = i32,
-    rows_single = 4,
     rows_multi = 4,
-    scan = scan_i8_vnni,
     scan4 = scan4_i8_vnni,
 );
 

@@ -390,14 +390,16 @@ fn memory_stays_within_ten_percent_of_payload() {
                 );
             }
         }
-        // Removing half shrinks with hysteresis; shrink_to_fit is exact.
+        // Removing half shrinks with hysteresis; shrink_to_fit is exact up to the 64 bytes
+        // of alignment padding per buffer (at most 3 buffers: tags + 2 representations).
         for _ in 0..10_000 {
             idx.swap_remove(0);
         }
         assert!(idx.memory_bytes() as f64 <= 1.25 * idx.payload_bytes() as f64);
         assert!(idx.spare_capacity_is_zeroed_for_test());
         idx.shrink_to_fit();
-        assert_eq!(idx.memory_bytes(), idx.payload_bytes());
+        let slack = idx.memory_bytes() - idx.payload_bytes();
+        assert!(slack <= 3 * 64, "{storage:?}: {slack} bytes beyond the payload");
         let bpc = storage.bytes_per_component();
         assert_eq!(idx.payload_bytes(), 10_000 * (dim * bpc + 8));
     }

@@ -93,38 +93,79 @@ pub struct SearchOptions {
     pub threads: usize,
 }
 
-/// A fully initialised buffer that is zeroed whenever it is dropped or replaced.
+/// Alignment of the start of every row buffer: one cache line, one AVX-512 vector.
+/// glibc returns large allocations at 16 mod 64, where every 64-byte load of a row spans
+/// two cache lines (measured on Zen 4, f32 scan of rows in L2: 85 GB/s misaligned,
+/// 115 GB/s aligned). Rows are then aligned too whenever a row's byte size is a multiple
+/// of 64 (e.g. d = 512 in f32, f16 or int8).
+const ALIGN: usize = 64;
+
+/// A fully initialised buffer that is zeroed whenever it is dropped or replaced, whose
+/// contents start on an [`ALIGN`]-byte boundary (safe code: a few elements of padding
+/// before the start, found from the allocation's address). Dereferences to its contents.
 struct Buf<T: Copy + Default> {
-    data: Vec<T>,
+    raw: Vec<T>,
+    off: usize,
+    len: usize,
+}
+
+impl<T: Copy + Default> std::ops::Deref for Buf<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.raw[self.off..self.off + self.len]
+    }
+}
+
+impl<T: Copy + Default> std::ops::DerefMut for Buf<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.raw[self.off..self.off + self.len]
+    }
 }
 
 impl<T: Copy + Default> Buf<T> {
     fn new() -> Self {
-        Buf { data: Vec::new() }
+        Buf { raw: Vec::new(), off: 0, len: 0 }
+    }
+
+    /// Elements allocated (contents plus alignment padding).
+    fn allocated(&self) -> usize {
+        self.raw.len()
     }
 
     /// Replaces the buffer by a zeroed one of `n` elements holding the first `live`
     /// elements of the old one, and zeroes the old one before it is freed.
     fn resize_to(&mut self, n: usize, live: usize) {
-        if n == self.data.len() {
+        if n == self.len {
             return;
         }
-        let mut new = vec![T::default(); n];
-        let live = live.min(n).min(self.data.len());
-        new[..live].copy_from_slice(&self.data[..live]);
-        wipe(&mut self.data);
-        self.data = new;
+        let size = std::mem::size_of::<T>().max(1);
+        let pad = if n == 0 { 0 } else { ALIGN / size };
+        let mut raw = vec![T::default(); n + pad];
+        // Elements to skip so that the contents start on an ALIGN boundary (`raw` is
+        // aligned for T, so the distance is a whole number of elements).
+        let off = if n == 0 { 0 } else { (ALIGN - raw.as_ptr() as usize % ALIGN) % ALIGN / size };
+        let live = live.min(n).min(self.len);
+        raw[off..off + live].copy_from_slice(&self[..live]);
+        wipe(&mut self.raw);
+        self.raw = raw;
+        self.off = off;
+        self.len = n;
     }
 
     /// Copies element range `from` onto the range starting at `to`.
     fn move_within(&mut self, from: Range<usize>, to: usize) {
-        self.data.copy_within(from, to);
+        self.copy_within(from, to);
+    }
+
+    /// Zeroes every element (contents and padding).
+    fn wipe_all(&mut self) {
+        wipe(&mut self.raw);
     }
 }
 
 impl<T: Copy + Default> Drop for Buf<T> {
     fn drop(&mut self) {
-        wipe(&mut self.data);
+        wipe(&mut self.raw);
     }
 }
 
@@ -323,10 +364,10 @@ impl Index {
 
     /// Bytes allocated for rows and tags (capacity, not length).
     pub fn memory_bytes(&self) -> usize {
-        self.tags.data.len() * 8
-            + self.f32s.data.len() * 4
-            + self.f16s.data.len() * 2
-            + self.i8s.data.len()
+        self.tags.allocated() * 8
+            + self.f32s.allocated() * 4
+            + self.f16s.allocated() * 2
+            + self.i8s.allocated()
     }
 
     /// Bytes the live rows and tags need (`len × row bytes`): the reference for
@@ -405,15 +446,15 @@ impl Index {
         }
         let row = self.len;
         let span = self.span(row);
-        self.tags.data[row] = tags;
+        self.tags[row] = tags;
         match self.storage {
-            Storage::F32 => self.f32s.data[span].copy_from_slice(v),
-            Storage::F16 => quant::f32_to_f16_slice(v, &mut self.f16s.data[span]),
+            Storage::F32 => self.f32s[span].copy_from_slice(v),
+            Storage::F16 => quant::f32_to_f16_slice(v, &mut self.f16s[span]),
             Storage::Int8 { rerank } => {
                 let q = *self.quant.get_or_insert_with(|| quant::from_first_row(v));
-                q.quantize(v, &mut self.i8s.data[span.clone()]);
+                q.quantize(v, &mut self.i8s[span.clone()]);
                 if rerank {
-                    self.f32s.data[span].copy_from_slice(v);
+                    self.f32s[span].copy_from_slice(v);
                 }
             }
         }
@@ -433,7 +474,7 @@ impl Index {
         let last = self.len - 1;
         let (from, to) = (self.span(last), row * self.dim);
         if row != last {
-            self.tags.data[row] = self.tags.data[last];
+            self.tags[row] = self.tags[last];
             if self.storage.keeps_f32() {
                 self.f32s.move_within(from.clone(), to);
             }
@@ -443,13 +484,13 @@ impl Index {
                 Storage::F32 => {}
             }
         }
-        self.tags.data[last] = 0;
+        self.tags[last] = 0;
         if self.storage.keeps_f32() {
-            wipe(&mut self.f32s.data[from.clone()]);
+            wipe(&mut self.f32s[from.clone()]);
         }
         match self.storage {
-            Storage::F16 => wipe(&mut self.f16s.data[from]),
-            Storage::Int8 { .. } => wipe(&mut self.i8s.data[from]),
+            Storage::F16 => wipe(&mut self.f16s[from]),
+            Storage::Int8 { .. } => wipe(&mut self.i8s[from]),
             Storage::F32 => {}
         }
         self.len = last;
@@ -463,7 +504,7 @@ impl Index {
 
     /// Replaces the tag mask of `row` (does nothing if `row` is out of range).
     pub fn set_tags(&mut self, row: u32, tags: u64) {
-        if let Some(t) = self.tags.data[..self.len].get_mut(row as usize) {
+        if let Some(t) = self.tags[..self.len].get_mut(row as usize) {
             *t = tags;
         }
     }
@@ -471,7 +512,7 @@ impl Index {
     /// The tag mask of `row`; `0` (no purpose bit, so it fails every non-empty filter)
     /// if `row` is out of range.
     pub fn tags(&self, row: u32) -> u64 {
-        self.tags.data[..self.len]
+        self.tags[..self.len]
             .get(row as usize)
             .copied()
             .unwrap_or(0)
@@ -488,12 +529,12 @@ impl Index {
         let mut out = vec![0.0f32; self.dim];
         match self.storage {
             Storage::F32 | Storage::Int8 { rerank: true } => {
-                out.copy_from_slice(&self.f32s.data[span])
+                out.copy_from_slice(&self.f32s[span])
             }
-            Storage::F16 => quant::f16_to_f32_slice(&self.f16s.data[span], &mut out),
+            Storage::F16 => quant::f16_to_f32_slice(&self.f16s[span], &mut out),
             Storage::Int8 { rerank: false } => {
                 let q = self.quant?;
-                q.dequantize(&self.i8s.data[span], &mut out);
+                q.dequantize(&self.i8s[span], &mut out);
             }
         }
         Some(out)
@@ -501,10 +542,10 @@ impl Index {
 
     /// Removes every row, zeroing all buffers (capacity and int8 scale are kept).
     pub fn clear(&mut self) {
-        wipe(&mut self.tags.data);
-        wipe(&mut self.f32s.data);
-        wipe(&mut self.f16s.data);
-        wipe(&mut self.i8s.data);
+        self.tags.wipe_all();
+        self.f32s.wipe_all();
+        self.f16s.wipe_all();
+        self.i8s.wipe_all();
         self.len = 0;
     }
 
@@ -527,10 +568,10 @@ impl Index {
         };
         let live = self.len * self.dim;
         if rerank {
-            new.quantize(&self.f32s.data[..live], &mut self.i8s.data[..live]);
+            new.quantize(&self.f32s[..live], &mut self.i8s[..live]);
         } else if let Some(old) = self.quant {
             let mut tmp = vec![0.0f32; self.dim];
-            for row in self.i8s.data[..live].chunks_exact_mut(self.dim) {
+            for row in self.i8s[..live].chunks_exact_mut(self.dim) {
                 old.dequantize(row, &mut tmp);
                 new.quantize(&tmp, row);
             }
@@ -553,7 +594,7 @@ impl Index {
             return false;
         }
         let span = self.span(row as usize);
-        q.quantize(v, &mut self.i8s.data[span]);
+        q.quantize(v, &mut self.i8s[span]);
         true
     }
 
@@ -568,8 +609,8 @@ impl Index {
             return false;
         }
         let live = self.len * self.dim;
-        let q = quant::calibrate(&self.f32s.data[..live]);
-        q.quantize(&self.f32s.data[..live], &mut self.i8s.data[..live]);
+        let q = quant::calibrate(&self.f32s[..live]);
+        q.quantize(&self.f32s[..live], &mut self.i8s[..live]);
         self.quant = Some(q);
         true
     }
@@ -591,7 +632,7 @@ impl Index {
     fn exact_score(&self, row: usize, probe: &[f32]) -> f32 {
         let raw = self
             .kernels
-            .pair_f32(self.metric.op(), probe, &self.f32s.data[self.span(row)]);
+            .pair_f32(self.metric.op(), probe, &self.f32s[self.span(row)]);
         self.f32_score(raw)
     }
 
@@ -610,7 +651,7 @@ impl Index {
         let span = self.span(row);
         match self.storage {
             Storage::F32 | Storage::Int8 { rerank: true } => self.exact_score(row, probe),
-            Storage::F16 => self.f32_score(self.kernels.pair_f16(op, probe, &self.f16s.data[span])),
+            Storage::F16 => self.f32_score(self.kernels.pair_f16(op, probe, &self.f16s[span])),
             Storage::Int8 { rerank: false } => {
                 let Some(q) = self.quant else {
                     return f32::NEG_INFINITY;
@@ -618,7 +659,7 @@ impl Index {
                 with_scratch(|s| {
                     s.qprobes.resize(self.dim, 0);
                     q.quantize(probe, &mut s.qprobes);
-                    let raw = self.kernels.pair_i8(op, &s.qprobes, &self.i8s.data[span]);
+                    let raw = self.kernels.pair_i8(op, &s.qprobes, &self.i8s[span]);
                     wipe(&mut s.qprobes);
                     i8_score(raw, q.product_scale(), op == Op::L2Sq)
                 })
@@ -663,10 +704,10 @@ impl Index {
             ProbeRef::F32(p) => {
                 let out = &mut out[..g * n];
                 match (self.storage, g) {
-                    (Storage::F16, 4) => k.scan4_f16(op, split4(p, d), &self.f16s.data[span], out),
-                    (Storage::F16, _) => k.scan_f16(op, &p[..d], &self.f16s.data[span], out),
-                    (_, 4) => k.scan4_f32(op, split4(p, d), &self.f32s.data[span], out),
-                    (_, _) => k.scan_f32(op, &p[..d], &self.f32s.data[span], out),
+                    (Storage::F16, 4) => k.scan4_f16(op, split4(p, d), &self.f16s[span], out),
+                    (Storage::F16, _) => k.scan_f16(op, &p[..d], &self.f16s[span], out),
+                    (_, 4) => k.scan4_f32(op, split4(p, d), &self.f32s[span], out),
+                    (_, _) => k.scan_f32(op, &p[..d], &self.f32s[span], out),
                 }
                 if op == Op::L2Sq {
                     out.iter_mut().for_each(|s| *s = -*s);
@@ -675,9 +716,9 @@ impl Index {
             ProbeRef::I8(p) => {
                 let iout = &mut iout[..g * n];
                 if g == 4 {
-                    k.scan4_i8(op, split4(p, d), &self.i8s.data[span], iout);
+                    k.scan4_i8(op, split4(p, d), &self.i8s[span], iout);
                 } else {
-                    k.scan_i8(op, &p[..d], &self.i8s.data[span], iout);
+                    k.scan_i8(op, &p[..d], &self.i8s[span], iout);
                 }
                 let (ps, neg) = (self.product_scale(), op == Op::L2Sq);
                 for (o, &r) in out[..g * n].iter_mut().zip(iout.iter()) {
@@ -692,7 +733,7 @@ impl Index {
         if required == 0 {
             return (true, true);
         }
-        let tags = &self.tags.data[rows];
+        let tags = &self.tags[rows];
         let matching = tags.iter().filter(|&&t| t & required == required).count();
         (matching == tags.len(), matching > 0)
     }
@@ -712,7 +753,7 @@ impl Index {
             let (all, any) = self.tag_block(start..end, required);
             if any {
                 self.score_block(probe, 1, start..end, scores, iscores);
-                let tags = &self.tags.data[start..end];
+                let tags = &self.tags[start..end];
                 for (j, (&s, &t)) in scores[..end - start].iter().zip(tags).enumerate() {
                     if s >= min_score && (all || t & required == required) {
                         top.push((start + j) as u32, s);
@@ -974,7 +1015,7 @@ impl Index {
                     start = end;
                     continue;
                 }
-                let tags = &self.tags.data[start..end];
+                let tags = &self.tags[start..end];
                 let mut p = 0;
                 while p < pt {
                     let g = if pt - p >= 4 { 4 } else { 1 };
@@ -1010,15 +1051,14 @@ impl Index {
     #[doc(hidden)]
     pub fn raw_capacity_bytes_for_test(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.memory_bytes());
-        out.extend(self.tags.data.iter().flat_map(|t| t.to_le_bytes()));
-        out.extend(self.f32s.data.iter().flat_map(|x| x.to_le_bytes()));
+        out.extend(self.tags.iter().flat_map(|t| t.to_le_bytes()));
+        out.extend(self.f32s.iter().flat_map(|x| x.to_le_bytes()));
         out.extend(
             self.f16s
-                .data
                 .iter()
                 .flat_map(|x| x.to_bits().to_le_bytes()),
         );
-        out.extend(self.i8s.data.iter().map(|&x| x as u8));
+        out.extend(self.i8s.iter().map(|&x| x as u8));
         out
     }
 
@@ -1026,14 +1066,14 @@ impl Index {
     #[doc(hidden)]
     pub fn spare_capacity_is_zeroed_for_test(&self) -> bool {
         let (l, d) = (self.len, self.dim);
-        self.tags.data[l..].iter().all(|&t| t == 0)
-            && self.f32s.data[(l * d).min(self.f32s.data.len())..]
+        self.tags[l..].iter().all(|&t| t == 0)
+            && self.f32s[(l * d).min(self.f32s.len())..]
                 .iter()
                 .all(|x| x.to_bits() == 0)
-            && self.f16s.data[(l * d).min(self.f16s.data.len())..]
+            && self.f16s[(l * d).min(self.f16s.len())..]
                 .iter()
                 .all(|x| x.to_bits() == 0)
-            && self.i8s.data[(l * d).min(self.i8s.data.len())..]
+            && self.i8s[(l * d).min(self.i8s.len())..]
                 .iter()
                 .all(|&x| x == 0)
     }

@@ -753,12 +753,7 @@ impl Index {
             let (all, any) = self.tag_block(start..end, required);
             if any {
                 self.score_block(probe, 1, start..end, scores, iscores);
-                let tags = &self.tags[start..end];
-                for (j, (&s, &t)) in scores[..end - start].iter().zip(tags).enumerate() {
-                    if s >= min_score && (all || t & required == required) {
-                        top.push((start + j) as u32, s);
-                    }
-                }
+                offer(top, start, &scores[..end - start], &self.tags[start..end], (all, required, min_score));
             }
             start = end;
         }
@@ -1027,11 +1022,7 @@ impl Index {
                     self.score_block(pr, g, start..end, scores, iscores);
                     for (gi, top) in tops[p..p + g].iter_mut().enumerate() {
                         let sc = &scores[gi * nr..(gi + 1) * nr];
-                        for (j, (&sv, &t)) in sc.iter().zip(tags).enumerate() {
-                            if sv >= scan_min && (all || t & required == required) {
-                                top.push((start + j) as u32, sv);
-                            }
-                        }
+                        offer(top, start, sc, tags, (all, required, scan_min));
                     }
                     p += g;
                 }
@@ -1076,6 +1067,25 @@ impl Index {
             && self.i8s[(l * d).min(self.i8s.len())..]
                 .iter()
                 .all(|&x| x == 0)
+    }
+}
+
+/// Offers the scores of rows `start..start + scores.len()` (tags `tags`) to `top`:
+/// rows with `tags & required == required` (or `all`) and `score >= min_score`.
+///
+/// Rows arrive in increasing order and every row already kept is lower, so once `top` is
+/// full a row can only enter with a score strictly above the worst kept score (a tie
+/// loses to the lower row). That one comparison against a cached threshold rejects
+/// almost every row of a scan without touching the heap (the heap push was a call and
+/// about 20 instructions per row). The threshold starts as NaN (`!(s <= NaN)` admits
+/// everything while `top` is not full; NaN scores still go to `push`, which rejects them).
+#[inline]
+fn offer(top: &mut TopK, start: usize, scores: &[f32], tags: &[u64], (all, required, min_score): (bool, u64, f32)) {
+    let mut thr = top.threshold().unwrap_or(f32::NAN);
+    for (j, (&s, &t)) in scores.iter().zip(tags).enumerate() {
+        if !(s <= thr) && s >= min_score && (all || t & required == required) && top.push((start + j) as u32, s) {
+            thr = top.threshold().unwrap_or(f32::NAN);
+        }
     }
 }
 

@@ -1099,3 +1099,30 @@ fn assert_send_sync() {
     fn is<T: Send + Sync>() {}
     is::<Index>();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_start_on_a_cache_line_and_keep_their_contents() {
+        let mut b: Buf<f32> = Buf::new();
+        assert!(b.is_empty());
+        for (n, live) in [(1usize, 0usize), (1000, 1), (100_000, 1000), (3, 3), (0, 0), (50, 0)] {
+            let before: Vec<f32> = b[..live.min(b.len())].to_vec();
+            b.resize_to(n, live);
+            assert_eq!(b.len(), n);
+            if n > 0 {
+                assert_eq!(b.as_ptr() as usize % ALIGN, 0, "n = {n}");
+            }
+            assert_eq!(&b[..before.len().min(n)], &before[..before.len().min(n)]);
+            for (i, x) in b.iter_mut().enumerate() {
+                *x = i as f32 + 1.0;
+            }
+        }
+        let mut t: Buf<i8> = Buf::new();
+        t.resize_to(513, 0);
+        assert_eq!(t.as_ptr() as usize % ALIGN, 0);
+        assert!(t.allocated() <= 513 + ALIGN);
+    }
+}

@@ -279,12 +279,15 @@ impl std::fmt::Debug for Index {
 }
 
 impl Index {
-    /// An empty index using the process-wide kernels ([`kernels::kernels`]).
+    /// An empty index using the kernel path chosen for its storage in this process
+    /// ([`kernels::chosen`]: measured once per process and scan type, about 1 ms the
+    /// first time; `FIDEX_KERNELS` / `FIDEX_FORCE_PORTABLE` override it). [`Index::kernels`]
+    /// tells which.
     ///
     /// # Panics
     /// If `dim == 0` or `dim > MAX_DIM` (the caller validates the dimension first).
     pub fn new(dim: usize, metric: Metric, storage: Storage) -> Index {
-        Index::with_kernels(dim, metric, storage, kernels::kernels())
+        Index::with_kernels(dim, metric, storage, kernels::chosen(storage))
     }
 
     /// Like [`Index::new`] with an explicit kernel path (tests and benchmarks compare
@@ -317,7 +320,8 @@ impl Index {
         }
     }
 
-    /// The kernel path this index uses.
+    /// The kernel path this index uses (`kernels().name()` is what a vault reports as its
+    /// kernel).
     pub fn kernels(&self) -> &'static Kernels {
         self.kernels
     }

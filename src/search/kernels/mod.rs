@@ -11,9 +11,11 @@
 //! | `x86_64-avx512-vnni` | the above + AVX-512 VNNI | int8 dot products with `vpdpbusd` |
 //! | `aarch64-neon` | aarch64 (NEON is baseline) | 4 probes × 4 rows; f16 widened with integer ops |
 //!
-//! The path is selected once per process ([`kernels`]) by runtime feature detection.
-//! `FIDEX_FORCE_PORTABLE=1` forces the portable path; `FIDEX_KERNELS=<name>` asks for a
-//! named path (ignored when that path cannot run here).
+//! Which path an index uses is chosen per scan type (f32, f16, int8) by timing every
+//! path that can run here on a small sample, once per process ([`dispatch`], [`chosen`]):
+//! the widest instruction set is not the fastest on every CPU. `FIDEX_FORCE_PORTABLE=1`
+//! forces the portable path; `FIDEX_KERNELS=<name>` names a path (ignored when that path
+//! cannot run here), `FIDEX_KERNELS=<a>,<b>` restricts the measurement to those.
 //! [`available`] lists every path that can run on this CPU, so tests and benchmarks can
 //! compare them in one process.
 //!
@@ -45,7 +47,10 @@
 
 use half::f16;
 
+pub mod dispatch;
 mod portable;
+
+pub use dispatch::chosen;
 
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -85,7 +90,7 @@ type Scan4I8 = unsafe fn([&[i8]; 4], &[i8], &mut [i32]);
 
 /// One complete set of kernels (one implementation path).
 ///
-/// Obtain one with [`kernels`] (the process-wide choice), [`portable`], [`best`] or
+/// Obtain one with [`chosen`] (the measured choice per storage), [`kernels`], [`portable`], [`best`] or
 /// [`available`]. All methods are safe; see the module docs for preconditions.
 ///
 /// ```
@@ -285,34 +290,21 @@ pub fn available() -> Vec<&'static Kernels> {
     v
 }
 
-/// The fastest path that can run on this CPU (ignores environment variables).
+/// The most capable path that can run on this CPU (the last of [`available`]; ignores
+/// environment variables). Not necessarily the fastest: [`chosen`] measures.
 pub fn best() -> &'static Kernels {
     available().last().copied().unwrap_or_else(portable)
 }
 
-fn select() -> &'static Kernels {
-    let truthy = |v: String| matches!(v.trim(), "1" | "true" | "TRUE" | "yes" | "on");
-    if std::env::var("FIDEX_FORCE_PORTABLE")
-        .map(truthy)
-        .unwrap_or(false)
-    {
-        return portable();
-    }
-    if let Ok(name) = std::env::var("FIDEX_KERNELS") {
-        if let Some(k) = available().into_iter().find(|k| k.name == name.trim()) {
-            return k;
-        }
-    }
-    best()
-}
-
-/// The kernels used by [`crate::search::Index`] by default, chosen once per process.
+/// The kernels [`crate::search::Index::new`] uses for `Storage::F32`, chosen once per
+/// process ([`dispatch`]: measured, or named by `FIDEX_KERNELS` / `FIDEX_FORCE_PORTABLE`).
+/// Other storages may use another path: see [`chosen`].
 pub fn kernels() -> &'static Kernels {
-    static SELECTED: std::sync::OnceLock<&'static Kernels> = std::sync::OnceLock::new();
-    SELECTED.get_or_init(select)
+    chosen(crate::search::Storage::F32)
 }
 
-/// Name of the dispatched path, e.g. `"x86_64-avx512-vnni"` or `"portable"`.
+/// Name of the dispatched path for `Storage::F32`, e.g. `"x86_64-avx512-vnni"` or
+/// `"portable"` (per storage: `chosen(storage).name()`).
 pub fn detected() -> &'static str {
     kernels().name
 }

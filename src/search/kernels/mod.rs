@@ -131,6 +131,35 @@ impl Kernels {
         self.name
     }
 
+    /// Whether `self` and `other` run the same code for `scan` (e.g. `x86_64-avx512` and
+    /// `x86_64-avx512-vnni` share their f32 and f16 kernels; only int8 differs). Compares
+    /// the kernels' addresses: "false" can only mean "not known to be the same".
+    pub fn same_code(&self, other: &Kernels, scan: dispatch::ScanType) -> bool {
+        let addr = |k: &Kernels| -> [usize; 4] {
+            match scan {
+                dispatch::ScanType::F32 => [
+                    k.scan_f32[0] as usize,
+                    k.scan_f32[1] as usize,
+                    k.scan4_f32[0] as usize,
+                    k.scan4_f32[1] as usize,
+                ],
+                dispatch::ScanType::F16 => [
+                    k.scan_f16[0] as usize,
+                    k.scan_f16[1] as usize,
+                    k.scan4_f16[0] as usize,
+                    k.scan4_f16[1] as usize,
+                ],
+                dispatch::ScanType::I8 => [
+                    k.scan_i8[0] as usize,
+                    k.scan_i8[1] as usize,
+                    k.scan4_i8[0] as usize,
+                    k.scan4_i8[1] as usize,
+                ],
+            }
+        };
+        addr(self) == addr(other)
+    }
+
     /// `Σ aᵢ·bᵢ` over `min(a.len(), b.len())` components (0 if empty).
     pub fn dot_f32(&self, a: &[f32], b: &[f32]) -> f32 {
         self.pair_f32(Op::Dot, a, b)

@@ -32,6 +32,7 @@
 //! fidex_qps / faiss_qps, against faiss's best thread setting. No assertion on timings.
 //! Without `--bench` in the arguments (e.g. run by `cargo test --all-targets`) it does a
 //! small smoke run (N = 2000).
+use fidex::search::kernels::dispatch;
 use fidex::search::synth;
 
 use fidex::search::{Hit, Index, Metric, SearchOptions, Storage};
@@ -58,6 +59,47 @@ struct Figures {
     index_bytes: usize,
     raw_bytes: usize,
     rss_delta_bytes: i64,
+}
+
+/// The dispatched path per scanned representation, e.g. `f32=x86_64-avx512-vnni,f16=...`.
+fn kernel_names() -> String {
+    [("f32", Storage::F32), ("f16", Storage::F16), ("int8", Storage::Int8 { rerank: true })]
+        .iter()
+        .map(|(n, s)| format!("{n}={}", fidex::search::kernels::chosen(*s).name()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn load_avg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "n/a".into())
+}
+
+/// Streaming read bandwidth of `data` with `threads` threads (best of 5), GB/s: the floor
+/// of a memory-bound single-probe scan, measured in the same run.
+fn stream_gbs(data: &[f32], threads: usize) -> f64 {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let s: f32 = pool.install(|| {
+            data.par_chunks(data.len().div_ceil(threads))
+                .map(|c| {
+                    let mut acc = [0.0f32; 16];
+                    for ch in c.chunks_exact(16) {
+                        for (a, &x) in acc.iter_mut().zip(ch) {
+                            *a += x;
+                        }
+                    }
+                    acc.iter().sum::<f32>()
+                })
+                .sum()
+        });
+        std::hint::black_box(s);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    std::mem::size_of_val(data) as f64 / best / 1e9
 }
 
 fn rss_bytes() -> i64 {
@@ -323,6 +365,15 @@ fn jnum(x: f64) -> String {
     }
 }
 
+/// Bytes per component a fidex method's single-probe scan streams.
+fn scanned_bytes_per_component(method: &str) -> f64 {
+    match method {
+        "fidex F32" => 4.0,
+        "fidex F16" => 2.0,
+        _ => 1.0,
+    }
+}
+
 fn fig_json(f: &Figures) -> String {
     format!(
         "{{\"method\":\"{}\",\"threads\":\"{}\",\"build_s\":{},\"single_median_ms\":{},\"single_p90_ms\":{},\"batch_probes_per_s\":{},\"recall_at_1\":{},\"recall_at_10\":{},\"index_bytes\":{},\"raw_bytes\":{},\"index_over_raw\":{},\"rss_delta_bytes\":{}}}",
@@ -392,11 +443,15 @@ fn main() {
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!(
-        "fidex search bench: kernels = {}, cpu = {cpu}, cores = {cores}, rayon threads = {}, faiss = {}",
-        fidex::search::kernels::detected(),
+        "fidex search bench: kernels = {}, cpu = {cpu}, cores = {cores}, rayon threads = {}, faiss = {}, load average {}",
+        kernel_names(),
         rayon::current_num_threads(),
-        cfg!(feature = "faiss")
+        cfg!(feature = "faiss"),
+        load_avg()
     );
+    for st in [Storage::F32, Storage::F16, Storage::Int8 { rerank: true }] {
+        println!("  dispatch {}", dispatch::choice(dispatch::ScanType::of(st)));
+    }
     let mut json_sizes = Vec::new();
     for &n in &sizes {
         let ids = n.div_ceil(CAPTURES);
@@ -409,6 +464,12 @@ fn main() {
         let truth = ground_truth(&rows, &probes, K);
         let gt_s = t.elapsed().as_secs_f64();
         eprintln!("N={n}: data {gen_s:.1}s, exact ground truth {gt_s:.1}s");
+        let (bw1, bw2) = (stream_gbs(&rows, 1), stream_gbs(&rows, 2));
+        println!(
+            "\nN = {n}: streaming read of the f32 matrix ({:.0} MB): {bw1:.1} GB/s (1 thread), {bw2:.1} GB/s (2 threads); load average {}",
+            (rows.len() * 4) as f64 / 1e6,
+            load_avg()
+        );
         let mut figs = Vec::new();
         for (key, name, st) in [
             ("f32", "fidex F32", Storage::F32),
@@ -439,6 +500,17 @@ fn main() {
             faiss_side::set_threads(omp_default);
         }
         print_table(n, &figs);
+        // Scan bandwidth of the fidex single probes against the 2-thread streaming read.
+        for f in figs.iter().filter(|f| f.method.starts_with("fidex") && !f.method.starts_with("fidex IVF")) {
+            let b = scanned_bytes_per_component(&f.method) * (n * DIM) as f64;
+            println!(
+                "    {:<30} single probe scans {:.1} GB/s = {:.0} % of the 2-thread streaming read",
+                f.method,
+                b / f.lat_median_ms / 1e6,
+                100.0 * b / f.lat_median_ms / 1e6 / bw2
+            );
+        }
+        println!("  load average after N = {n}: {}", load_avg());
         // Ratios fidex / faiss (best thread setting of faiss).
         let mut ratios = Vec::new();
         let mut best_json = Vec::new();
@@ -464,7 +536,8 @@ fn main() {
             }
         }
         json_sizes.push(format!(
-            "{{\"n\":{n},\"dim\":{DIM},\"k\":{K},\"single_probes\":{SINGLE},\"batch_probes\":{BATCH},\"ground_truth\":\"exact f32 brute force (bench)\",\"figures\":[{}],\"faiss_best\":{{{}}},\"ratios\":[{}]}}",
+            "{{\"n\":{n},\"stream_gbs_1t\":{bw1:.2},\"stream_gbs_2t\":{bw2:.2},\"load_avg\":\"{}\",\"dim\":{DIM},\"k\":{K},\"single_probes\":{SINGLE},\"batch_probes\":{BATCH},\"ground_truth\":\"exact f32 brute force (bench)\",\"figures\":[{}],\"faiss_best\":{{{}}},\"ratios\":[{}]}}",
+            load_avg(),
             figs.iter().map(fig_json).collect::<Vec<_>>().join(","),
             best_json.join(","),
             ratios.join(",")
@@ -472,7 +545,7 @@ fn main() {
     }
     println!(
         "{{\"bench\":\"search\",\"kernels\":\"{}\",\"cpu\":\"{}\",\"cores\":{cores},\"faiss\":{},\"faiss_memory\":\"ntotal*code_size (+SQ8 trained 2*d floats)\",\"sizes\":[{}]}}",
-        fidex::search::kernels::detected(),
+        kernel_names(),
         cpu.replace('"', "'"),
         cfg!(feature = "faiss"),
         json_sizes.join(",")

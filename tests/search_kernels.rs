@@ -116,6 +116,35 @@ proptest! {
         }
     }
 
+    /// Hamming scans: every path equals a plain popcount, single and 4-probe.
+    #[test]
+    fn bit_scans_are_exact(
+        w in 1usize..=20,
+        n in 0usize..=13,
+        seed in any::<u64>(),
+    ) {
+        let mut rng = fidex::search::synth::Rng::new(seed);
+        let probes: Vec<u64> = (0..4 * w).map(|_| rng.next_u64()).collect();
+        let rows: Vec<u64> = (0..n * w).map(|_| rng.next_u64()).collect();
+        let pr: [&[u64]; 4] = [&probes[..w], &probes[w..2 * w], &probes[2 * w..3 * w], &probes[3 * w..]];
+        let want = |p: &[u64], i: usize| -> i32 {
+            p.iter().zip(&rows[i * w..(i + 1) * w]).map(|(a, b)| (a ^ b).count_ones() as i32).sum()
+        };
+        for k in kernels::available() {
+            let mut s1 = vec![-1i32; n + 2];
+            let mut s4 = vec![-1i32; 4 * n];
+            k.scan4_bits(pr, &rows, &mut s4);
+            for (p, probe) in pr.iter().enumerate() {
+                k.scan_bits(probe, &rows, &mut s1);
+                for i in 0..n {
+                    prop_assert_eq!(s1[i], want(probe, i), "{}", k.name());
+                    prop_assert_eq!(s4[p * n + i], want(probe, i), "{}", k.name());
+                }
+                prop_assert_eq!(&s1[n..], &[-1, -1][..], "{}: only rows that fit are written", k.name());
+            }
+        }
+    }
+
     /// pair == scan (1×R) == scan4 (4×R) bit for bit within each path, for every type,
     /// both ops, any row count (exercising full register blocks and leftovers).
     #[test]

@@ -25,6 +25,11 @@
 //! applied since int8 scores are approximate), which are then re-scored exactly with
 //! the `f32` rows; `min_score` applies to the exact scores.
 //!
+//! With sign codes ([`Index::enable_sign_codes`], `Storage::F32` only) a 1-bit code of
+//! every row (`dim / 8` bytes) is kept next to the f32 rows; scans read the codes
+//! (Hamming distance, 1/32 of the f32 bytes) and keep the `max(candidates, k)` nearest,
+//! which are re-scored exactly like the int8 candidates.
+//!
 //! [`Index::search_batch`] tiles probes (64 at a time) × rows (≈ 32 KiB of rows, which
 //! stay in L1/L2) and runs the 4-probe microkernel, so each row fetched from memory
 //! serves 64 probes and each row load from cache serves 4 probes.
@@ -176,6 +181,8 @@ struct Scratch {
     iscores: Vec<i32>,
     /// Quantised probes; zeroed after every use.
     qprobes: Vec<i8>,
+    /// Sign codes of probes; zeroed after every use.
+    bprobes: Vec<u64>,
     top: TopK,
     top2: TopK,
     tops: Vec<TopK>,
@@ -188,6 +195,8 @@ struct Scratch {
 struct ParScratch {
     /// Quantised probe; zeroed after every use.
     qprobe: Vec<i8>,
+    /// Sign code of the probe; zeroed after every use.
+    bprobe: Vec<u64>,
     /// Per-chunk best hits.
     parts: Vec<Vec<Hit>>,
 }
@@ -225,6 +234,17 @@ fn i8_score(raw: i32, product_scale: f32, negate: bool) -> f32 {
     }
 }
 
+/// What a scan reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Repr {
+    /// `f32` or `f16` rows, `f32` probe.
+    F32Probe,
+    /// int8 rows, quantised probe.
+    I8,
+    /// Sign codes.
+    Bits,
+}
+
 /// A probe in the representation the scan needs.
 #[derive(Clone, Copy)]
 enum ProbeRef<'a> {
@@ -232,6 +252,8 @@ enum ProbeRef<'a> {
     F32(&'a [f32]),
     /// Quantised probe(s), for int8 rows.
     I8(&'a [i8]),
+    /// Sign code(s) of the probe(s), for a sign-code scan.
+    Bits(&'a [u64]),
 }
 
 /// The template matrix of one vault. See the module docs for the design.
@@ -261,6 +283,11 @@ pub struct Index {
     f16s: Buf<f16>,
     i8s: Buf<i8>,
     quant: Option<Int8Quantizer>,
+    /// Sign codes ([`quant::sign_bits`]), `sign_words(dim)` words per row, kept while
+    /// `sign` is set.
+    bits: Buf<u64>,
+    /// Candidates the sign-code scan passes to the exact re-rank (`None`: no sign codes).
+    sign: Option<usize>,
 }
 
 impl std::fmt::Debug for Index {
@@ -274,6 +301,7 @@ impl std::fmt::Debug for Index {
             .field("capacity", &self.cap)
             .field("kernels", &self.kernels.name())
             .field("int8_scale", &self.quant.map(|q| q.scale()))
+            .field("sign_code_candidates", &self.sign)
             .finish()
     }
 }
@@ -317,6 +345,8 @@ impl Index {
             f16s: Buf::new(),
             i8s: Buf::new(),
             quant: None,
+            bits: Buf::new(),
+            sign: None,
         }
     }
 
@@ -363,7 +393,12 @@ impl Index {
 
     /// Bytes of one row over all kept representations, plus its 8-byte tag mask.
     fn row_bytes(&self) -> usize {
-        self.dim * self.storage.bytes_per_component() + 8
+        self.dim * self.storage.bytes_per_component() + 8 + self.sign.map_or(0, |_| 8 * self.words())
+    }
+
+    /// Words of one sign code.
+    fn words(&self) -> usize {
+        quant::sign_words(self.dim)
     }
 
     /// Bytes allocated for rows and tags (capacity, not length).
@@ -372,6 +407,7 @@ impl Index {
             + self.f32s.allocated() * 4
             + self.f16s.allocated() * 2
             + self.i8s.allocated()
+            + self.bits.allocated() * 8
     }
 
     /// Bytes the live rows and tags need (`len × row bytes`): the reference for
@@ -402,6 +438,10 @@ impl Index {
         }
         if matches!(self.storage, Storage::Int8 { .. }) {
             self.i8s.resize_to(cap * d, live * d);
+        }
+        if self.sign.is_some() {
+            let w = self.words();
+            self.bits.resize_to(cap * w, live * w);
         }
         self.cap = cap;
     }
@@ -462,6 +502,10 @@ impl Index {
                 }
             }
         }
+        if self.sign.is_some() {
+            let w = self.words();
+            quant::sign_bits(v, &mut self.bits[row * w..(row + 1) * w]);
+        }
         self.len += 1;
         row as u32
     }
@@ -496,6 +540,13 @@ impl Index {
             Storage::F16 => wipe(&mut self.f16s[from]),
             Storage::Int8 { .. } => wipe(&mut self.i8s[from]),
             Storage::F32 => {}
+        }
+        if self.sign.is_some() {
+            let w = self.words();
+            if row != last {
+                self.bits.move_within(last * w..(last + 1) * w, row * w);
+            }
+            wipe(&mut self.bits[last * w..(last + 1) * w]);
         }
         self.len = last;
         // Give memory back after many removals (hysteresis: > 1/8 slack plus a chunk).
@@ -550,6 +601,7 @@ impl Index {
         self.f32s.wipe_all();
         self.f16s.wipe_all();
         self.i8s.wipe_all();
+        self.bits.wipe_all();
         self.len = 0;
     }
 
@@ -682,7 +734,9 @@ impl Index {
 
     /// Size of the first-stage selection and the `min_score` used while scanning.
     fn first_stage(&self, k: usize, min_score: f32) -> (usize, f32) {
-        if self.storage == (Storage::Int8 { rerank: true }) {
+        if let Some(c) = self.sign {
+            (c.max(k).min(self.len), f32::NEG_INFINITY)
+        } else if self.storage == (Storage::Int8 { rerank: true }) {
             (rerank_candidates(k).min(self.len), f32::NEG_INFINITY)
         } else {
             (k.min(self.len), min_score)
@@ -729,7 +783,110 @@ impl Index {
                     *o = i8_score(r, ps, neg);
                 }
             }
+            ProbeRef::Bits(p) => {
+                // Score = −Hamming distance (higher is better, as for every metric).
+                let w = self.words();
+                let (iout, codes) = (&mut iout[..g * n], &self.bits[rows.start * w..rows.end * w]);
+                if g == 4 {
+                    k.scan4_bits(split4(p, w), codes, iout);
+                } else {
+                    k.scan_bits(&p[..w], codes, iout);
+                }
+                for (o, &h) in out[..g * n].iter_mut().zip(iout.iter()) {
+                    *o = -(h as f32);
+                }
+            }
         }
+    }
+
+    /// Whether the first stage selects candidates that `finish_into` re-scores exactly.
+    fn reranks(&self) -> bool {
+        self.sign.is_some() || self.storage == (Storage::Int8 { rerank: true })
+    }
+
+    /// The representation a scan reads.
+    fn scan_repr(&self) -> Repr {
+        match (self.sign, self.storage) {
+            (Some(_), _) => Repr::Bits,
+            (None, Storage::Int8 { .. }) => Repr::I8,
+            (None, _) => Repr::F32Probe,
+        }
+    }
+
+    /// `probes` (a multiple of `dim`) in the representation the scan needs, using the
+    /// caller's buffers for quantised probes or sign codes (the caller wipes them).
+    fn prepare<'a>(&self, probes: &'a [f32], q: &'a mut Vec<i8>, b: &'a mut Vec<u64>) -> ProbeRef<'a> {
+        match self.scan_repr() {
+            Repr::F32Probe => ProbeRef::F32(probes),
+            Repr::I8 => {
+                self.quantize_probes(probes, q);
+                ProbeRef::I8(q)
+            }
+            Repr::Bits => {
+                let (d, w) = (self.dim, self.words());
+                b.clear();
+                b.resize(probes.len() / d * w, 0);
+                for (p, code) in probes.chunks_exact(d).zip(b.chunks_exact_mut(w)) {
+                    quant::sign_bits(p, code);
+                }
+                ProbeRef::Bits(b)
+            }
+        }
+    }
+
+    /// Keeps a 1-bit sign code of every row (`dim / 8` bytes: 64 for d = 512) and makes
+    /// every search scan those codes instead of the rows, then re-score the best
+    /// `max(candidates, k)` by Hamming distance exactly from the `f32` rows (scores and
+    /// `min_score` as without the codes). Only for `Storage::F32` (the exact rows are
+    /// needed); returns `false` otherwise or for `candidates == 0`, and changes nothing.
+    /// Calling it again changes the number of candidates.
+    ///
+    /// The scan reads 1/32 of the f32 bytes. Results are exact for the rows that reach
+    /// the re-rank; a true neighbour is missed only if more than `candidates` rows have
+    /// a smaller Hamming distance to the probe, which on face embeddings (genuine
+    /// matches at cosine 0.7–0.9, impostors near 0) needs far fewer candidates for
+    /// recall@1 than for recall@10 (the 10th best is an impostor whose sign code barely
+    /// differs from the other impostors'): see docs/BENCHMARKS.md. Meant for Cosine and
+    /// InnerProduct on roughly centred data.
+    ///
+    /// ```
+    /// use fidex::search::{synth, Index, Metric, SearchOptions, Storage};
+    /// let rows = synth::clustered(250, 4, 64, 1);
+    /// let mut idx = Index::new(64, Metric::Cosine, Storage::F32);
+    /// for r in rows.chunks_exact(64) {
+    ///     idx.push(r, 1);
+    /// }
+    /// let exact = idx.search(&rows[..64], 5, f32::NEG_INFINITY, 0, &SearchOptions::default());
+    /// assert!(idx.enable_sign_codes(200));
+    /// let fast = idx.search(&rows[..64], 5, f32::NEG_INFINITY, 0, &SearchOptions::default());
+    /// assert_eq!(fast[0], exact[0]); // same best row, same exact score
+    /// ```
+    pub fn enable_sign_codes(&mut self, candidates: usize) -> bool {
+        if self.storage != Storage::F32 || candidates == 0 {
+            return false;
+        }
+        if self.sign.is_none() {
+            let w = self.words();
+            self.bits.resize_to(self.cap * w, 0);
+            for row in 0..self.len {
+                let span = self.span(row);
+                quant::sign_bits(&self.f32s[span], &mut self.bits[row * w..(row + 1) * w]);
+            }
+        }
+        self.sign = Some(candidates);
+        true
+    }
+
+    /// Drops the sign codes (zeroed first); searches scan the rows again.
+    pub fn disable_sign_codes(&mut self) {
+        self.bits.wipe_all();
+        self.bits = Buf::new();
+        self.sign = None;
+    }
+
+    /// The number of re-ranked candidates of the sign-code scan, if enabled.
+    pub fn sign_code_candidates(&self) -> Option<usize> {
+        self.sign
     }
 
     /// Rows `start..end` as (all rows match `required`, at least one matches).
@@ -774,7 +931,7 @@ impl Index {
     /// [`Index::finish`] into `out` (cleared first; no allocation when it has room).
     fn finish_into(&self, probe: &[f32], top: &mut TopK, top2: &mut TopK, k: usize, min_score: f32, out: &mut Vec<Hit>) {
         out.clear();
-        if self.storage != (Storage::Int8 { rerank: true }) {
+        if !self.reranks() {
             out.reserve(top.len());
             top.drain_sorted_into(out);
             return;
@@ -831,7 +988,6 @@ impl Index {
         let (cap, scan_min) = self.first_stage(k, min_score);
         let threads = Index::effective_threads(opts);
         let chunks = threads.min(self.len / PAR_MIN_ROWS).max(1);
-        let is_i8 = matches!(self.storage, Storage::Int8 { .. });
         if chunks == 1 {
             return with_scratch(|s| {
                 s.ensure_scores(BLOCK_ROWS);
@@ -839,16 +995,12 @@ impl Index {
                     scores,
                     iscores,
                     qprobes,
+                    bprobes,
                     top,
                     top2,
                     ..
                 } = s;
-                let p = if is_i8 {
-                    self.quantize_probes(probe, qprobes);
-                    ProbeRef::I8(qprobes)
-                } else {
-                    ProbeRef::F32(probe)
-                };
+                let p = self.prepare(probe, qprobes, bprobes);
                 top.reset(cap);
                 self.scan_one(
                     p,
@@ -858,6 +1010,7 @@ impl Index {
                     (scores, iscores),
                 );
                 wipe(qprobes);
+                wipe(bprobes);
                 self.finish_into(probe, top, top2, k, min_score, out)
             });
         }
@@ -866,13 +1019,8 @@ impl Index {
         // and uses fresh ones). The calling thread's quantised probe and per-chunk result
         // buffers are taken out of its scratch for the duration and put back after.
         let mut par = with_scratch(|s| std::mem::take(&mut s.par));
-        let ParScratch { qprobe, parts } = &mut par;
-        let p = if is_i8 {
-            self.quantize_probes(probe, qprobe);
-            ProbeRef::I8(qprobe)
-        } else {
-            ProbeRef::F32(probe)
-        };
+        let ParScratch { qprobe, bprobe, parts } = &mut par;
+        let p = self.prepare(probe, qprobe, bprobe);
         if parts.len() < chunks {
             parts.resize_with(chunks, Vec::new);
         }
@@ -895,6 +1043,7 @@ impl Index {
             })
         }));
         wipe(qprobe);
+        wipe(bprobe);
         with_scratch(|s| {
             s.top.reset(cap);
             for h in parts[..chunks].iter().flatten() {
@@ -977,12 +1126,12 @@ impl Index {
     ) -> Vec<Vec<Hit>> {
         let d = self.dim;
         let (cap, scan_min) = self.first_stage(k, min_score);
-        let is_i8 = matches!(self.storage, Storage::Int8 { .. });
-        let scan_bytes = match self.storage {
-            Storage::F32 => 4,
-            Storage::F16 => 2,
-            Storage::Int8 { .. } => 1,
-        } * d;
+        let scan_bytes = match (self.scan_repr(), self.storage) {
+            (Repr::Bits, _) => 8 * self.words(),
+            (_, Storage::F32) => 4 * d,
+            (_, Storage::F16) => 2 * d,
+            (_, Storage::Int8 { .. }) => d,
+        };
         let rt = ((ROW_TILE_BYTES / scan_bytes).clamp(4, 256) / 4) * 4;
         s.ensure_scores(4 * rt);
         if s.tops.len() < PROBE_TILE {
@@ -992,19 +1141,19 @@ impl Index {
             scores,
             iscores,
             qprobes,
+            bprobes,
             top2,
             tops,
             ..
         } = s;
         let mut results = Vec::with_capacity(probes.len() / d);
+        let w = self.words();
         for tile in probes.chunks(PROBE_TILE * d) {
             let pt = tile.len() / d;
             for t in &mut tops[..pt] {
                 t.reset(cap);
             }
-            if is_i8 {
-                self.quantize_probes(tile, qprobes);
-            }
+            let prepared = self.prepare(tile, qprobes, bprobes);
             let mut start = 0;
             while start < self.len {
                 let end = (start + rt).min(self.len);
@@ -1018,10 +1167,10 @@ impl Index {
                 let mut p = 0;
                 while p < pt {
                     let g = if pt - p >= 4 { 4 } else { 1 };
-                    let pr = if is_i8 {
-                        ProbeRef::I8(&qprobes[p * d..(p + g) * d])
-                    } else {
-                        ProbeRef::F32(&tile[p * d..(p + g) * d])
+                    let pr = match prepared {
+                        ProbeRef::F32(t) => ProbeRef::F32(&t[p * d..(p + g) * d]),
+                        ProbeRef::I8(q) => ProbeRef::I8(&q[p * d..(p + g) * d]),
+                        ProbeRef::Bits(b) => ProbeRef::Bits(&b[p * w..(p + g) * w]),
                     };
                     self.score_block(pr, g, start..end, scores, iscores);
                     for (gi, top) in tops[p..p + g].iter_mut().enumerate() {
@@ -1037,6 +1186,7 @@ impl Index {
                 results.push(self.finish(probe, top, top2, k, min_score));
             }
             wipe(qprobes);
+            wipe(bprobes);
         }
         results
     }
@@ -1054,6 +1204,7 @@ impl Index {
                 .flat_map(|x| x.to_bits().to_le_bytes()),
         );
         out.extend(self.i8s.iter().map(|&x| x as u8));
+        out.extend(self.bits.iter().flat_map(|x| x.to_le_bytes()));
         out
     }
 
@@ -1069,6 +1220,9 @@ impl Index {
                 .iter()
                 .all(|x| x.to_bits() == 0)
             && self.i8s[(l * d).min(self.i8s.len())..]
+                .iter()
+                .all(|&x| x == 0)
+            && self.bits[(l * self.words()).min(self.bits.len())..]
                 .iter()
                 .all(|&x| x == 0)
     }

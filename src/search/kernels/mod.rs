@@ -87,6 +87,10 @@ type ScanF16 = unsafe fn(&[f32], &[f16], &mut [f32]);
 type Scan4F16 = unsafe fn([&[f32]; 4], &[f16], &mut [f32]);
 type ScanI8 = unsafe fn(&[i8], &[i8], &mut [i32]);
 type Scan4I8 = unsafe fn([&[i8]; 4], &[i8], &mut [i32]);
+// Sign codes (1 bit per component, `u64` words): Hamming distances; `probe.len()` words
+// per row, same length contract.
+type ScanBits = unsafe fn(&[u64], &[u64], &mut [i32]);
+type Scan4Bits = unsafe fn([&[u64]; 4], &[u64], &mut [i32]);
 
 /// One complete set of kernels (one implementation path).
 ///
@@ -112,6 +116,8 @@ pub struct Kernels {
     scan4_f16: [Scan4F16; 2],
     scan_i8: [ScanI8; 2],
     scan4_i8: [Scan4I8; 2],
+    scan_bits: ScanBits,
+    scan4_bits: Scan4Bits,
 }
 
 impl std::fmt::Debug for Kernels {
@@ -257,6 +263,41 @@ impl Kernels {
         // SAFETY: as in `scan_f32`: features verified when `self` was handed out, lengths
         // cut to the raw-kernel contract just above.
         unsafe { f(probe, &rows[..n * dim], &mut out[..n]) }
+    }
+
+    /// Hamming distances of the sign code `probe` (`w = probe.len()` words) to consecutive
+    /// rows of `w` words: `out[i] = popcount(probe ^ rows[i*w..(i+1)*w])` for
+    /// `i < min(out.len(), rows.len() / w)`. An empty probe gives 0.
+    ///
+    /// ```
+    /// use fidex::search::kernels;
+    /// let k = kernels::kernels();
+    /// let mut out = [0i32; 2];
+    /// k.scan_bits(&[0b1011], &[0b0001, u64::MAX], &mut out);
+    /// assert_eq!(out, [2, 61]);
+    /// ```
+    pub fn scan_bits(&self, probe: &[u64], rows: &[u64], out: &mut [i32]) {
+        let w = probe.len();
+        if w == 0 {
+            out.fill(0);
+            return;
+        }
+        let n = rows_fitting(w, rows.len(), out.len());
+        // SAFETY: as in `scan_f32`: features verified when `self` was handed out, lengths
+        // cut to the raw-kernel contract just above.
+        unsafe { (self.scan_bits)(probe, &rows[..n * w], &mut out[..n]) }
+    }
+
+    /// Like [`Kernels::scan_bits`] for four probes of the same length (probe-major output,
+    /// `n = min(out.len() / 4, rows.len() / w)`; nothing is computed if the lengths differ).
+    pub fn scan4_bits(&self, probes: [&[u64]; 4], rows: &[u64], out: &mut [i32]) {
+        let w = probes[0].len();
+        if w == 0 || probes.iter().any(|p| p.len() != w) {
+            return;
+        }
+        let n = rows_fitting(w, rows.len(), out.len() / 4);
+        // SAFETY: as in `scan4_f32`.
+        unsafe { (self.scan4_bits)(probes, &rows[..n * w], &mut out[..4 * n]) }
     }
 
     /// Four probes against the same rows, each row loaded once for all four.

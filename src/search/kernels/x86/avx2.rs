@@ -420,6 +420,8 @@ scan_multi_driver!(
 /// Only handed out by `x86::available` after AVX2, FMA and F16C were detected.
 pub(super) static KERNELS: Kernels = Kernels {
     name: "x86_64-avx2",
+    scan_bits: super::bits::scan_bits,
+    scan4_bits: super::bits::scan4_bits,
     scan_f32: [scan_f32::<false>, scan_f32::<true>],
     scan4_f32: [scan4_f32::<false>, scan4_f32::<true>],
     scan_f16: [scan_f16::<false>, scan_f16::<true>],

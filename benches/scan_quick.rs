@@ -10,7 +10,8 @@
 //!
 //! Run: `cargo bench --bench scan_quick -- --paths all` (options: `--paths all|best`,
 //! default best = only the dispatched path per storage; `--n N` or `FIDEX_BENCH_N=N`;
-//! `--storages f32,f16,int8r,int8`). The environment variables of the kernel dispatch
+//! `--storages f32,f16,int8r,int8,bits`, where `bits` is F32 with 1-bit sign codes and an
+//! exact re-rank of `--sign-candidates 64`). The environment variables of the kernel dispatch
 //! apply: `FIDEX_KERNELS=portable,x86_64-avx2 ... --paths all` compares (and dispatches
 //! among) exactly the paths of an AVX2-only CPU.
 //!
@@ -111,9 +112,49 @@ fn stream_gbs(data: &[f32], threads: usize) -> f64 {
     std::mem::size_of_val(data) as f64 / best / 1e9
 }
 
+/// What is scanned: a storage, or F32 with sign codes (`bits`, re-ranking `candidates`).
+#[derive(Clone, Copy, PartialEq)]
+struct Kind {
+    storage: Storage,
+    sign: Option<usize>,
+}
+
+impl Kind {
+    fn key(self) -> &'static str {
+        if self.sign.is_some() {
+            return "bits";
+        }
+        match self.storage {
+            Storage::F32 => "f32",
+            Storage::F16 => "f16",
+            Storage::Int8 { rerank: true } => "int8r",
+            Storage::Int8 { rerank: false } => "int8",
+        }
+    }
+
+    fn label(self) -> String {
+        match self.sign {
+            Some(c) => format!("Bits rerank {c}"),
+            None => format!("{:?}", self.storage),
+        }
+    }
+
+    /// Bytes a single-probe scan streams per component.
+    fn scan_bytes(self) -> f64 {
+        if self.sign.is_some() {
+            return 0.125;
+        }
+        match self.storage {
+            Storage::F32 => 4.0,
+            Storage::F16 => 2.0,
+            Storage::Int8 { .. } => 1.0,
+        }
+    }
+}
+
 struct Row {
     path: &'static str,
-    storage: Storage,
+    kind: Kind,
     dispatched: bool,
     bytes_per_probe: f64,
     lat1_ms: f64,
@@ -121,24 +162,6 @@ struct Row {
     lat2_ms: f64,
     batch_probes: usize,
     batch_qps: f64,
-}
-
-fn storage_key(s: Storage) -> &'static str {
-    match s {
-        Storage::F32 => "f32",
-        Storage::F16 => "f16",
-        Storage::Int8 { rerank: true } => "int8r",
-        Storage::Int8 { rerank: false } => "int8",
-    }
-}
-
-/// Bytes of the representation a single-probe scan streams, per component.
-fn scan_bytes(s: Storage) -> usize {
-    match s {
-        Storage::F32 => 4,
-        Storage::F16 => 2,
-        Storage::Int8 { .. } => 1,
-    }
 }
 
 fn main() {
@@ -155,13 +178,16 @@ fn main() {
     let ids = n.div_ceil(4);
     let all_paths = arg("--paths").as_deref() == Some("all");
     let want: Vec<String> = arg("--storages")
-        .unwrap_or_else(|| "f32,f16,int8r,int8".into())
+        .unwrap_or_else(|| "f32,f16,int8r,int8,bits".into())
         .split(',')
         .map(|s| s.trim().to_string())
         .collect();
-    let storages: Vec<Storage> = [Storage::F32, Storage::F16, Storage::Int8 { rerank: true }, Storage::Int8 { rerank: false }]
+    let sign_c: usize = arg("--sign-candidates").and_then(|s| s.parse().ok()).unwrap_or(64);
+    let kinds: Vec<Kind> = [Storage::F32, Storage::F16, Storage::Int8 { rerank: true }, Storage::Int8 { rerank: false }]
         .into_iter()
-        .filter(|s| want.iter().any(|w| w == storage_key(*s)))
+        .map(|storage| Kind { storage, sign: None })
+        .chain([Kind { storage: Storage::F32, sign: Some(sign_c) }])
+        .filter(|k| want.iter().any(|w| w == k.key()))
         .collect();
     let llc = llc_bytes();
     println!(
@@ -171,8 +197,8 @@ fn main() {
         if all_paths { "all the dispatch may choose from" } else { "dispatched only" },
         load_avg()
     );
-    for s in &storages {
-        println!("  dispatch {s:?} -> {}", dispatch::choice(dispatch::ScanType::of(*s)));
+    for k in kinds.iter().filter(|k| k.sign.is_none()) {
+        println!("  dispatch {:?} -> {}", k.storage, dispatch::choice(dispatch::ScanType::of(k.storage)));
     }
     let t = Instant::now();
     let rows = synth::clustered(ids, 4, dim, 1);
@@ -188,10 +214,14 @@ fn main() {
     );
 
     let mut results = Vec::new();
-    for &storage in &storages {
+    for &kind in &kinds {
+        let storage = kind.storage;
         let mut idx = Index::new(dim, Metric::Cosine, storage);
         let dispatched = idx.kernels();
         idx.reserve(n);
+        if let Some(c) = kind.sign {
+            idx.enable_sign_codes(c);
+        }
         if matches!(storage, Storage::Int8 { .. }) {
             // As the vault does at its first commit: the int8 scale calibrated from the data.
             idx.set_int8_scale(fidex::search::quant::calibrate(&rows).scale());
@@ -199,7 +229,7 @@ fn main() {
         for r in rows.chunks_exact(dim) {
             idx.push(r, 1);
         }
-        let bytes_per_probe = (n * dim * scan_bytes(storage)) as f64;
+        let bytes_per_probe = (n * dim) as f64 * kind.scan_bytes();
         let paths: Vec<&'static Kernels> = if all_paths { dispatch::candidates() } else { vec![dispatched] };
         for &path in &paths {
             idx.set_kernels(path);
@@ -244,7 +274,7 @@ fn main() {
             let batch_qps = batch_probes as f64 / t.elapsed().as_secs_f64();
             results.push(Row {
                 path: path.name(),
-                storage,
+                kind,
                 dispatched: std::ptr::eq(path, dispatched),
                 bytes_per_probe,
                 lat1_ms: lat[0],
@@ -266,7 +296,7 @@ fn main() {
         println!(
             "{:<20} {:<24} {:>8.2} {:>8.1} {:>8.2} {:>8.2} {:>8.2} {:>8.1} {:>7.2} {:>10.0} {:>8}",
             r.path,
-            format!("{:?}", r.storage),
+            r.kind.label(),
             r.lat1_ms,
             r.bytes_per_probe / r.lat1_ms / 1e6,
             r.cpu1_ms,
@@ -290,8 +320,9 @@ fn main() {
     let mut summary = Vec::new();
     if all_paths {
         println!("\ndispatched vs fastest path measured in this run (ratio = dispatched time / fastest time; 1.00 = dispatch right):");
-        for &storage in &storages {
-            let of: Vec<&Row> = results.iter().filter(|r| r.storage == storage).collect();
+        for &kind in &kinds {
+            let storage = kind.storage;
+            let of: Vec<&Row> = results.iter().filter(|r| r.kind == kind).collect();
             let Some(d) = of.iter().find(|r| r.dispatched) else { continue };
             let best_by = |f: &dyn Fn(&Row) -> f64| -> &Row { of.iter().min_by(|a, b| f(a).total_cmp(&f(b))).copied().unwrap() };
             let tasks: [(&str, f64, &Row, f64); 3] = {
@@ -310,14 +341,14 @@ fn main() {
                 (Some(x), Some(y)) => x.same_code(y, scan),
                 _ => a == b,
             };
-            let mut line = format!("  {:<24} dispatched {:<20}", format!("{storage:?}"), d.path);
+            let mut line = format!("  {:<24} dispatched {:<20}", kind.label(), d.path);
             for (task, dt, b, bt) in tasks {
                 // A path running the same code as the dispatched one differs only by noise.
                 let (b_path, ratio) = if same(b.path, d.path) { (d.path, 1.0) } else { (b.path, dt / bt) };
                 line += &format!(" | {task}: fastest {} ({:.2}x)", b_path, ratio);
                 summary.push(format!(
                     "{{\"storage\":\"{}\",\"task\":\"{task}\",\"dispatched\":\"{}\",\"fastest\":\"{}\",\"ratio\":{:.3}}}",
-                    storage_key(storage),
+                    kind.key(),
                     d.path,
                     b_path,
                     ratio
@@ -339,7 +370,7 @@ fn main() {
                  \"gbs_1t\":{:.2},\"gbs_2t\":{:.2},\"batch_probes\":{},\"batch_threads\":2,\
                  \"batch_qps\":{:.1},\"floor_ratio_2t\":{:.3}}}",
                 r.path,
-                storage_key(r.storage),
+                r.kind.key(),
                 r.dispatched,
                 r.lat1_ms,
                 r.cpu1_ms,
@@ -357,9 +388,9 @@ fn main() {
          \"stream_gbs_1t\":{floor1:.2},\"stream_gbs_2t\":{floor2:.2},\"results\":[{}],\"dispatch_vs_fastest\":[{}]}}",
         cpu_model().replace('"', "'"),
         llc.map_or("null".into(), |b| b.to_string()),
-        storages
+        kinds
             .iter()
-            .map(|s| format!("\"{}\":\"{}\"", storage_key(*s), kernels::chosen(*s).name()))
+            .map(|k| format!("\"{}\":\"{}\"", k.key(), kernels::chosen(k.storage).name()))
             .collect::<Vec<_>>()
             .join(","),
         json.join(","),

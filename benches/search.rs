@@ -10,7 +10,9 @@
 //!
 //! Environment:
 //! * `FIDEX_BENCH_SIZES=100000,1000000` (default) — N per run; d = 512, k = 10.
-//! * `FIDEX_BENCH_METHODS=all` — or a comma list of `f32,f16,int8r,int8,faiss-flat,faiss-sq8,ivf`.
+//! * `FIDEX_BENCH_METHODS=all` — or a comma list of `f32,f16,int8r,int8,bits,faiss-flat,faiss-sq8,ivf`
+//!   (`bits`: F32 with 1-bit sign codes and exact re-rank, `Index::enable_sign_codes`).
+//! * `FIDEX_BENCH_SIGN_CANDIDATES=16,64,256,1024` — re-ranked candidates measured for `bits`.
 //! * `FIDEX_BENCH_FAISS_THREADS=1,2` — OpenMP/OpenBLAS thread counts tried for faiss; its best
 //!   figure (lowest latency, highest throughput, each on its own) is the denominator.
 //!
@@ -239,6 +241,41 @@ fn fidex_index(name: &str, storage: Storage, rows: &[f32], probes: &[f32], truth
     f
 }
 
+/// fidex F32 with 1-bit sign codes, one build, measured at each number of re-ranked
+/// candidates (`FIDEX_BENCH_SIGN_CANDIDATES`): recall against the candidates.
+fn fidex_bits(rows: &[f32], probes: &[f32], truth: &[Vec<u32>], candidates: &[usize]) -> Vec<Figures> {
+    let rss0 = rss_bytes();
+    let t = Instant::now();
+    let mut idx = Index::new(DIM, Metric::Cosine, Storage::F32);
+    idx.reserve(rows.len() / DIM);
+    idx.enable_sign_codes(candidates.first().copied().unwrap_or(64));
+    for r in rows.chunks_exact(DIM) {
+        idx.push(r, 1);
+    }
+    let build_s = t.elapsed().as_secs_f64();
+    let rss_delta_bytes = rss_bytes() - rss0;
+    let o = SearchOptions::default();
+    let mut out = Vec::new();
+    for &c in candidates {
+        idx.enable_sign_codes(c);
+        let idx_ref = &idx;
+        let mut f = measure(
+            &format!("fidex Bits rerank {c}"),
+            "all",
+            probes,
+            truth,
+            &mut |p| rows_of(idx_ref.search(p, K, f32::NEG_INFINITY, 0, &o)),
+            &mut |ps| idx_ref.search_batch(ps, K, f32::NEG_INFINITY, 0, &o).into_iter().map(rows_of).collect(),
+        );
+        f.build_s = build_s;
+        f.index_bytes = idx.memory_bytes();
+        f.raw_bytes = idx.len() * (DIM * 4 + DIM / 8);
+        f.rss_delta_bytes = rss_delta_bytes;
+        out.push(f);
+    }
+    out
+}
+
 #[cfg(feature = "faiss")]
 mod faiss_side {
     use super::*;
@@ -370,6 +407,7 @@ fn scanned_bytes_per_component(method: &str) -> f64 {
     match method {
         "fidex F32" => 4.0,
         "fidex F16" => 2.0,
+        m if m.starts_with("fidex Bits") => 0.125,
         _ => 1.0,
     }
 }
@@ -481,6 +519,14 @@ fn main() {
                 eprintln!("  {name} ...");
                 figs.push(fidex_index(name, st, &rows, &probes, &truth));
             }
+        }
+        if want("bits") {
+            eprintln!("  fidex Bits (sign codes + exact re-rank) ...");
+            let c: Vec<usize> = env_list("FIDEX_BENCH_SIGN_CANDIDATES", "16,64,256,1024")
+                .iter()
+                .map(|s| s.parse().expect("FIDEX_BENCH_SIGN_CANDIDATES: numbers"))
+                .collect();
+            figs.extend(fidex_bits(&rows, &probes, &truth, &c));
         }
         #[cfg(feature = "faiss")]
         {

@@ -37,7 +37,7 @@
 //! # Threads
 //!
 //! Parallel work runs on the rayon pool the caller is running in, else on one pool owned
-//! by the process and rebuilt in a forked child ([`super::pool`]; rayon's global pool
+//! by the process and rebuilt in a forked child (`search::pool`; rayon's global pool
 //! would hang a forked child). `SearchOptions::threads = t` splits a scan into at most
 //! `t` chunks, which bounds its concurrency to `t` without creating threads: dedicated
 //! pools per thread count would multiply OS threads when many vault handles search at

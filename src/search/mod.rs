@@ -42,7 +42,7 @@
 //! * [`Index`]: storage (64-byte aligned buffers), growth in ≤ 1/16 steps (memory ≤ ~1.07×
 //!   the raw bytes), zeroing of every vacated or reallocated byte, optional sign codes
 //!   with exact re-rank ([`Index::enable_sign_codes`]), scans blocked by rows, optional multi-threading
-//!   of large scans on a process-owned pool that a forked child rebuilds ([`pool`]), and a
+//!   of large scans on a process-owned pool that a forked child rebuilds (`search::pool`), and a
 //!   cache-blocked batch search.
 //! * [`synth`] (hidden): seeded identity-clustered unit vectors for tests and benchmarks.
 //!

@@ -1238,6 +1238,7 @@ impl Index {
 /// about 20 instructions per row). The threshold starts as NaN (`!(s <= NaN)` admits
 /// everything while `top` is not full; NaN scores still go to `push`, which rejects them).
 #[inline]
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(s <= thr)` is true for a NaN threshold, on purpose (see above)
 fn offer(top: &mut TopK, start: usize, scores: &[f32], tags: &[u64], (all, required, min_score): (bool, u64, f32)) {
     let mut thr = top.threshold().unwrap_or(f32::NAN);
     for (j, (&s, &t)) in scores.iter().zip(tags).enumerate() {

@@ -507,6 +507,7 @@ macro_rules! scan_multi_driver {
         /// # Safety
         /// The raw-kernel contract of `kernels/mod.rs` (CPU features, lengths).
         #[target_feature(enable = $feat)]
+        #[allow(clippy::int_plus_one)] // `i + R <= n` reads as "R more rows fit", also for R = 1
         pub(super) unsafe fn $scan4<const L2: bool>(
             probes: [&[$P]; 4],
             rows: &[$R],

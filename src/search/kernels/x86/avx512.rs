@@ -16,9 +16,11 @@
 //! components goes to accumulator `c % 2`, summed as `acc0 + acc1` before the
 //! horizontal sum), in every entry point, so pair, scan and scan4 give bit-identical
 //! scores. Single-probe scans walk rows one after the other (one sequential read
-//! stream, see `scan_single_driver` in `kernels/mod.rs`); batch scans use 4 probes ×
-//! 2 rows (16 accumulators). int8 (exact, so order is free): single-probe scans take 4
-//! rows one after the other and reduce the 4 accumulators together (one transpose-add
+//! stream, see `scan_single_driver` in `kernels/mod.rs`) with 256-bit operations that
+//! repeat the 512-bit arithmetic lane for lane ([`row_ps_y`]: 256-bit loads stream faster
+//! from DRAM on Zen 4); batch scans use 4 probes × 2 rows (16 zmm accumulators). int8
+//! (exact, so order is free): single-probe scans take 4 rows one after the other (256-bit
+//! `vpdpbusd` with VNNI) and reduce the 4 accumulators together (one transpose-add
 //! instead of 4 horizontal sums); batch scans use 4 probes × 4 rows.
 #![deny(unsafe_op_in_unsafe_fn)]
 

@@ -145,7 +145,11 @@ impl<T: Copy + Default> Buf<T> {
         }
         let size = std::mem::size_of::<T>().max(1);
         let pad = if n == 0 { 0 } else { ALIGN / size };
-        let mut raw = vec![T::default(); n + pad];
+        // Large buffers on transparent huge pages (a scan then no longer crosses a 4 KiB
+        // page every few rows; see kernels::memory): advised before the first write.
+        let mut raw: Vec<T> = Vec::with_capacity(n + pad);
+        kernels::memory::advise_huge_pages(raw.spare_capacity_mut());
+        raw.resize(n + pad, T::default());
         // Elements to skip so that the contents start on an ALIGN boundary (`raw` is
         // aligned for T, so the distance is a whole number of elements).
         let off = if n == 0 { 0 } else { (ALIGN - raw.as_ptr() as usize % ALIGN) % ALIGN / size };

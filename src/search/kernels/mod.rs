@@ -48,6 +48,7 @@
 use half::f16;
 
 pub mod dispatch;
+pub mod memory;
 mod portable;
 
 pub use dispatch::chosen;

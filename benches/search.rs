@@ -10,7 +10,9 @@
 //!
 //! Environment:
 //! * `FIDEX_BENCH_SIZES=100000,1000000` (default) — N per run; d = 512, k = 10.
-//! * `FIDEX_BENCH_METHODS=all` — or a comma list of `f32,f16,int8r,int8,faiss-flat,faiss-sq8,ivf`.
+//! * `FIDEX_BENCH_METHODS=all` — or a comma list of `f32,f16,int8r,int8,bits,faiss-flat,faiss-sq8,ivf`
+//!   (`bits`: F32 with 1-bit sign codes and exact re-rank, `Index::enable_sign_codes`).
+//! * `FIDEX_BENCH_SIGN_CANDIDATES=16,64,256,1024` — re-ranked candidates measured for `bits`.
 //! * `FIDEX_BENCH_FAISS_THREADS=1,2` — OpenMP/OpenBLAS thread counts tried for faiss; its best
 //!   figure (lowest latency, highest throughput, each on its own) is the denominator.
 //!
@@ -32,6 +34,7 @@
 //! fidex_qps / faiss_qps, against faiss's best thread setting. No assertion on timings.
 //! Without `--bench` in the arguments (e.g. run by `cargo test --all-targets`) it does a
 //! small smoke run (N = 2000).
+use fidex::search::kernels::dispatch;
 use fidex::search::synth;
 
 use fidex::search::{Hit, Index, Metric, SearchOptions, Storage};
@@ -58,6 +61,57 @@ struct Figures {
     index_bytes: usize,
     raw_bytes: usize,
     rss_delta_bytes: i64,
+}
+
+/// The dispatched path per scanned representation, e.g. `f32=x86_64-avx512-vnni,f16=...`.
+fn kernel_names() -> String {
+    [("f32", Storage::F32), ("f16", Storage::F16), ("int8", Storage::Int8 { rerank: true })]
+        .iter()
+        .map(|(n, s)| format!("{n}={}", fidex::search::kernels::chosen(*s).name()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn load_avg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "n/a".into())
+}
+
+/// Streaming read bandwidth of `data` with `threads` threads (best of 5), GB/s: the floor
+/// A copy of `data` in memory advised for transparent huge pages before it is written,
+/// like the index's row buffers, so the streaming figure is the floor of the same kind
+/// of memory the scans read.
+fn huge_page_copy(data: &[f32]) -> Vec<f32> {
+    let mut v: Vec<f32> = Vec::with_capacity(data.len());
+    fidex::search::kernels::memory::advise_huge_pages(v.spare_capacity_mut());
+    v.extend_from_slice(data);
+    v
+}
+
+/// of a memory-bound single-probe scan, measured in the same run.
+fn stream_gbs(data: &[f32], threads: usize) -> f64 {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let s: f32 = pool.install(|| {
+            data.par_chunks(data.len().div_ceil(threads))
+                .map(|c| {
+                    let mut acc = [0.0f32; 16];
+                    for ch in c.chunks_exact(16) {
+                        for (a, &x) in acc.iter_mut().zip(ch) {
+                            *a += x;
+                        }
+                    }
+                    acc.iter().sum::<f32>()
+                })
+                .sum()
+        });
+        std::hint::black_box(s);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    std::mem::size_of_val(data) as f64 / best / 1e9
 }
 
 fn rss_bytes() -> i64 {
@@ -197,6 +251,41 @@ fn fidex_index(name: &str, storage: Storage, rows: &[f32], probes: &[f32], truth
     f
 }
 
+/// fidex F32 with 1-bit sign codes, one build, measured at each number of re-ranked
+/// candidates (`FIDEX_BENCH_SIGN_CANDIDATES`): recall against the candidates.
+fn fidex_bits(rows: &[f32], probes: &[f32], truth: &[Vec<u32>], candidates: &[usize]) -> Vec<Figures> {
+    let rss0 = rss_bytes();
+    let t = Instant::now();
+    let mut idx = Index::new(DIM, Metric::Cosine, Storage::F32);
+    idx.reserve(rows.len() / DIM);
+    idx.enable_sign_codes(candidates.first().copied().unwrap_or(64));
+    for r in rows.chunks_exact(DIM) {
+        idx.push(r, 1);
+    }
+    let build_s = t.elapsed().as_secs_f64();
+    let rss_delta_bytes = rss_bytes() - rss0;
+    let o = SearchOptions::default();
+    let mut out = Vec::new();
+    for &c in candidates {
+        idx.enable_sign_codes(c);
+        let idx_ref = &idx;
+        let mut f = measure(
+            &format!("fidex Bits rerank {c}"),
+            "all",
+            probes,
+            truth,
+            &mut |p| rows_of(idx_ref.search(p, K, f32::NEG_INFINITY, 0, &o)),
+            &mut |ps| idx_ref.search_batch(ps, K, f32::NEG_INFINITY, 0, &o).into_iter().map(rows_of).collect(),
+        );
+        f.build_s = build_s;
+        f.index_bytes = idx.memory_bytes();
+        f.raw_bytes = idx.len() * (DIM * 4 + DIM / 8);
+        f.rss_delta_bytes = rss_delta_bytes;
+        out.push(f);
+    }
+    out
+}
+
 #[cfg(feature = "faiss")]
 mod faiss_side {
     use super::*;
@@ -323,6 +412,16 @@ fn jnum(x: f64) -> String {
     }
 }
 
+/// Bytes per component a fidex method's single-probe scan streams.
+fn scanned_bytes_per_component(method: &str) -> f64 {
+    match method {
+        "fidex F32" => 4.0,
+        "fidex F16" => 2.0,
+        m if m.starts_with("fidex Bits") => 0.125,
+        _ => 1.0,
+    }
+}
+
 fn fig_json(f: &Figures) -> String {
     format!(
         "{{\"method\":\"{}\",\"threads\":\"{}\",\"build_s\":{},\"single_median_ms\":{},\"single_p90_ms\":{},\"batch_probes_per_s\":{},\"recall_at_1\":{},\"recall_at_10\":{},\"index_bytes\":{},\"raw_bytes\":{},\"index_over_raw\":{},\"rss_delta_bytes\":{}}}",
@@ -392,11 +491,15 @@ fn main() {
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!(
-        "fidex search bench: kernels = {}, cpu = {cpu}, cores = {cores}, rayon threads = {}, faiss = {}",
-        fidex::search::kernels::detected(),
+        "fidex search bench: kernels = {}, cpu = {cpu}, cores = {cores}, rayon threads = {}, faiss = {}, load average {}",
+        kernel_names(),
         rayon::current_num_threads(),
-        cfg!(feature = "faiss")
+        cfg!(feature = "faiss"),
+        load_avg()
     );
+    for st in [Storage::F32, Storage::F16, Storage::Int8 { rerank: true }] {
+        println!("  dispatch {}", dispatch::choice(dispatch::ScanType::of(st)));
+    }
     let mut json_sizes = Vec::new();
     for &n in &sizes {
         let ids = n.div_ceil(CAPTURES);
@@ -409,6 +512,16 @@ fn main() {
         let truth = ground_truth(&rows, &probes, K);
         let gt_s = t.elapsed().as_secs_f64();
         eprintln!("N={n}: data {gen_s:.1}s, exact ground truth {gt_s:.1}s");
+        let (plain1, plain2) = (stream_gbs(&rows, 1), stream_gbs(&rows, 2));
+        let huge = huge_page_copy(&rows);
+        let (bw1, bw2) = (stream_gbs(&huge, 1), stream_gbs(&huge, 2));
+        drop(huge);
+        println!(
+            "\nN = {n}: streaming read of the f32 matrix ({:.0} MB): {bw1:.1} GB/s (1 thread), {bw2:.1} GB/s (2 threads) on huge pages \
+             as the index uses; {plain1:.1} / {plain2:.1} GB/s on 4 KiB pages; load average {}",
+            (rows.len() * 4) as f64 / 1e6,
+            load_avg()
+        );
         let mut figs = Vec::new();
         for (key, name, st) in [
             ("f32", "fidex F32", Storage::F32),
@@ -420,6 +533,14 @@ fn main() {
                 eprintln!("  {name} ...");
                 figs.push(fidex_index(name, st, &rows, &probes, &truth));
             }
+        }
+        if want("bits") {
+            eprintln!("  fidex Bits (sign codes + exact re-rank) ...");
+            let c: Vec<usize> = env_list("FIDEX_BENCH_SIGN_CANDIDATES", "16,64,256,1024")
+                .iter()
+                .map(|s| s.parse().expect("FIDEX_BENCH_SIGN_CANDIDATES: numbers"))
+                .collect();
+            figs.extend(fidex_bits(&rows, &probes, &truth, &c));
         }
         #[cfg(feature = "faiss")]
         {
@@ -439,6 +560,17 @@ fn main() {
             faiss_side::set_threads(omp_default);
         }
         print_table(n, &figs);
+        // Scan bandwidth of the fidex single probes against the 2-thread streaming read.
+        for f in figs.iter().filter(|f| f.method.starts_with("fidex") && !f.method.starts_with("fidex IVF")) {
+            let b = scanned_bytes_per_component(&f.method) * (n * DIM) as f64;
+            println!(
+                "    {:<30} single probe scans {:.1} GB/s = {:.0} % of the 2-thread streaming read",
+                f.method,
+                b / f.lat_median_ms / 1e6,
+                100.0 * b / f.lat_median_ms / 1e6 / bw2
+            );
+        }
+        println!("  load average after N = {n}: {}", load_avg());
         // Ratios fidex / faiss (best thread setting of faiss).
         let mut ratios = Vec::new();
         let mut best_json = Vec::new();
@@ -464,7 +596,8 @@ fn main() {
             }
         }
         json_sizes.push(format!(
-            "{{\"n\":{n},\"dim\":{DIM},\"k\":{K},\"single_probes\":{SINGLE},\"batch_probes\":{BATCH},\"ground_truth\":\"exact f32 brute force (bench)\",\"figures\":[{}],\"faiss_best\":{{{}}},\"ratios\":[{}]}}",
+            "{{\"n\":{n},\"stream_gbs_1t\":{bw1:.2},\"stream_gbs_2t\":{bw2:.2},\"stream_gbs_4k_pages_1t\":{plain1:.2},\"stream_gbs_4k_pages_2t\":{plain2:.2},\"load_avg\":\"{}\",\"dim\":{DIM},\"k\":{K},\"single_probes\":{SINGLE},\"batch_probes\":{BATCH},\"ground_truth\":\"exact f32 brute force (bench)\",\"figures\":[{}],\"faiss_best\":{{{}}},\"ratios\":[{}]}}",
+            load_avg(),
             figs.iter().map(fig_json).collect::<Vec<_>>().join(","),
             best_json.join(","),
             ratios.join(",")
@@ -472,7 +605,7 @@ fn main() {
     }
     println!(
         "{{\"bench\":\"search\",\"kernels\":\"{}\",\"cpu\":\"{}\",\"cores\":{cores},\"faiss\":{},\"faiss_memory\":\"ntotal*code_size (+SQ8 trained 2*d floats)\",\"sizes\":[{}]}}",
-        fidex::search::kernels::detected(),
+        kernel_names(),
         cpu.replace('"', "'"),
         cfg!(feature = "faiss"),
         json_sizes.join(",")

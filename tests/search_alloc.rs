@@ -43,8 +43,18 @@ fn steady_state_search_allocates_nothing() {
     let rows = synth::clustered(n / 4, 4, dim, 3);
     let (probes, _) = synth::probes(n / 4, dim, 3, 50, 4);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-    for storage in [Storage::F32, Storage::F16, Storage::Int8 { rerank: true }, Storage::Int8 { rerank: false }] {
+    // (storage, sign codes): the F32 index also with the 1-bit sign-code scan.
+    for (storage, sign) in [
+        (Storage::F32, false),
+        (Storage::F16, false),
+        (Storage::Int8 { rerank: true }, false),
+        (Storage::Int8 { rerank: false }, false),
+        (Storage::F32, true),
+    ] {
         let mut idx = Index::new(dim, Metric::Cosine, storage);
+        if sign {
+            assert!(idx.enable_sign_codes(100));
+        }
         for (i, r) in rows.chunks_exact(dim).enumerate() {
             idx.push(r, 1 | u64::from(i.is_multiple_of(3)) << 1);
         }
@@ -70,9 +80,9 @@ fn steady_state_search_allocates_nothing() {
                     }
                 }
                 ON.store(false, Ordering::SeqCst);
-                assert_eq!(found, 50 * 2 * 10, "{storage:?}");
+                assert_eq!(found, 50 * 2 * 10, "{storage:?} sign codes {sign}");
                 let a = ALLOCS.load(Ordering::SeqCst);
-                assert_eq!(a, 0, "{storage:?}, {threads} thread(s): {a} allocations in 100 searches");
+                assert_eq!(a, 0, "{storage:?} (sign codes {sign}), {threads} thread(s): {a} allocations in 100 searches");
             });
             // Same results as the allocating API.
             let p = &probes[..dim];

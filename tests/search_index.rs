@@ -207,6 +207,133 @@ proptest! {
     }
 }
 
+/// Hamming distance between the sign codes of `a` and `b`, computed here independently
+/// (bit = component > 0).
+fn sign_hamming(a: &[f32], b: &[f32]) -> u32 {
+    a.iter().zip(b).filter(|(&x, &y)| (x > 0.0) != (y > 0.0)).count() as u32
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(if DEBUG { 16 } else { 120 }))]
+
+    /// F32 with sign codes: the hits are exactly the exact top-k (by `score`, the same as
+    /// plain F32 search) among the `candidates` rows of smallest Hamming distance to the
+    /// probe (ties: lower row), computed independently here; with enough candidates that
+    /// is plain exact search. Codes survive push / swap_remove / set_tags and enabling
+    /// before or after the rows arrive.
+    #[test]
+    fn sign_codes_rerank_the_best_hamming_candidates(
+        (steps, probes) in (1usize..=70).prop_flat_map(|d| {
+            (steps(d), prop::collection::vec(prop::collection::vec(-1.0f32..1.0, d), 3))
+        }),
+        k in 1usize..8,
+        candidates in 1usize..30,
+        required in 0u64..4,
+        early in any::<bool>(),
+        metric in prop::sample::select(METRICS.to_vec()),
+    ) {
+        let dim = probes[0].len();
+        for kern in kernels::available() {
+            let mut idx = Index::with_kernels(dim, metric, Storage::F32, kern);
+            if early {
+                prop_assert!(idx.enable_sign_codes(candidates));
+            }
+            let mut model: Model = Vec::new();
+            for s in &steps {
+                match s {
+                    Step::Push(v, t) => {
+                        idx.push(v, *t);
+                        model.push((v.clone(), *t));
+                    }
+                    Step::Remove(r) if !model.is_empty() => {
+                        let r = r % model.len();
+                        idx.swap_remove(r as u32);
+                        model.swap_remove(r);
+                    }
+                    Step::SetTags(r, t) if !model.is_empty() => {
+                        let r = r % model.len();
+                        idx.set_tags(r as u32, *t);
+                        model[r].1 = *t;
+                    }
+                    _ => {}
+                }
+            }
+            // Exact search, by brute force over `score`.
+            let plain: Vec<Vec<Hit>> = probes.iter().map(|p| brute(&idx, p, k, f32::NEG_INFINITY, required)).collect();
+            if !early {
+                prop_assert!(idx.enable_sign_codes(candidates));
+            }
+            prop_assert_eq!(idx.sign_code_candidates(), Some(candidates));
+            prop_assert!(idx.spare_capacity_is_zeroed_for_test());
+            for (p, plain) in probes.iter().zip(&plain) {
+                // Candidates: matching rows by (Hamming, row), the first max(candidates, k).
+                let mut cand: Vec<(u32, u32)> = (0..model.len() as u32)
+                    .filter(|&r| model[r as usize].1 & required == required)
+                    .map(|r| (sign_hamming(p, &model[r as usize].0), r))
+                    .collect();
+                cand.sort();
+                cand.truncate(candidates.max(k));
+                let mut want: Vec<Hit> = cand.iter().map(|&(_, r)| Hit { row: r, score: idx.score(r, p) + 0.0 }).collect();
+                want.sort_by(Hit::cmp_best_first);
+                want.truncate(k);
+                let got = idx.search(p, k, f32::NEG_INFINITY, required, &ONE);
+                prop_assert_eq!(&got, &want, "{} {:?}", kern.name(), metric);
+                if cand.len() == model.iter().filter(|(_, t)| t & required == required).count() {
+                    prop_assert_eq!(&got, plain, "every row a candidate: exact search");
+                }
+                // Batch (4-probe kernel) and min_score agree.
+                let batch = idx.search_batch(&[p.as_slice(), p, p, p, p].concat(), k, f32::NEG_INFINITY, required, &ONE);
+                prop_assert!(batch.iter().all(|b| b == &got));
+                if let Some(h) = got.last() {
+                    let cut = idx.search(p, k, h.score, required, &ONE);
+                    prop_assert_eq!(&cut[..], &got[..]);
+                }
+            }
+            idx.disable_sign_codes();
+            prop_assert_eq!(idx.sign_code_candidates(), None);
+            for (p, plain) in probes.iter().zip(&plain) {
+                prop_assert_eq!(&idx.search(p, k, f32::NEG_INFINITY, required, &ONE), plain);
+            }
+        }
+    }
+}
+
+#[test]
+fn sign_codes_only_for_f32_and_zeroed_when_vacated() {
+    for storage in [Storage::F16, Storage::Int8 { rerank: true }, Storage::Int8 { rerank: false }] {
+        let mut idx = Index::new(8, Metric::Cosine, storage);
+        assert!(!idx.enable_sign_codes(10), "{storage:?}");
+        assert_eq!(idx.sign_code_candidates(), None);
+    }
+    let dim = 128;
+    let rows = synth::unit_vectors(10, dim, 3);
+    let mut idx = Index::new(dim, Metric::Cosine, Storage::F32);
+    assert!(!idx.enable_sign_codes(0));
+    assert!(idx.enable_sign_codes(4));
+    for r in rows.chunks_exact(dim) {
+        idx.push(r, 1);
+    }
+    // The code of row 3: 16 bytes, bit i = component i > 0.
+    let code = |v: &[f32]| -> Vec<u8> {
+        let mut words = [0u64; 2];
+        for (i, &x) in v.iter().enumerate() {
+            words[i / 64] |= u64::from(x > 0.0) << (i % 64);
+        }
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    };
+    let removed = code(&rows[3 * dim..4 * dim]);
+    assert!(contains(&idx.raw_capacity_bytes_for_test(), &removed));
+    idx.swap_remove(3);
+    assert!(!contains(&idx.raw_capacity_bytes_for_test(), &removed));
+    assert!(idx.spare_capacity_is_zeroed_for_test());
+    // payload counts the codes: 10 % more than 4 bytes × 128 + tags would not.
+    assert_eq!(idx.payload_bytes(), 9 * (dim * 4 + 8 + dim / 8));
+    idx.disable_sign_codes();
+    assert_eq!(idx.payload_bytes(), 9 * (dim * 4 + 8));
+    idx.clear();
+    assert!(idx.raw_capacity_bytes_for_test().iter().all(|&b| b == 0));
+}
+
 fn random_index(n: usize, dim: usize, metric: Metric, storage: Storage, seed: u64) -> Index {
     let rows = synth::clustered(n.div_ceil(4), 4, dim, seed);
     let mut idx = Index::new(dim, metric, storage);
@@ -390,14 +517,16 @@ fn memory_stays_within_ten_percent_of_payload() {
                 );
             }
         }
-        // Removing half shrinks with hysteresis; shrink_to_fit is exact.
+        // Removing half shrinks with hysteresis; shrink_to_fit is exact up to the 64 bytes
+        // of alignment padding per buffer (at most 3 buffers: tags + 2 representations).
         for _ in 0..10_000 {
             idx.swap_remove(0);
         }
         assert!(idx.memory_bytes() as f64 <= 1.25 * idx.payload_bytes() as f64);
         assert!(idx.spare_capacity_is_zeroed_for_test());
         idx.shrink_to_fit();
-        assert_eq!(idx.memory_bytes(), idx.payload_bytes());
+        let slack = idx.memory_bytes() - idx.payload_bytes();
+        assert!(slack <= 3 * 64, "{storage:?}: {slack} bytes beyond the payload");
         let bpc = storage.bytes_per_component();
         assert_eq!(idx.payload_bytes(), 10_000 * (dim * bpc + 8));
     }
@@ -436,6 +565,20 @@ fn recall_on_clustered_faces() {
         }
         found as f64 / (at * truth.len()) as f64
     };
+    // Sign codes + exact re-rank of 64 candidates: the best match is re-scored exactly.
+    {
+        let mut idx = build(Storage::F32);
+        assert!(idx.enable_sign_codes(64));
+        let got = idx.search_batch(&probes, 10, f32::NEG_INFINITY, 0, &ALL);
+        let (r1, r10) = (recall(&got, 1), recall(&got, 10));
+        println!("F32 + sign codes (64 candidates): recall@1 {r1:.4}, recall@10 {r10:.4}");
+        assert!(r1 >= 0.99, "sign codes: recall@1 {r1}");
+        for (g, p) in got.iter().zip(probes.chunks_exact(dim)) {
+            for h in g {
+                assert_eq!(h.score, exact.score(h.row, p));
+            }
+        }
+    }
     for storage in [
         Storage::Int8 { rerank: true },
         Storage::Int8 { rerank: false },

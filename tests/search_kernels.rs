@@ -3,7 +3,9 @@
 //! the summation-order bound, int8 results exact; plus the within-path determinism the
 //! index relies on (pair == 1×R scan == 4×R scan, bit for bit).
 
+use fidex::search::kernels::dispatch::{self, Reason, ScanType};
 use fidex::search::kernels::{self, Kernels, Op};
+use fidex::search::{Index, Metric, Storage};
 use half::f16;
 use proptest::prelude::*;
 
@@ -111,6 +113,35 @@ proptest! {
         for k in kernels::available() {
             prop_assert_eq!(k.dot_i8(a, b) as i64, exact_i8(a, b, Op::Dot), "{}", k.name());
             prop_assert_eq!(k.l2sq_i8(a, b) as i64, exact_i8(a, b, Op::L2Sq), "{}", k.name());
+        }
+    }
+
+    /// Hamming scans: every path equals a plain popcount, single and 4-probe.
+    #[test]
+    fn bit_scans_are_exact(
+        w in 1usize..=20,
+        n in 0usize..=13,
+        seed in any::<u64>(),
+    ) {
+        let mut rng = fidex::search::synth::Rng::new(seed);
+        let probes: Vec<u64> = (0..4 * w).map(|_| rng.next_u64()).collect();
+        let rows: Vec<u64> = (0..n * w).map(|_| rng.next_u64()).collect();
+        let pr: [&[u64]; 4] = [&probes[..w], &probes[w..2 * w], &probes[2 * w..3 * w], &probes[3 * w..]];
+        let want = |p: &[u64], i: usize| -> i32 {
+            p.iter().zip(&rows[i * w..(i + 1) * w]).map(|(a, b)| (a ^ b).count_ones() as i32).sum()
+        };
+        for k in kernels::available() {
+            let mut s1 = vec![-1i32; n + 2];
+            let mut s4 = vec![-1i32; 4 * n];
+            k.scan4_bits(pr, &rows, &mut s4);
+            for (p, probe) in pr.iter().enumerate() {
+                k.scan_bits(probe, &rows, &mut s1);
+                for i in 0..n {
+                    prop_assert_eq!(s1[i], want(probe, i), "{}", k.name());
+                    prop_assert_eq!(s4[p * n + i], want(probe, i), "{}", k.name());
+                }
+                prop_assert_eq!(&s1[n..], &[-1, -1][..], "{}: only rows that fit are written", k.name());
+            }
         }
     }
 
@@ -249,53 +280,144 @@ fn mismatched_and_empty_inputs_do_not_panic() {
     }
 }
 
+const STORAGES: [Storage; 4] = [
+    Storage::F32,
+    Storage::F16,
+    Storage::Int8 { rerank: true },
+    Storage::Int8 { rerank: false },
+];
+
+/// The choice for every storage is a path that can run here, `Index::new` uses it, and
+/// (when measured) it is the cheapest path by the documented rule.
 #[test]
 fn dispatch_names_a_runnable_path() {
     let names: Vec<&str> = kernels::available().iter().map(|k| k.name()).collect();
     assert!(names.contains(&kernels::detected()), "{names:?}");
+    assert_eq!(kernels::detected(), kernels::chosen(Storage::F32).name());
     assert_eq!(kernels::portable().name(), "portable");
-    println!(
-        "available kernel paths: {names:?}; dispatched: {}",
-        kernels::detected()
-    );
-    if std::env::var_os("FIDEX_FORCE_PORTABLE").is_none()
-        && std::env::var_os("FIDEX_KERNELS").is_none()
-    {
-        assert_eq!(kernels::detected(), kernels::best().name());
+    assert_eq!(kernels::best().name(), *names.last().unwrap());
+    for storage in STORAGES {
+        let k = kernels::chosen(storage);
+        assert!(names.contains(&k.name()), "{storage:?}: {} not in {names:?}", k.name());
+        let idx = Index::new(16, Metric::Cosine, storage);
+        assert_eq!(idx.kernels().name(), k.name(), "{storage:?}");
+        let c = dispatch::choice(ScanType::of(storage));
+        println!("{storage:?}: {c}");
+        if c.reason == Reason::Measured {
+            // Every path measured once per distinct code.
+            for k in kernels::available() {
+                assert!(c.timings.iter().any(|t| t.kernels.same_code(k, c.scan)), "{} not measured: {c}", k.name());
+            }
+            let best_s = c.timings.iter().map(|t| t.single_ns_per_row).fold(f64::INFINITY, f64::min);
+            let best_b = c.timings.iter().map(|t| t.batch_ns_per_pair).fold(f64::INFINITY, f64::min);
+            let cost = |t: &dispatch::PathTiming| t.single_ns_per_row / best_s + t.batch_ns_per_pair / best_b;
+            let min = c.timings.iter().map(cost).fold(f64::INFINITY, f64::min);
+            let mine = c.timings.iter().find(|t| t.kernels.name() == k.name()).map(cost).unwrap();
+            assert!(mine <= min * (1.0 + dispatch::TIE), "{c}");
+            assert!(c.calibration_s < 0.5, "calibration took {} s", c.calibration_s);
+        } else {
+            assert!(
+                std::env::var_os("FIDEX_FORCE_PORTABLE").is_some()
+                    || std::env::var_os("FIDEX_KERNELS").is_some()
+                    || names.len() == 1,
+                "{c}"
+            );
+        }
     }
 }
 
-/// Runs this test binary again with `FIDEX_FORCE_PORTABLE=1` and checks the child
-/// dispatched to the portable path.
+/// Runs this test binary again with `env` and returns the child's stdout (None if the
+/// binary cannot be re-run, e.g. under an emulator).
+fn rerun_with(env: &[(&str, &str)]) -> Option<String> {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "child_reports_dispatch", "--nocapture", "--test-threads=1"])
+        .env_remove("FIDEX_FORCE_PORTABLE")
+        .env_remove("FIDEX_KERNELS")
+        .env("FIDEX_KERNELS_TEST_CHILD", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    match cmd.output() {
+        Ok(out) => {
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(out.status.success(), "{stdout}");
+            Some(stdout)
+        }
+        Err(e) => {
+            eprintln!("skipped: cannot re-run the test binary: {e}");
+            None
+        }
+    }
+}
+
+/// The child's choice for every storage, from its `DISPATCH <storage>=<path> (<reason>)` lines.
+fn child_choices(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .filter_map(|l| l.find("DISPATCH ").map(|i| &l[i + "DISPATCH ".len()..]))
+        .map(|l| {
+            let (s, rest) = l.split_once('=').unwrap();
+            (s.to_string(), rest.to_string())
+        })
+        .collect()
+}
+
+/// `FIDEX_FORCE_PORTABLE=1` selects the portable path for every storage.
 #[test]
 fn force_portable_env_var_selects_portable() {
     if std::env::var_os("FIDEX_KERNELS_TEST_CHILD").is_some() {
         return;
     }
-    let spawned = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_reports_dispatch",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("FIDEX_FORCE_PORTABLE", "1")
-        .env("FIDEX_KERNELS_TEST_CHILD", "1")
-        .output();
-    let out = match spawned {
-        Ok(out) => out,
-        // e.g. a cross-compiled binary run under an emulator that the kernel cannot exec
-        Err(e) => {
-            eprintln!("skipped: cannot re-run the test binary: {e}");
-            return;
+    let Some(stdout) = rerun_with(&[("FIDEX_FORCE_PORTABLE", "1")]) else { return };
+    let got = child_choices(&stdout);
+    assert_eq!(got.len(), STORAGES.len(), "{stdout}");
+    for (s, path) in got {
+        assert_eq!(path, "portable (EnvForcePortable)", "{s}");
+    }
+}
+
+/// `FIDEX_KERNELS=<name>` pins that path for every storage, for every path available
+/// here; a list restricts the measurement to the paths named; an unknown name is ignored.
+#[test]
+fn fidex_kernels_env_var_overrides_the_measurement() {
+    if std::env::var_os("FIDEX_KERNELS_TEST_CHILD").is_some() {
+        return;
+    }
+    let names: Vec<&str> = kernels::available().iter().map(|k| k.name()).collect();
+    for name in &names {
+        let Some(stdout) = rerun_with(&[("FIDEX_KERNELS", name)]) else { return };
+        let got = child_choices(&stdout);
+        assert_eq!(got.len(), STORAGES.len(), "{stdout}");
+        for (s, path) in got {
+            assert_eq!(path, format!("{name} (EnvKernels)"), "{s}");
         }
-    };
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
-    assert!(stdout.contains("DISPATCH=portable"), "{stdout}");
+    }
+    if names.len() >= 3 {
+        // e.g. "portable,x86_64-avx2" on an AVX-512 machine: an AVX2-only CPU's choice.
+        let list = format!("{},{}", names[0], names[1]);
+        let stdout = rerun_with(&[("FIDEX_KERNELS", &list)]).unwrap();
+        for (s, path) in child_choices(&stdout) {
+            assert!(
+                path == format!("{} (Measured)", names[0]) || path == format!("{} (Measured)", names[1]),
+                "{s}: {path} not measured among {list}"
+            );
+        }
+    }
+    let stdout = rerun_with(&[("FIDEX_KERNELS", "no-such-path")]).unwrap();
+    for (s, path) in child_choices(&stdout) {
+        let (p, _) = path.split_once(' ').unwrap();
+        assert!(names.contains(&p), "{s}: {path}");
+    }
 }
 
 #[test]
 fn child_reports_dispatch() {
-    println!("DISPATCH={}", kernels::detected());
+    for storage in STORAGES {
+        let c = dispatch::choice(ScanType::of(storage));
+        println!("DISPATCH {}={} ({:?})", storage_name(storage), c.kernels.name(), c.reason);
+    }
+}
+
+fn storage_name(s: Storage) -> String {
+    format!("{s:?}").replace(' ', "")
 }

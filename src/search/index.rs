@@ -25,6 +25,11 @@
 //! applied since int8 scores are approximate), which are then re-scored exactly with
 //! the `f32` rows; `min_score` applies to the exact scores.
 //!
+//! With sign codes ([`Index::enable_sign_codes`], `Storage::F32` only) a 1-bit code of
+//! every row (`dim / 8` bytes) is kept next to the f32 rows; scans read the codes
+//! (Hamming distance, 1/32 of the f32 bytes) and keep the `max(candidates, k)` nearest,
+//! which are re-scored exactly like the int8 candidates.
+//!
 //! [`Index::search_batch`] tiles probes (64 at a time) × rows (≈ 32 KiB of rows, which
 //! stay in L1/L2) and runs the 4-probe microkernel, so each row fetched from memory
 //! serves 64 probes and each row load from cache serves 4 probes.
@@ -32,7 +37,7 @@
 //! # Threads
 //!
 //! Parallel work runs on the rayon pool the caller is running in, else on one pool owned
-//! by the process and rebuilt in a forked child ([`super::pool`]; rayon's global pool
+//! by the process and rebuilt in a forked child (`search::pool`; rayon's global pool
 //! would hang a forked child). `SearchOptions::threads = t` splits a scan into at most
 //! `t` chunks, which bounds its concurrency to `t` without creating threads: dedicated
 //! pools per thread count would multiply OS threads when many vault handles search at
@@ -93,38 +98,83 @@ pub struct SearchOptions {
     pub threads: usize,
 }
 
-/// A fully initialised buffer that is zeroed whenever it is dropped or replaced.
+/// Alignment of the start of every row buffer: one cache line, one AVX-512 vector.
+/// glibc returns large allocations at 16 mod 64, where every 64-byte load of a row spans
+/// two cache lines (measured on Zen 4, f32 scan of rows in L2: 85 GB/s misaligned,
+/// 115 GB/s aligned). Rows are then aligned too whenever a row's byte size is a multiple
+/// of 64 (e.g. d = 512 in f32, f16 or int8).
+const ALIGN: usize = 64;
+
+/// A fully initialised buffer that is zeroed whenever it is dropped or replaced, whose
+/// contents start on an [`ALIGN`]-byte boundary (safe code: a few elements of padding
+/// before the start, found from the allocation's address). Dereferences to its contents.
 struct Buf<T: Copy + Default> {
-    data: Vec<T>,
+    raw: Vec<T>,
+    off: usize,
+    len: usize,
+}
+
+impl<T: Copy + Default> std::ops::Deref for Buf<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.raw[self.off..self.off + self.len]
+    }
+}
+
+impl<T: Copy + Default> std::ops::DerefMut for Buf<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.raw[self.off..self.off + self.len]
+    }
 }
 
 impl<T: Copy + Default> Buf<T> {
     fn new() -> Self {
-        Buf { data: Vec::new() }
+        Buf { raw: Vec::new(), off: 0, len: 0 }
+    }
+
+    /// Elements allocated (contents plus alignment padding).
+    fn allocated(&self) -> usize {
+        self.raw.len()
     }
 
     /// Replaces the buffer by a zeroed one of `n` elements holding the first `live`
     /// elements of the old one, and zeroes the old one before it is freed.
     fn resize_to(&mut self, n: usize, live: usize) {
-        if n == self.data.len() {
+        if n == self.len {
             return;
         }
-        let mut new = vec![T::default(); n];
-        let live = live.min(n).min(self.data.len());
-        new[..live].copy_from_slice(&self.data[..live]);
-        wipe(&mut self.data);
-        self.data = new;
+        let size = std::mem::size_of::<T>().max(1);
+        let pad = if n == 0 { 0 } else { ALIGN / size };
+        // Large buffers on transparent huge pages (a scan then no longer crosses a 4 KiB
+        // page every few rows; see kernels::memory): advised before the first write.
+        let mut raw: Vec<T> = Vec::with_capacity(n + pad);
+        kernels::memory::advise_huge_pages(raw.spare_capacity_mut());
+        raw.resize(n + pad, T::default());
+        // Elements to skip so that the contents start on an ALIGN boundary (`raw` is
+        // aligned for T, so the distance is a whole number of elements).
+        let off = if n == 0 { 0 } else { (ALIGN - raw.as_ptr() as usize % ALIGN) % ALIGN / size };
+        let live = live.min(n).min(self.len);
+        raw[off..off + live].copy_from_slice(&self[..live]);
+        wipe(&mut self.raw);
+        self.raw = raw;
+        self.off = off;
+        self.len = n;
     }
 
     /// Copies element range `from` onto the range starting at `to`.
     fn move_within(&mut self, from: Range<usize>, to: usize) {
-        self.data.copy_within(from, to);
+        self.copy_within(from, to);
+    }
+
+    /// Zeroes every element (contents and padding).
+    fn wipe_all(&mut self) {
+        wipe(&mut self.raw);
     }
 }
 
 impl<T: Copy + Default> Drop for Buf<T> {
     fn drop(&mut self) {
-        wipe(&mut self.data);
+        wipe(&mut self.raw);
     }
 }
 
@@ -135,6 +185,8 @@ struct Scratch {
     iscores: Vec<i32>,
     /// Quantised probes; zeroed after every use.
     qprobes: Vec<i8>,
+    /// Sign codes of probes; zeroed after every use.
+    bprobes: Vec<u64>,
     top: TopK,
     top2: TopK,
     tops: Vec<TopK>,
@@ -147,6 +199,8 @@ struct Scratch {
 struct ParScratch {
     /// Quantised probe; zeroed after every use.
     qprobe: Vec<i8>,
+    /// Sign code of the probe; zeroed after every use.
+    bprobe: Vec<u64>,
     /// Per-chunk best hits.
     parts: Vec<Vec<Hit>>,
 }
@@ -184,6 +238,17 @@ fn i8_score(raw: i32, product_scale: f32, negate: bool) -> f32 {
     }
 }
 
+/// What a scan reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Repr {
+    /// `f32` or `f16` rows, `f32` probe.
+    F32Probe,
+    /// int8 rows, quantised probe.
+    I8,
+    /// Sign codes.
+    Bits,
+}
+
 /// A probe in the representation the scan needs.
 #[derive(Clone, Copy)]
 enum ProbeRef<'a> {
@@ -191,6 +256,8 @@ enum ProbeRef<'a> {
     F32(&'a [f32]),
     /// Quantised probe(s), for int8 rows.
     I8(&'a [i8]),
+    /// Sign code(s) of the probe(s), for a sign-code scan.
+    Bits(&'a [u64]),
 }
 
 /// The template matrix of one vault. See the module docs for the design.
@@ -220,6 +287,11 @@ pub struct Index {
     f16s: Buf<f16>,
     i8s: Buf<i8>,
     quant: Option<Int8Quantizer>,
+    /// Sign codes ([`quant::sign_bits`]), `sign_words(dim)` words per row, kept while
+    /// `sign` is set.
+    bits: Buf<u64>,
+    /// Candidates the sign-code scan passes to the exact re-rank (`None`: no sign codes).
+    sign: Option<usize>,
 }
 
 impl std::fmt::Debug for Index {
@@ -233,17 +305,21 @@ impl std::fmt::Debug for Index {
             .field("capacity", &self.cap)
             .field("kernels", &self.kernels.name())
             .field("int8_scale", &self.quant.map(|q| q.scale()))
+            .field("sign_code_candidates", &self.sign)
             .finish()
     }
 }
 
 impl Index {
-    /// An empty index using the process-wide kernels ([`kernels::kernels`]).
+    /// An empty index using the kernel path chosen for its storage in this process
+    /// ([`kernels::chosen`]: measured once per process and scan type, about 1 ms the
+    /// first time; `FIDEX_KERNELS` / `FIDEX_FORCE_PORTABLE` override it). [`Index::kernels`]
+    /// tells which.
     ///
     /// # Panics
     /// If `dim == 0` or `dim > MAX_DIM` (the caller validates the dimension first).
     pub fn new(dim: usize, metric: Metric, storage: Storage) -> Index {
-        Index::with_kernels(dim, metric, storage, kernels::kernels())
+        Index::with_kernels(dim, metric, storage, kernels::chosen(storage))
     }
 
     /// Like [`Index::new`] with an explicit kernel path (tests and benchmarks compare
@@ -273,10 +349,13 @@ impl Index {
             f16s: Buf::new(),
             i8s: Buf::new(),
             quant: None,
+            bits: Buf::new(),
+            sign: None,
         }
     }
 
-    /// The kernel path this index uses.
+    /// The kernel path this index uses (`kernels().name()` is what a vault reports as its
+    /// kernel).
     pub fn kernels(&self) -> &'static Kernels {
         self.kernels
     }
@@ -318,15 +397,21 @@ impl Index {
 
     /// Bytes of one row over all kept representations, plus its 8-byte tag mask.
     fn row_bytes(&self) -> usize {
-        self.dim * self.storage.bytes_per_component() + 8
+        self.dim * self.storage.bytes_per_component() + 8 + self.sign.map_or(0, |_| 8 * self.words())
+    }
+
+    /// Words of one sign code.
+    fn words(&self) -> usize {
+        quant::sign_words(self.dim)
     }
 
     /// Bytes allocated for rows and tags (capacity, not length).
     pub fn memory_bytes(&self) -> usize {
-        self.tags.data.len() * 8
-            + self.f32s.data.len() * 4
-            + self.f16s.data.len() * 2
-            + self.i8s.data.len()
+        self.tags.allocated() * 8
+            + self.f32s.allocated() * 4
+            + self.f16s.allocated() * 2
+            + self.i8s.allocated()
+            + self.bits.allocated() * 8
     }
 
     /// Bytes the live rows and tags need (`len × row bytes`): the reference for
@@ -357,6 +442,10 @@ impl Index {
         }
         if matches!(self.storage, Storage::Int8 { .. }) {
             self.i8s.resize_to(cap * d, live * d);
+        }
+        if self.sign.is_some() {
+            let w = self.words();
+            self.bits.resize_to(cap * w, live * w);
         }
         self.cap = cap;
     }
@@ -405,17 +494,21 @@ impl Index {
         }
         let row = self.len;
         let span = self.span(row);
-        self.tags.data[row] = tags;
+        self.tags[row] = tags;
         match self.storage {
-            Storage::F32 => self.f32s.data[span].copy_from_slice(v),
-            Storage::F16 => quant::f32_to_f16_slice(v, &mut self.f16s.data[span]),
+            Storage::F32 => self.f32s[span].copy_from_slice(v),
+            Storage::F16 => quant::f32_to_f16_slice(v, &mut self.f16s[span]),
             Storage::Int8 { rerank } => {
                 let q = *self.quant.get_or_insert_with(|| quant::from_first_row(v));
-                q.quantize(v, &mut self.i8s.data[span.clone()]);
+                q.quantize(v, &mut self.i8s[span.clone()]);
                 if rerank {
-                    self.f32s.data[span].copy_from_slice(v);
+                    self.f32s[span].copy_from_slice(v);
                 }
             }
+        }
+        if self.sign.is_some() {
+            let w = self.words();
+            quant::sign_bits(v, &mut self.bits[row * w..(row + 1) * w]);
         }
         self.len += 1;
         row as u32
@@ -433,7 +526,7 @@ impl Index {
         let last = self.len - 1;
         let (from, to) = (self.span(last), row * self.dim);
         if row != last {
-            self.tags.data[row] = self.tags.data[last];
+            self.tags[row] = self.tags[last];
             if self.storage.keeps_f32() {
                 self.f32s.move_within(from.clone(), to);
             }
@@ -443,14 +536,21 @@ impl Index {
                 Storage::F32 => {}
             }
         }
-        self.tags.data[last] = 0;
+        self.tags[last] = 0;
         if self.storage.keeps_f32() {
-            wipe(&mut self.f32s.data[from.clone()]);
+            wipe(&mut self.f32s[from.clone()]);
         }
         match self.storage {
-            Storage::F16 => wipe(&mut self.f16s.data[from]),
-            Storage::Int8 { .. } => wipe(&mut self.i8s.data[from]),
+            Storage::F16 => wipe(&mut self.f16s[from]),
+            Storage::Int8 { .. } => wipe(&mut self.i8s[from]),
             Storage::F32 => {}
+        }
+        if self.sign.is_some() {
+            let w = self.words();
+            if row != last {
+                self.bits.move_within(last * w..(last + 1) * w, row * w);
+            }
+            wipe(&mut self.bits[last * w..(last + 1) * w]);
         }
         self.len = last;
         // Give memory back after many removals (hysteresis: > 1/8 slack plus a chunk).
@@ -463,7 +563,7 @@ impl Index {
 
     /// Replaces the tag mask of `row` (does nothing if `row` is out of range).
     pub fn set_tags(&mut self, row: u32, tags: u64) {
-        if let Some(t) = self.tags.data[..self.len].get_mut(row as usize) {
+        if let Some(t) = self.tags[..self.len].get_mut(row as usize) {
             *t = tags;
         }
     }
@@ -471,7 +571,7 @@ impl Index {
     /// The tag mask of `row`; `0` (no purpose bit, so it fails every non-empty filter)
     /// if `row` is out of range.
     pub fn tags(&self, row: u32) -> u64 {
-        self.tags.data[..self.len]
+        self.tags[..self.len]
             .get(row as usize)
             .copied()
             .unwrap_or(0)
@@ -488,12 +588,12 @@ impl Index {
         let mut out = vec![0.0f32; self.dim];
         match self.storage {
             Storage::F32 | Storage::Int8 { rerank: true } => {
-                out.copy_from_slice(&self.f32s.data[span])
+                out.copy_from_slice(&self.f32s[span])
             }
-            Storage::F16 => quant::f16_to_f32_slice(&self.f16s.data[span], &mut out),
+            Storage::F16 => quant::f16_to_f32_slice(&self.f16s[span], &mut out),
             Storage::Int8 { rerank: false } => {
                 let q = self.quant?;
-                q.dequantize(&self.i8s.data[span], &mut out);
+                q.dequantize(&self.i8s[span], &mut out);
             }
         }
         Some(out)
@@ -501,10 +601,11 @@ impl Index {
 
     /// Removes every row, zeroing all buffers (capacity and int8 scale are kept).
     pub fn clear(&mut self) {
-        wipe(&mut self.tags.data);
-        wipe(&mut self.f32s.data);
-        wipe(&mut self.f16s.data);
-        wipe(&mut self.i8s.data);
+        self.tags.wipe_all();
+        self.f32s.wipe_all();
+        self.f16s.wipe_all();
+        self.i8s.wipe_all();
+        self.bits.wipe_all();
         self.len = 0;
     }
 
@@ -527,10 +628,10 @@ impl Index {
         };
         let live = self.len * self.dim;
         if rerank {
-            new.quantize(&self.f32s.data[..live], &mut self.i8s.data[..live]);
+            new.quantize(&self.f32s[..live], &mut self.i8s[..live]);
         } else if let Some(old) = self.quant {
             let mut tmp = vec![0.0f32; self.dim];
-            for row in self.i8s.data[..live].chunks_exact_mut(self.dim) {
+            for row in self.i8s[..live].chunks_exact_mut(self.dim) {
                 old.dequantize(row, &mut tmp);
                 new.quantize(&tmp, row);
             }
@@ -553,7 +654,7 @@ impl Index {
             return false;
         }
         let span = self.span(row as usize);
-        q.quantize(v, &mut self.i8s.data[span]);
+        q.quantize(v, &mut self.i8s[span]);
         true
     }
 
@@ -568,8 +669,8 @@ impl Index {
             return false;
         }
         let live = self.len * self.dim;
-        let q = quant::calibrate(&self.f32s.data[..live]);
-        q.quantize(&self.f32s.data[..live], &mut self.i8s.data[..live]);
+        let q = quant::calibrate(&self.f32s[..live]);
+        q.quantize(&self.f32s[..live], &mut self.i8s[..live]);
         self.quant = Some(q);
         true
     }
@@ -591,7 +692,7 @@ impl Index {
     fn exact_score(&self, row: usize, probe: &[f32]) -> f32 {
         let raw = self
             .kernels
-            .pair_f32(self.metric.op(), probe, &self.f32s.data[self.span(row)]);
+            .pair_f32(self.metric.op(), probe, &self.f32s[self.span(row)]);
         self.f32_score(raw)
     }
 
@@ -610,7 +711,7 @@ impl Index {
         let span = self.span(row);
         match self.storage {
             Storage::F32 | Storage::Int8 { rerank: true } => self.exact_score(row, probe),
-            Storage::F16 => self.f32_score(self.kernels.pair_f16(op, probe, &self.f16s.data[span])),
+            Storage::F16 => self.f32_score(self.kernels.pair_f16(op, probe, &self.f16s[span])),
             Storage::Int8 { rerank: false } => {
                 let Some(q) = self.quant else {
                     return f32::NEG_INFINITY;
@@ -618,7 +719,7 @@ impl Index {
                 with_scratch(|s| {
                     s.qprobes.resize(self.dim, 0);
                     q.quantize(probe, &mut s.qprobes);
-                    let raw = self.kernels.pair_i8(op, &s.qprobes, &self.i8s.data[span]);
+                    let raw = self.kernels.pair_i8(op, &s.qprobes, &self.i8s[span]);
                     wipe(&mut s.qprobes);
                     i8_score(raw, q.product_scale(), op == Op::L2Sq)
                 })
@@ -637,7 +738,9 @@ impl Index {
 
     /// Size of the first-stage selection and the `min_score` used while scanning.
     fn first_stage(&self, k: usize, min_score: f32) -> (usize, f32) {
-        if self.storage == (Storage::Int8 { rerank: true }) {
+        if let Some(c) = self.sign {
+            (c.max(k).min(self.len), f32::NEG_INFINITY)
+        } else if self.storage == (Storage::Int8 { rerank: true }) {
             (rerank_candidates(k).min(self.len), f32::NEG_INFINITY)
         } else {
             (k.min(self.len), min_score)
@@ -663,10 +766,10 @@ impl Index {
             ProbeRef::F32(p) => {
                 let out = &mut out[..g * n];
                 match (self.storage, g) {
-                    (Storage::F16, 4) => k.scan4_f16(op, split4(p, d), &self.f16s.data[span], out),
-                    (Storage::F16, _) => k.scan_f16(op, &p[..d], &self.f16s.data[span], out),
-                    (_, 4) => k.scan4_f32(op, split4(p, d), &self.f32s.data[span], out),
-                    (_, _) => k.scan_f32(op, &p[..d], &self.f32s.data[span], out),
+                    (Storage::F16, 4) => k.scan4_f16(op, split4(p, d), &self.f16s[span], out),
+                    (Storage::F16, _) => k.scan_f16(op, &p[..d], &self.f16s[span], out),
+                    (_, 4) => k.scan4_f32(op, split4(p, d), &self.f32s[span], out),
+                    (_, _) => k.scan_f32(op, &p[..d], &self.f32s[span], out),
                 }
                 if op == Op::L2Sq {
                     out.iter_mut().for_each(|s| *s = -*s);
@@ -675,16 +778,119 @@ impl Index {
             ProbeRef::I8(p) => {
                 let iout = &mut iout[..g * n];
                 if g == 4 {
-                    k.scan4_i8(op, split4(p, d), &self.i8s.data[span], iout);
+                    k.scan4_i8(op, split4(p, d), &self.i8s[span], iout);
                 } else {
-                    k.scan_i8(op, &p[..d], &self.i8s.data[span], iout);
+                    k.scan_i8(op, &p[..d], &self.i8s[span], iout);
                 }
                 let (ps, neg) = (self.product_scale(), op == Op::L2Sq);
                 for (o, &r) in out[..g * n].iter_mut().zip(iout.iter()) {
                     *o = i8_score(r, ps, neg);
                 }
             }
+            ProbeRef::Bits(p) => {
+                // Score = −Hamming distance (higher is better, as for every metric).
+                let w = self.words();
+                let (iout, codes) = (&mut iout[..g * n], &self.bits[rows.start * w..rows.end * w]);
+                if g == 4 {
+                    k.scan4_bits(split4(p, w), codes, iout);
+                } else {
+                    k.scan_bits(&p[..w], codes, iout);
+                }
+                for (o, &h) in out[..g * n].iter_mut().zip(iout.iter()) {
+                    *o = -(h as f32);
+                }
+            }
         }
+    }
+
+    /// Whether the first stage selects candidates that `finish_into` re-scores exactly.
+    fn reranks(&self) -> bool {
+        self.sign.is_some() || self.storage == (Storage::Int8 { rerank: true })
+    }
+
+    /// The representation a scan reads.
+    fn scan_repr(&self) -> Repr {
+        match (self.sign, self.storage) {
+            (Some(_), _) => Repr::Bits,
+            (None, Storage::Int8 { .. }) => Repr::I8,
+            (None, _) => Repr::F32Probe,
+        }
+    }
+
+    /// `probes` (a multiple of `dim`) in the representation the scan needs, using the
+    /// caller's buffers for quantised probes or sign codes (the caller wipes them).
+    fn prepare<'a>(&self, probes: &'a [f32], q: &'a mut Vec<i8>, b: &'a mut Vec<u64>) -> ProbeRef<'a> {
+        match self.scan_repr() {
+            Repr::F32Probe => ProbeRef::F32(probes),
+            Repr::I8 => {
+                self.quantize_probes(probes, q);
+                ProbeRef::I8(q)
+            }
+            Repr::Bits => {
+                let (d, w) = (self.dim, self.words());
+                b.clear();
+                b.resize(probes.len() / d * w, 0);
+                for (p, code) in probes.chunks_exact(d).zip(b.chunks_exact_mut(w)) {
+                    quant::sign_bits(p, code);
+                }
+                ProbeRef::Bits(b)
+            }
+        }
+    }
+
+    /// Keeps a 1-bit sign code of every row (`dim / 8` bytes: 64 for d = 512) and makes
+    /// every search scan those codes instead of the rows, then re-score the best
+    /// `max(candidates, k)` by Hamming distance exactly from the `f32` rows (scores and
+    /// `min_score` as without the codes). Only for `Storage::F32` (the exact rows are
+    /// needed); returns `false` otherwise or for `candidates == 0`, and changes nothing.
+    /// Calling it again changes the number of candidates.
+    ///
+    /// The scan reads 1/32 of the f32 bytes. Results are exact for the rows that reach
+    /// the re-rank; a true neighbour is missed only if more than `candidates` rows have
+    /// a smaller Hamming distance to the probe, which on face embeddings (genuine
+    /// matches at cosine 0.7–0.9, impostors near 0) needs far fewer candidates for
+    /// recall@1 than for recall@10 (the 10th best is an impostor whose sign code barely
+    /// differs from the other impostors'): see docs/BENCHMARKS.md. Meant for Cosine and
+    /// InnerProduct on roughly centred data.
+    ///
+    /// ```
+    /// use fidex::search::{synth, Index, Metric, SearchOptions, Storage};
+    /// let rows = synth::clustered(250, 4, 64, 1);
+    /// let mut idx = Index::new(64, Metric::Cosine, Storage::F32);
+    /// for r in rows.chunks_exact(64) {
+    ///     idx.push(r, 1);
+    /// }
+    /// let exact = idx.search(&rows[..64], 5, f32::NEG_INFINITY, 0, &SearchOptions::default());
+    /// assert!(idx.enable_sign_codes(200));
+    /// let fast = idx.search(&rows[..64], 5, f32::NEG_INFINITY, 0, &SearchOptions::default());
+    /// assert_eq!(fast[0], exact[0]); // same best row, same exact score
+    /// ```
+    pub fn enable_sign_codes(&mut self, candidates: usize) -> bool {
+        if self.storage != Storage::F32 || candidates == 0 {
+            return false;
+        }
+        if self.sign.is_none() {
+            let w = self.words();
+            self.bits.resize_to(self.cap * w, 0);
+            for row in 0..self.len {
+                let span = self.span(row);
+                quant::sign_bits(&self.f32s[span], &mut self.bits[row * w..(row + 1) * w]);
+            }
+        }
+        self.sign = Some(candidates);
+        true
+    }
+
+    /// Drops the sign codes (zeroed first); searches scan the rows again.
+    pub fn disable_sign_codes(&mut self) {
+        self.bits.wipe_all();
+        self.bits = Buf::new();
+        self.sign = None;
+    }
+
+    /// The number of re-ranked candidates of the sign-code scan, if enabled.
+    pub fn sign_code_candidates(&self) -> Option<usize> {
+        self.sign
     }
 
     /// Rows `start..end` as (all rows match `required`, at least one matches).
@@ -692,7 +898,7 @@ impl Index {
         if required == 0 {
             return (true, true);
         }
-        let tags = &self.tags.data[rows];
+        let tags = &self.tags[rows];
         let matching = tags.iter().filter(|&&t| t & required == required).count();
         (matching == tags.len(), matching > 0)
     }
@@ -712,12 +918,7 @@ impl Index {
             let (all, any) = self.tag_block(start..end, required);
             if any {
                 self.score_block(probe, 1, start..end, scores, iscores);
-                let tags = &self.tags.data[start..end];
-                for (j, (&s, &t)) in scores[..end - start].iter().zip(tags).enumerate() {
-                    if s >= min_score && (all || t & required == required) {
-                        top.push((start + j) as u32, s);
-                    }
-                }
+                offer(top, start, &scores[..end - start], &self.tags[start..end], (all, required, min_score));
             }
             start = end;
         }
@@ -734,7 +935,7 @@ impl Index {
     /// [`Index::finish`] into `out` (cleared first; no allocation when it has room).
     fn finish_into(&self, probe: &[f32], top: &mut TopK, top2: &mut TopK, k: usize, min_score: f32, out: &mut Vec<Hit>) {
         out.clear();
-        if self.storage != (Storage::Int8 { rerank: true }) {
+        if !self.reranks() {
             out.reserve(top.len());
             top.drain_sorted_into(out);
             return;
@@ -791,7 +992,6 @@ impl Index {
         let (cap, scan_min) = self.first_stage(k, min_score);
         let threads = Index::effective_threads(opts);
         let chunks = threads.min(self.len / PAR_MIN_ROWS).max(1);
-        let is_i8 = matches!(self.storage, Storage::Int8 { .. });
         if chunks == 1 {
             return with_scratch(|s| {
                 s.ensure_scores(BLOCK_ROWS);
@@ -799,16 +999,12 @@ impl Index {
                     scores,
                     iscores,
                     qprobes,
+                    bprobes,
                     top,
                     top2,
                     ..
                 } = s;
-                let p = if is_i8 {
-                    self.quantize_probes(probe, qprobes);
-                    ProbeRef::I8(qprobes)
-                } else {
-                    ProbeRef::F32(probe)
-                };
+                let p = self.prepare(probe, qprobes, bprobes);
                 top.reset(cap);
                 self.scan_one(
                     p,
@@ -818,6 +1014,7 @@ impl Index {
                     (scores, iscores),
                 );
                 wipe(qprobes);
+                wipe(bprobes);
                 self.finish_into(probe, top, top2, k, min_score, out)
             });
         }
@@ -826,13 +1023,8 @@ impl Index {
         // and uses fresh ones). The calling thread's quantised probe and per-chunk result
         // buffers are taken out of its scratch for the duration and put back after.
         let mut par = with_scratch(|s| std::mem::take(&mut s.par));
-        let ParScratch { qprobe, parts } = &mut par;
-        let p = if is_i8 {
-            self.quantize_probes(probe, qprobe);
-            ProbeRef::I8(qprobe)
-        } else {
-            ProbeRef::F32(probe)
-        };
+        let ParScratch { qprobe, bprobe, parts } = &mut par;
+        let p = self.prepare(probe, qprobe, bprobe);
         if parts.len() < chunks {
             parts.resize_with(chunks, Vec::new);
         }
@@ -855,6 +1047,7 @@ impl Index {
             })
         }));
         wipe(qprobe);
+        wipe(bprobe);
         with_scratch(|s| {
             s.top.reset(cap);
             for h in parts[..chunks].iter().flatten() {
@@ -937,12 +1130,12 @@ impl Index {
     ) -> Vec<Vec<Hit>> {
         let d = self.dim;
         let (cap, scan_min) = self.first_stage(k, min_score);
-        let is_i8 = matches!(self.storage, Storage::Int8 { .. });
-        let scan_bytes = match self.storage {
-            Storage::F32 => 4,
-            Storage::F16 => 2,
-            Storage::Int8 { .. } => 1,
-        } * d;
+        let scan_bytes = match (self.scan_repr(), self.storage) {
+            (Repr::Bits, _) => 8 * self.words(),
+            (_, Storage::F32) => 4 * d,
+            (_, Storage::F16) => 2 * d,
+            (_, Storage::Int8 { .. }) => d,
+        };
         let rt = ((ROW_TILE_BYTES / scan_bytes).clamp(4, 256) / 4) * 4;
         s.ensure_scores(4 * rt);
         if s.tops.len() < PROBE_TILE {
@@ -952,19 +1145,19 @@ impl Index {
             scores,
             iscores,
             qprobes,
+            bprobes,
             top2,
             tops,
             ..
         } = s;
         let mut results = Vec::with_capacity(probes.len() / d);
+        let w = self.words();
         for tile in probes.chunks(PROBE_TILE * d) {
             let pt = tile.len() / d;
             for t in &mut tops[..pt] {
                 t.reset(cap);
             }
-            if is_i8 {
-                self.quantize_probes(tile, qprobes);
-            }
+            let prepared = self.prepare(tile, qprobes, bprobes);
             let mut start = 0;
             while start < self.len {
                 let end = (start + rt).min(self.len);
@@ -974,23 +1167,19 @@ impl Index {
                     start = end;
                     continue;
                 }
-                let tags = &self.tags.data[start..end];
+                let tags = &self.tags[start..end];
                 let mut p = 0;
                 while p < pt {
                     let g = if pt - p >= 4 { 4 } else { 1 };
-                    let pr = if is_i8 {
-                        ProbeRef::I8(&qprobes[p * d..(p + g) * d])
-                    } else {
-                        ProbeRef::F32(&tile[p * d..(p + g) * d])
+                    let pr = match prepared {
+                        ProbeRef::F32(t) => ProbeRef::F32(&t[p * d..(p + g) * d]),
+                        ProbeRef::I8(q) => ProbeRef::I8(&q[p * d..(p + g) * d]),
+                        ProbeRef::Bits(b) => ProbeRef::Bits(&b[p * w..(p + g) * w]),
                     };
                     self.score_block(pr, g, start..end, scores, iscores);
                     for (gi, top) in tops[p..p + g].iter_mut().enumerate() {
                         let sc = &scores[gi * nr..(gi + 1) * nr];
-                        for (j, (&sv, &t)) in sc.iter().zip(tags).enumerate() {
-                            if sv >= scan_min && (all || t & required == required) {
-                                top.push((start + j) as u32, sv);
-                            }
-                        }
+                        offer(top, start, sc, tags, (all, required, scan_min));
                     }
                     p += g;
                 }
@@ -1001,6 +1190,7 @@ impl Index {
                 results.push(self.finish(probe, top, top2, k, min_score));
             }
             wipe(qprobes);
+            wipe(bprobes);
         }
         results
     }
@@ -1010,15 +1200,15 @@ impl Index {
     #[doc(hidden)]
     pub fn raw_capacity_bytes_for_test(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.memory_bytes());
-        out.extend(self.tags.data.iter().flat_map(|t| t.to_le_bytes()));
-        out.extend(self.f32s.data.iter().flat_map(|x| x.to_le_bytes()));
+        out.extend(self.tags.iter().flat_map(|t| t.to_le_bytes()));
+        out.extend(self.f32s.iter().flat_map(|x| x.to_le_bytes()));
         out.extend(
             self.f16s
-                .data
                 .iter()
                 .flat_map(|x| x.to_bits().to_le_bytes()),
         );
-        out.extend(self.i8s.data.iter().map(|&x| x as u8));
+        out.extend(self.i8s.iter().map(|&x| x as u8));
+        out.extend(self.bits.iter().flat_map(|x| x.to_le_bytes()));
         out
     }
 
@@ -1026,16 +1216,39 @@ impl Index {
     #[doc(hidden)]
     pub fn spare_capacity_is_zeroed_for_test(&self) -> bool {
         let (l, d) = (self.len, self.dim);
-        self.tags.data[l..].iter().all(|&t| t == 0)
-            && self.f32s.data[(l * d).min(self.f32s.data.len())..]
+        self.tags[l..].iter().all(|&t| t == 0)
+            && self.f32s[(l * d).min(self.f32s.len())..]
                 .iter()
                 .all(|x| x.to_bits() == 0)
-            && self.f16s.data[(l * d).min(self.f16s.data.len())..]
+            && self.f16s[(l * d).min(self.f16s.len())..]
                 .iter()
                 .all(|x| x.to_bits() == 0)
-            && self.i8s.data[(l * d).min(self.i8s.data.len())..]
+            && self.i8s[(l * d).min(self.i8s.len())..]
                 .iter()
                 .all(|&x| x == 0)
+            && self.bits[(l * self.words()).min(self.bits.len())..]
+                .iter()
+                .all(|&x| x == 0)
+    }
+}
+
+/// Offers the scores of rows `start..start + scores.len()` (tags `tags`) to `top`:
+/// rows with `tags & required == required` (or `all`) and `score >= min_score`.
+///
+/// Rows arrive in increasing order and every row already kept is lower, so once `top` is
+/// full a row can only enter with a score strictly above the worst kept score (a tie
+/// loses to the lower row). That one comparison against a cached threshold rejects
+/// almost every row of a scan without touching the heap (the heap push was a call and
+/// about 20 instructions per row). The threshold starts as NaN (`!(s <= NaN)` admits
+/// everything while `top` is not full; NaN scores still go to `push`, which rejects them).
+#[inline]
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(s <= thr)` is true for a NaN threshold, on purpose (see above)
+fn offer(top: &mut TopK, start: usize, scores: &[f32], tags: &[u64], (all, required, min_score): (bool, u64, f32)) {
+    let mut thr = top.threshold().unwrap_or(f32::NAN);
+    for (j, (&s, &t)) in scores.iter().zip(tags).enumerate() {
+        if !(s <= thr) && s >= min_score && (all || t & required == required) && top.push((start + j) as u32, s) {
+            thr = top.threshold().unwrap_or(f32::NAN);
+        }
     }
 }
 
@@ -1048,4 +1261,31 @@ fn split4<T>(p: &[T], d: usize) -> [&[T]; 4] {
 fn assert_send_sync() {
     fn is<T: Send + Sync>() {}
     is::<Index>();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_start_on_a_cache_line_and_keep_their_contents() {
+        let mut b: Buf<f32> = Buf::new();
+        assert!(b.is_empty());
+        for (n, live) in [(1usize, 0usize), (1000, 1), (100_000, 1000), (3, 3), (0, 0), (50, 0)] {
+            let before: Vec<f32> = b[..live.min(b.len())].to_vec();
+            b.resize_to(n, live);
+            assert_eq!(b.len(), n);
+            if n > 0 {
+                assert_eq!(b.as_ptr() as usize % ALIGN, 0, "n = {n}");
+            }
+            assert_eq!(&b[..before.len().min(n)], &before[..before.len().min(n)]);
+            for (i, x) in b.iter_mut().enumerate() {
+                *x = i as f32 + 1.0;
+            }
+        }
+        let mut t: Buf<i8> = Buf::new();
+        t.resize_to(513, 0);
+        assert_eq!(t.as_ptr() as usize % ALIGN, 0);
+        assert!(t.allocated() <= 513 + ALIGN);
+    }
 }

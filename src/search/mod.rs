@@ -23,21 +23,26 @@
 //!
 //! # Design
 //!
-//! * [`kernels`]: dot product and squared L2 for `f32·f32`, `f32·f16` and `i8·i8`, in a
-//!   portable reference version and SIMD versions (x86-64 AVX2+FMA+F16C, x86-64
-//!   AVX-512 F/BW/VL with an AVX-512 VNNI variant for int8, aarch64 NEON). The best
-//!   path is chosen once per process by runtime feature detection
-//!   ([`kernels::detected`]); `FIDEX_FORCE_PORTABLE=1` forces the portable path.
-//!   Every kernel is a register-blocked "P probes × R rows" microkernel; one
-//!   (probe, row) pair is always accumulated the same way whatever P and R are, so
-//!   single-probe search, batch search, `score` and re-ranking give bit-identical
-//!   scores within one kernel set.
-//! * [`quant`]: f16 conversion and symmetric int8 quantisation with a scale calibrated
-//!   from the data.
+//! * [`kernels`]: dot product and squared L2 for `f32·f32`, `f32·f16` and `i8·i8`, and
+//!   Hamming distance of 1-bit sign codes, in a portable reference version and SIMD
+//!   versions (x86-64 AVX2+FMA+F16C, x86-64 AVX-512 F/BW/VL with an AVX-512 VNNI variant
+//!   for int8, aarch64 NEON). Which path an index uses is chosen once per process and
+//!   scan type **by timing** every path that can run here on a small sample
+//!   ([`kernels::dispatch`], [`kernels::chosen`]; about 1 ms at the first `Index::new` of a
+//!   storage): the widest instruction set was the slowest f32 path on AMD Zen 4.
+//!   `FIDEX_KERNELS=<name>` / `FIDEX_FORCE_PORTABLE=1` pin a path.
+//!   Single-probe scans read rows as one sequential stream (interleaving rows halved the
+//!   DRAM bandwidth on Zen 4). Every kernel is a register-blocked "P probes × R rows"
+//!   microkernel; one (probe, row) pair is always accumulated the same way whatever P
+//!   and R are, so single-probe search, batch search, `score` and re-ranking give
+//!   bit-identical scores within one kernel set.
+//! * [`quant`]: f16 conversion, symmetric int8 quantisation with a scale calibrated
+//!   from the data, and 1-bit sign codes.
 //! * [`topk`]: a bounded min-heap with a deterministic tie-break (lower row wins).
-//! * [`Index`]: storage, growth in ≤ 1/16 steps (memory ≤ ~1.07× the raw bytes), zeroing
-//!   of every vacated or reallocated byte, scans blocked by rows, optional multi-threading
-//!   of large scans on a process-owned pool that a forked child rebuilds ([`pool`]), and a
+//! * [`Index`]: storage (64-byte aligned buffers), growth in ≤ 1/16 steps (memory ≤ ~1.07×
+//!   the raw bytes), zeroing of every vacated or reallocated byte, optional sign codes
+//!   with exact re-rank ([`Index::enable_sign_codes`]), scans blocked by rows, optional multi-threading
+//!   of large scans on a process-owned pool that a forked child rebuilds (`search::pool`), and a
 //!   cache-blocked batch search.
 //! * [`synth`] (hidden): seeded identity-clustered unit vectors for tests and benchmarks.
 //!
@@ -137,6 +142,9 @@ impl Metric {
 /// | `F16` | 2 | f16-rounded rows, f32 probe and accumulation |
 /// | `Int8 { rerank: true }` | 1 + 4 | exact (int8 scan, then exact f32 re-rank) |
 /// | `Int8 { rerank: false }` | 1 | approximate (int8 · scale²) |
+///
+/// An `F32` index can also keep a 1-bit sign code per component (+1/8 byte) and scan
+/// those, re-ranking the best candidates exactly: [`Index::enable_sign_codes`].
 ///
 /// ```
 /// use fidex::search::Storage;

@@ -6,6 +6,12 @@
 //! 65504 to ±65504 instead of producing infinities. For unit vectors the relative error
 //! per component is ≤ 2⁻¹¹; scores are computed with an `f32` probe and `f32` accumulation.
 //!
+//! # Sign codes (1 bit per component)
+//!
+//! [`sign_bits`]: bit set iff the component is positive. For unit vectors the Hamming
+//! distance between two codes estimates their angle (`E[h] = dim · θ / π`), so a scan of
+//! the codes ranks candidates for an exact re-rank (`Index::enable_sign_codes`).
+//!
 //! # int8 (symmetric)
 //!
 //! `q = clamp(round(x / scale), −127, 127)`; `x ≈ q · scale`. The code −128 is never
@@ -68,6 +74,30 @@ pub fn f32_to_f16_slice(src: &[f32], dst: &mut [f16]) {
 pub fn f16_to_f32_slice(src: &[f16], dst: &mut [f32]) {
     for (d, &s) in dst.iter_mut().zip(src) {
         *d = s.to_f32();
+    }
+}
+
+/// Words of a sign code for `dim` components (`dim.div_ceil(64)`).
+pub const fn sign_words(dim: usize) -> usize {
+    dim.div_ceil(64)
+}
+
+/// Sign code of `src`: bit `i % 64` of word `i / 64` is set iff `src[i] > 0` (zero, NaN
+/// and negative components give 0; bits past `src.len()` stay 0). Writes
+/// `min(dst.len(), sign_words(src.len()))` words.
+///
+/// ```
+/// use fidex::search::quant::sign_bits;
+/// let mut code = [0u64; 2];
+/// sign_bits(&[0.5, -1.0, 0.0, 2.0], &mut code);
+/// assert_eq!(code, [0b1001, 0]);
+/// ```
+pub fn sign_bits(src: &[f32], dst: &mut [u64]) {
+    for (w, chunk) in dst.iter_mut().zip(src.chunks(64)) {
+        *w = chunk
+            .iter()
+            .enumerate()
+            .fold(0u64, |acc, (j, &x)| acc | (u64::from(x > 0.0) << j));
     }
 }
 

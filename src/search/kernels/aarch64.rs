@@ -260,6 +260,9 @@ scan_drivers!(
 
 static KERNELS: Kernels = Kernels {
     name: "aarch64-neon",
+    // Sign-code (Hamming) scans: the portable loop (`count_ones`).
+    scan_bits: super::portable::scan_bits,
+    scan4_bits: super::portable::scan4_bits,
     scan_f32: [scan_f32::<false>, scan_f32::<true>],
     scan4_f32: [scan4_f32::<false>, scan4_f32::<true>],
     scan_f16: [scan_f16::<false>, scan_f16::<true>],

@@ -6,27 +6,37 @@
 //! | name | when | notes |
 //! |---|---|---|
 //! | `portable` | always | scalar reference, safe code; 8 interleaved lanes so the compiler vectorises it |
-//! | `x86_64-avx2` | AVX2 + FMA + F16C | 4 probes × 2 rows register block |
-//! | `x86_64-avx512` | AVX-512 F + BW + VL | 4 probes × 4 rows register block, masked tails |
+//! | `x86_64-avx2` | AVX2 + FMA + F16C | 2 accumulators per pair; batch 4 probes × 1 row |
+//! | `x86_64-avx512` | AVX-512 F + BW + VL | 2 accumulators per pair, masked tails; batch 4 probes × 2 rows |
 //! | `x86_64-avx512-vnni` | the above + AVX-512 VNNI | int8 dot products with `vpdpbusd` |
 //! | `aarch64-neon` | aarch64 (NEON is baseline) | 4 probes × 4 rows; f16 widened with integer ops |
 //!
-//! The path is selected once per process ([`kernels`]) by runtime feature detection.
-//! `FIDEX_FORCE_PORTABLE=1` forces the portable path; `FIDEX_KERNELS=<name>` asks for a
-//! named path (ignored when that path cannot run here). [`available`] lists every path
-//! that can run on this CPU, so tests and benchmarks can compare them in one process.
+//! Which path an index uses is chosen per scan type (f32, f16, int8) by timing every
+//! path that can run here on a small sample, once per process ([`dispatch`], [`chosen`]):
+//! the widest instruction set is not the fastest on every CPU. `FIDEX_FORCE_PORTABLE=1`
+//! forces the portable path; `FIDEX_KERNELS=<name>` names a path (ignored when that path
+//! cannot run here), `FIDEX_KERNELS=<a>,<b>` restricts the measurement to those.
+//! [`available`] lists every path that can run on this CPU, so tests and benchmarks can
+//! compare them in one process.
+//!
+//! # Memory access
+//!
+//! On x86 a single-probe scan reads its rows strictly one after the other (one
+//! sequential stream; see `scan_single_driver` for the Zen 4 measurements that ruled out
+//! multi-row register blocks and software prefetch there). Batch scans block 4 probes ×
+//! R rows over row tiles that sit in L1/L2.
 //!
 //! # Determinism
 //!
 //! Every SIMD path is written as one "P probes × R rows" microkernel, instantiated for
-//! (1 × 1) pairs, (1 × R) single-probe scans and (4 × R) multi-probe scans. A
-//! (probe, row) pair always has exactly one vector accumulator that walks the dimension
-//! in the same order, with the tail loaded as zeros in the same lanes, and the same final
-//! horizontal reduction. Hence, *within one path*, a pair's score does not depend on
-//! which entry point computed it: batch search equals single-probe search equals
-//! [`Kernels::dot_f32`] bit for bit. *Across* paths f32 results differ only by the
-//! summation order and FMA rounding (relative error ≲ `dim · 2⁻²⁴`); int8 results are
-//! exact integers and identical on every path.
+//! (1 × 1) pairs and single-probe scans and (4 × R) multi-probe scans. A (probe, row)
+//! pair always has the same accumulators that walk the dimension in the same order, with
+//! the tail loaded as zeros in the same lanes, and the same final reduction. Hence,
+//! *within one path*, a pair's score does not depend on which entry point computed it:
+//! batch search equals single-probe search equals [`Kernels::dot_f32`] bit for bit.
+//! *Across* paths f32 results differ only by the summation order and FMA rounding
+//! (relative error ≲ `dim · 2⁻²⁴`); int8 results are exact integers and identical on
+//! every path.
 //!
 //! # Preconditions and safety
 //!
@@ -36,9 +46,12 @@
 //! `i8` results are exact while `dim ≤ 32768` (larger dimensions wrap around, never panic).
 
 use half::f16;
-use std::sync::OnceLock;
 
+pub mod dispatch;
+pub mod memory;
 mod portable;
+
+pub use dispatch::chosen;
 
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -75,10 +88,14 @@ type ScanF16 = unsafe fn(&[f32], &[f16], &mut [f32]);
 type Scan4F16 = unsafe fn([&[f32]; 4], &[f16], &mut [f32]);
 type ScanI8 = unsafe fn(&[i8], &[i8], &mut [i32]);
 type Scan4I8 = unsafe fn([&[i8]; 4], &[i8], &mut [i32]);
+// Sign codes (1 bit per component, `u64` words): Hamming distances; `probe.len()` words
+// per row, same length contract.
+type ScanBits = unsafe fn(&[u64], &[u64], &mut [i32]);
+type Scan4Bits = unsafe fn([&[u64]; 4], &[u64], &mut [i32]);
 
 /// One complete set of kernels (one implementation path).
 ///
-/// Obtain one with [`kernels`] (the process-wide choice), [`portable`], [`best`] or
+/// Obtain one with [`chosen`] (the measured choice per storage), [`kernels`], [`portable`], [`best`] or
 /// [`available`]. All methods are safe; see the module docs for preconditions.
 ///
 /// ```
@@ -100,6 +117,8 @@ pub struct Kernels {
     scan4_f16: [Scan4F16; 2],
     scan_i8: [ScanI8; 2],
     scan4_i8: [Scan4I8; 2],
+    scan_bits: ScanBits,
+    scan4_bits: Scan4Bits,
 }
 
 impl std::fmt::Debug for Kernels {
@@ -117,6 +136,35 @@ impl Kernels {
     /// Name of this path, e.g. `"x86_64-avx2"`.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// Whether `self` and `other` run the same code for `scan` (e.g. `x86_64-avx512` and
+    /// `x86_64-avx512-vnni` share their f32 and f16 kernels; only int8 differs). Compares
+    /// the kernels' addresses: "false" can only mean "not known to be the same".
+    pub fn same_code(&self, other: &Kernels, scan: dispatch::ScanType) -> bool {
+        let addr = |k: &Kernels| -> [usize; 4] {
+            match scan {
+                dispatch::ScanType::F32 => [
+                    k.scan_f32[0] as usize,
+                    k.scan_f32[1] as usize,
+                    k.scan4_f32[0] as usize,
+                    k.scan4_f32[1] as usize,
+                ],
+                dispatch::ScanType::F16 => [
+                    k.scan_f16[0] as usize,
+                    k.scan_f16[1] as usize,
+                    k.scan4_f16[0] as usize,
+                    k.scan4_f16[1] as usize,
+                ],
+                dispatch::ScanType::I8 => [
+                    k.scan_i8[0] as usize,
+                    k.scan_i8[1] as usize,
+                    k.scan4_i8[0] as usize,
+                    k.scan4_i8[1] as usize,
+                ],
+            }
+        };
+        addr(self) == addr(other)
     }
 
     /// `Σ aᵢ·bᵢ` over `min(a.len(), b.len())` components (0 if empty).
@@ -218,6 +266,41 @@ impl Kernels {
         unsafe { f(probe, &rows[..n * dim], &mut out[..n]) }
     }
 
+    /// Hamming distances of the sign code `probe` (`w = probe.len()` words) to consecutive
+    /// rows of `w` words: `out[i] = popcount(probe ^ rows[i*w..(i+1)*w])` for
+    /// `i < min(out.len(), rows.len() / w)`. An empty probe gives 0.
+    ///
+    /// ```
+    /// use fidex::search::kernels;
+    /// let k = kernels::kernels();
+    /// let mut out = [0i32; 2];
+    /// k.scan_bits(&[0b1011], &[0b0001, u64::MAX], &mut out);
+    /// assert_eq!(out, [2, 61]);
+    /// ```
+    pub fn scan_bits(&self, probe: &[u64], rows: &[u64], out: &mut [i32]) {
+        let w = probe.len();
+        if w == 0 {
+            out.fill(0);
+            return;
+        }
+        let n = rows_fitting(w, rows.len(), out.len());
+        // SAFETY: as in `scan_f32`: features verified when `self` was handed out, lengths
+        // cut to the raw-kernel contract just above.
+        unsafe { (self.scan_bits)(probe, &rows[..n * w], &mut out[..n]) }
+    }
+
+    /// Like [`Kernels::scan_bits`] for four probes of the same length (probe-major output,
+    /// `n = min(out.len() / 4, rows.len() / w)`; nothing is computed if the lengths differ).
+    pub fn scan4_bits(&self, probes: [&[u64]; 4], rows: &[u64], out: &mut [i32]) {
+        let w = probes[0].len();
+        if w == 0 || probes.iter().any(|p| p.len() != w) {
+            return;
+        }
+        let n = rows_fitting(w, rows.len(), out.len() / 4);
+        // SAFETY: as in `scan4_f32`.
+        unsafe { (self.scan4_bits)(probes, &rows[..n * w], &mut out[..4 * n]) }
+    }
+
     /// Four probes against the same rows, each row loaded once for all four.
     ///
     /// `dim = probes[0].len()`; all four probes must have that length (otherwise nothing
@@ -278,46 +361,35 @@ pub fn available() -> Vec<&'static Kernels> {
     v
 }
 
-/// The fastest path that can run on this CPU (ignores environment variables).
+/// The most capable path that can run on this CPU (the last of [`available`]; ignores
+/// environment variables). Not necessarily the fastest: [`chosen`] measures.
 pub fn best() -> &'static Kernels {
     available().last().copied().unwrap_or_else(portable)
 }
 
-fn select() -> &'static Kernels {
-    let truthy = |v: String| matches!(v.trim(), "1" | "true" | "TRUE" | "yes" | "on");
-    if std::env::var("FIDEX_FORCE_PORTABLE")
-        .map(truthy)
-        .unwrap_or(false)
-    {
-        return portable();
-    }
-    if let Ok(name) = std::env::var("FIDEX_KERNELS") {
-        if let Some(k) = available().into_iter().find(|k| k.name == name.trim()) {
-            return k;
-        }
-    }
-    best()
-}
-
-/// The kernels used by [`crate::search::Index`] by default, chosen once per process.
+/// The kernels [`crate::search::Index::new`] uses for `Storage::F32`, chosen once per
+/// process ([`dispatch`]: measured, or named by `FIDEX_KERNELS` / `FIDEX_FORCE_PORTABLE`).
+/// Other storages may use another path: see [`chosen`].
 pub fn kernels() -> &'static Kernels {
-    static SELECTED: OnceLock<&'static Kernels> = OnceLock::new();
-    SELECTED.get_or_init(select)
+    chosen(crate::search::Storage::F32)
 }
 
-/// Name of the dispatched path, e.g. `"x86_64-avx512-vnni"` or `"portable"`.
+/// Name of the dispatched path for `Storage::F32`, e.g. `"x86_64-avx512-vnni"` or
+/// `"portable"` (per storage: `chosen(storage).name()`).
 pub fn detected() -> &'static str {
     kernels().name
 }
 
-/// Generates the single-probe and four-probe scan drivers of one SIMD path from its
+/// Generates the single-probe and four-probe scan drivers of the aarch64 path from its
 /// register-blocked microkernel
 /// `unsafe fn block<const L2: bool, const P: usize, const R: usize>([*const Probe; P], [*const Row; R], dim) -> [[Out; R]; P]`
 /// whose contract is: CPU features present, every pointer valid for `dim` reads.
-#[cfg(any(
-    target_arch = "x86_64",
-    all(target_arch = "aarch64", target_feature = "neon")
-))]
+///
+/// Unlike the x86 paths ([`scan_single_driver`]), the single-probe scan keeps the
+/// "1 probe × `rows_single` rows" register block: its effect on aarch64 memory
+/// prefetchers has not been measured (no aarch64 machine in this project's benchmarks),
+/// so it stays as it was.
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
 macro_rules! scan_drivers {
     (
         features = $feat:literal,
@@ -343,30 +415,14 @@ macro_rules! scan_drivers {
                 return;
             }
             let q = [probe.as_ptr()];
-            let row_bytes = dim * std::mem::size_of::<$R>();
-            let base = rows.as_ptr().cast::<u8>();
-            let pf = $crate::search::kernels::PREFETCH_BYTES;
             let mut i = 0;
             while i + $R1 <= n {
-                if pf > 0 {
-                    // Software prefetch of the group PREFETCH_BYTES ahead: hardware
-                    // prefetchers stop at 4 KiB page boundaries, which a fast int8 scan
-                    // crosses every few rows. `wrapping_add` keeps the address computation
-                    // defined past the end of `rows`; a prefetch never faults.
-                    let mut off = i * row_bytes + pf;
-                    let end = off + $R1 * row_bytes;
-                    while off < end {
-                        $crate::search::kernels::prefetch(base.wrapping_add(off));
-                        off += 64;
-                    }
-                }
                 let mut r = [rows.as_ptr(); $R1];
                 for (j, rp) in r.iter_mut().enumerate() {
                     *rp = rows[(i + j) * dim..].as_ptr();
                 }
                 // SAFETY: features present (contract); q[0] points at `dim` probe values and
-                // each r[j] at row i + j < n, i.e. at `dim` elements inside `rows`
-                // (rows.len() >= n * dim was checked above).
+                // each r[j] at row i + j < n, i.e. at `dim` elements inside `rows`.
                 let s = unsafe { $block::<L2, 1, $R1>(q, r, dim) };
                 out[i..i + $R1].copy_from_slice(&s[0]);
                 i += $R1;
@@ -379,11 +435,80 @@ macro_rules! scan_drivers {
             }
         }
 
+        $crate::search::kernels::scan_multi_driver!(
+            features = $feat, block = $block, probe = $P, row = $R, out = $O,
+            rows_multi = $R4, scan4 = $scan4,
+        );
+    };
+}
+
+/// The single-probe driver: one probe against `out.len()` consecutive rows, **one row
+/// after the other** (`block::<L2, 1, 1>` per row).
+///
+/// Why not a "1 probe × R rows" register block: walking R rows at once makes R
+/// interleaved read streams (R × `dim` elements apart). On AMD Zen 4 that halves the
+/// DRAM bandwidth a scan gets (measured, 1M × 512 f32 rows: 4 interleaved rows 12–13
+/// GB/s, 2 rows 23–24, one row at a time 25–26 = the streaming read; int8: 10–11 vs
+/// 25–29 GB/s), and software prefetch does not repair it (8–16 KiB ahead: 13–20 GB/s).
+/// One sequential stream is what every hardware prefetcher follows; the independent
+/// rows still overlap in the out-of-order window, and each pair has several
+/// accumulators (per path) for instruction-level parallelism within a row.
+#[cfg(target_arch = "x86_64")]
+macro_rules! scan_single_driver {
+    (
+        features = $feat:literal,
+        block = $block:ident,
+        probe = $P:ty,
+        row = $R:ty,
+        out = $O:ty,
+        scan = $scan:ident $(,)?
+    ) => {
+        /// One probe against `out.len()` rows, row after row.
+        ///
+        /// # Safety
+        /// The raw-kernel contract of `kernels/mod.rs` (CPU features, lengths).
+        #[target_feature(enable = $feat)]
+        pub(super) unsafe fn $scan<const L2: bool>(probe: &[$P], rows: &[$R], out: &mut [$O]) {
+            let dim = probe.len();
+            let n = out.len();
+            debug_assert!(dim >= 1 && rows.len() == n * dim);
+            if dim == 0 || rows.len() < n * dim {
+                return;
+            }
+            let q = [probe.as_ptr()];
+            for (o, row) in out.iter_mut().zip(rows.chunks_exact(dim)) {
+                // SAFETY: features present (contract); q[0] points at `dim` probe values
+                // and `row` is a `dim`-long slice of `rows`.
+                let s = unsafe { $block::<L2, 1, 1>(q, [row.as_ptr()], dim) };
+                *o = s[0][0];
+            }
+        }
+    };
+}
+
+/// The four-probe driver: `block::<L2, 4, rows_multi>` over groups of rows (the rows of
+/// a batch tile are in L1/L2, where interleaved rows cost nothing), then one row at a
+/// time for the leftovers.
+#[cfg(any(
+    target_arch = "x86_64",
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
+macro_rules! scan_multi_driver {
+    (
+        features = $feat:literal,
+        block = $block:ident,
+        probe = $P:ty,
+        row = $R:ty,
+        out = $O:ty,
+        rows_multi = $R4:literal,
+        scan4 = $scan4:ident $(,)?
+    ) => {
         /// Four probes against `out.len() / 4` rows (probe-major output).
         ///
         /// # Safety
         /// The raw-kernel contract of `kernels/mod.rs` (CPU features, lengths).
         #[target_feature(enable = $feat)]
+        #[allow(clippy::int_plus_one)] // `i + R <= n` reads as "R more rows fit", also for R = 1
         pub(super) unsafe fn $scan4<const L2: bool>(
             probes: [&[$P]; 4],
             rows: &[$R],
@@ -427,27 +552,12 @@ macro_rules! scan_drivers {
     };
 }
 
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+use scan_drivers;
 #[cfg(any(
     target_arch = "x86_64",
     all(target_arch = "aarch64", target_feature = "neon")
 ))]
-use scan_drivers;
-
-/// Distance of the software prefetch in single-probe scans (0 disables it). Measured on
-/// the 2-vCPU Xeon (AVX-512) dev machine, 1M × 512 int8 rows, median of 40 probes:
-/// 0 → 41 ms (2 threads), 1 KiB → 37, 4 KiB → 32, 8 KiB → 27–32, 16 KiB → 32, 64 KiB → 36;
-/// f32 rows are within noise of no prefetch at every distance.
-pub(crate) const PREFETCH_BYTES: usize = 8192;
-
-/// Hints the cache line at `p` into L1 (no-op where not supported). Never faults.
-#[inline(always)]
-pub(crate) fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: PREFETCHT0 is an SSE instruction (baseline on x86-64); a prefetch of any
-    // address, mapped or not, has no architectural effect and cannot fault.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
+use scan_multi_driver;
+#[cfg(target_arch = "x86_64")]
+use scan_single_driver;

@@ -112,8 +112,32 @@ portable_scans!(scan_f32, scan4_f32, pair_f32, f32, f32, f32);
 portable_scans!(scan_f16, scan4_f16, pair_f16, f32, f16, f32);
 portable_scans!(scan_i8, scan4_i8, pair_i8, i8, i8, i32);
 
+/// Hamming distance between two bit vectors (`u64` words).
+#[inline]
+fn pair_bits(a: &[u64], b: &[u64]) -> i32 {
+    a.iter().zip(b).map(|(&x, &y)| (x ^ y).count_ones() as i32).sum()
+}
+
+/// One probe against `out.len()` rows of `probe.len()` words each.
+pub(super) fn scan_bits(probe: &[u64], rows: &[u64], out: &mut [i32]) {
+    let w = probe.len().max(1);
+    for (o, r) in out.iter_mut().zip(rows.chunks_exact(w)) {
+        *o = pair_bits(probe, r);
+    }
+}
+
+/// Four probes against `out.len() / 4` rows (probe-major output).
+pub(super) fn scan4_bits(probes: [&[u64]; 4], rows: &[u64], out: &mut [i32]) {
+    let n = out.len() / 4;
+    for (p, o) in probes.iter().zip(out.chunks_exact_mut(n.max(1))) {
+        scan_bits(p, rows, o);
+    }
+}
+
 pub(super) static KERNELS: Kernels = Kernels {
     name: "portable",
+    scan_bits,
+    scan4_bits,
     scan_f32: [scan_f32::<false>, scan_f32::<true>],
     scan4_f32: [scan4_f32::<false>, scan4_f32::<true>],
     scan_f16: [scan_f16::<false>, scan_f16::<true>],

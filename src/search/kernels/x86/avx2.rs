@@ -1,16 +1,24 @@
 //! AVX2 + FMA (+ F16C for f16 rows) kernels: 8 `f32` lanes, int8 widened to `i16` and
 //! multiplied pairwise into `i32` with `vpmaddwd` (exact for every `i8` input).
 //!
-//! Register blocking: one probe × 4 rows for scans (4 independent FMA chains), four
-//! probes × 2 rows for batch scans (8 accumulators + 4 probe + 2 row registers ≤ 16 ymm).
+//! Blocking: f32 / f16 pairs have [`A`] = 2 accumulators (chunk `c` of 8 components goes
+//! to accumulator `c % 2`, summed as `acc0 + acc1` before the horizontal sum) in every
+//! entry point, so pair, scan and scan4 give bit-identical scores. Single-probe scans walk
+//! the rows one after the other (one sequential read stream, see `scan_single_driver` in
+//! `kernels/mod.rs`; two chains per row keep the FMA units busy where one chain of 64
+//! dependent FMAs could not); batch scans use four probes × one row (8 accumulators ≤ 16
+//! ymm). int8 (exact, so order is free): single-probe scans take 4 rows one after the
+//! other and reduce them together; batch scans use 4 probes × 2 rows.
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use super::super::{scan_drivers, Kernels};
+use super::super::{scan_multi_driver, scan_single_driver, Kernels};
 use core::arch::x86_64::*;
 use half::f16;
 
 /// f32 lanes per vector.
 const W: usize = 8;
+/// Accumulators per (probe, row) pair in the f32 / f16 kernels.
+const A: usize = 2;
 /// int8 components per step (16 bytes widened to 16 × i16).
 const WI: usize = 16;
 
@@ -54,56 +62,136 @@ fn tail_mask(rem: usize) -> __m256i {
     )
 }
 
-/// P probes × R rows of `f32`.
+/// Loads 8 values of a row type as f32.
+trait RowF32: Copy {
+    /// # Safety
+    /// AVX2/FMA/F16C present; `p` is valid for 8 reads.
+    unsafe fn load_full(p: *const Self) -> __m256;
+    /// The `dim - i < 8` values at `p + i`, zero-padded.
+    ///
+    /// # Safety
+    /// AVX2/FMA/F16C present; `p` is valid for `dim` reads, `i < dim < i + 8`.
+    unsafe fn load_tail(p: *const Self, i: usize, dim: usize) -> __m256;
+}
+
+impl RowF32 for f32 {
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn load_full(p: *const f32) -> __m256 {
+        // SAFETY: `p` valid for 8 reads (contract).
+        unsafe { _mm256_loadu_ps(p) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn load_tail(p: *const f32, i: usize, dim: usize) -> __m256 {
+        // SAFETY: i < dim so `p.add(i)` is in bounds; the mask enables only the dim - i
+        // lanes that are in bounds, and masked-off lanes are not accessed.
+        unsafe { _mm256_maskload_ps(p.add(i), tail_mask(dim - i)) }
+    }
+}
+
+impl RowF32 for f16 {
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn load_full(p: *const f16) -> __m256 {
+        // SAFETY: same contract.
+        unsafe { load_ph(p) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn load_tail(p: *const f16, i: usize, dim: usize) -> __m256 {
+        // SAFETY: same contract.
+        unsafe { load_ph_tail(p, i, dim) }
+    }
+}
+
+/// P f32 probes × R rows (f32 or f16), [`A`] accumulators per pair.
 ///
 /// # Safety
-/// AVX2 and FMA are available; every pointer is valid for `dim` reads.
+/// AVX2, FMA and F16C are available; every pointer is valid for `dim` reads.
 #[inline]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn block_ps<T: RowF32, const L2: bool, const P: usize, const R: usize>(
+    q: [*const f32; P],
+    r: [*const T; R],
+    dim: usize,
+) -> [[f32; R]; P] {
+    let mut acc = [[[_mm256_setzero_ps(); A]; R]; P];
+    let mut i = 0;
+    while i + A * W <= dim {
+        for a in 0..A {
+            let mut rv = [_mm256_setzero_ps(); R];
+            for (v, &p) in rv.iter_mut().zip(&r) {
+                // SAFETY: i + a·8 + 8 <= dim and `p` is valid for `dim` reads (contract).
+                *v = unsafe { T::load_full(p.add(i + a * W)) };
+            }
+            for (accp, &qp) in acc.iter_mut().zip(&q) {
+                // SAFETY: as above, for the probe.
+                let qv = unsafe { _mm256_loadu_ps(qp.add(i + a * W)) };
+                for (ac, &v) in accp.iter_mut().zip(&rv) {
+                    ac[a] = step_ps::<L2>(ac[a], qv, v);
+                }
+            }
+        }
+        i += A * W;
+    }
+    // Leftover chunks (fewer than A, the last one partial) continue the round robin from
+    // accumulator 0 (i is a multiple of A·8 here).
+    let mut a = 0;
+    while i < dim {
+        let mut rv = [_mm256_setzero_ps(); R];
+        let full = i + W <= dim;
+        for (v, &p) in rv.iter_mut().zip(&r) {
+            // SAFETY: full: i + 8 <= dim; else i < dim < i + 8; `p` valid for `dim` reads.
+            *v = unsafe { if full { T::load_full(p.add(i)) } else { T::load_tail(p, i, dim) } };
+        }
+        for (accp, &qp) in acc.iter_mut().zip(&q) {
+            // SAFETY: as just above, for the f32 probe.
+            let qv = unsafe { if full { _mm256_loadu_ps(qp.add(i)) } else { f32::load_tail(qp, i, dim) } };
+            for (ac, &v) in accp.iter_mut().zip(&rv) {
+                ac[a] = step_ps::<L2>(ac[a], qv, v);
+            }
+        }
+        a += 1;
+        i += W;
+    }
+    let mut out = [[0.0f32; R]; P];
+    for (o, accp) in out.iter_mut().zip(&acc) {
+        for (o, ac) in o.iter_mut().zip(accp) {
+            *o = hsum_ps(_mm256_add_ps(ac[0], ac[1]));
+        }
+    }
+    out
+}
+
+/// [`block_ps`] for f32 rows.
+///
+/// # Safety
+/// As [`block_ps`].
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn block_f32<const L2: bool, const P: usize, const R: usize>(
     q: [*const f32; P],
     r: [*const f32; R],
     dim: usize,
 ) -> [[f32; R]; P] {
-    let mut acc = [[_mm256_setzero_ps(); R]; P];
-    let mut rv = [_mm256_setzero_ps(); R];
-    let mut i = 0;
-    while i + W <= dim {
-        for (v, &p) in rv.iter_mut().zip(&r) {
-            // SAFETY: i + 8 <= dim and `p` is valid for `dim` reads (contract).
-            *v = unsafe { _mm256_loadu_ps(p.add(i)) };
-        }
-        for (accp, &qp) in acc.iter_mut().zip(&q) {
-            // SAFETY: i + 8 <= dim and `qp` is valid for `dim` reads (contract).
-            let qv = unsafe { _mm256_loadu_ps(qp.add(i)) };
-            for (a, &v) in accp.iter_mut().zip(&rv) {
-                *a = step_ps::<L2>(*a, qv, v);
-            }
-        }
-        i += W;
-    }
-    if i < dim {
-        let m = tail_mask(dim - i);
-        for (v, &p) in rv.iter_mut().zip(&r) {
-            // SAFETY: i < dim so `p.add(i)` is in bounds; the mask enables only the
-            // dim - i lanes that are in bounds, and masked-off lanes are not accessed.
-            *v = unsafe { _mm256_maskload_ps(p.add(i), m) };
-        }
-        for (accp, &qp) in acc.iter_mut().zip(&q) {
-            // SAFETY: as just above, for the probe.
-            let qv = unsafe { _mm256_maskload_ps(qp.add(i), m) };
-            for (a, &v) in accp.iter_mut().zip(&rv) {
-                *a = step_ps::<L2>(*a, qv, v);
-            }
-        }
-    }
-    let mut out = [[0.0f32; R]; P];
-    for (o, a) in out.iter_mut().zip(&acc) {
-        for (o, &a) in o.iter_mut().zip(a) {
-            *o = hsum_ps(a);
-        }
-    }
-    out
+    // SAFETY: same contract.
+    unsafe { block_ps::<f32, L2, P, R>(q, r, dim) }
+}
+
+/// [`block_ps`] for f16 rows.
+///
+/// # Safety
+/// As [`block_ps`].
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn block_f16<const L2: bool, const P: usize, const R: usize>(
+    q: [*const f32; P],
+    r: [*const f16; R],
+    dim: usize,
+) -> [[f32; R]; P] {
+    // SAFETY: same contract.
+    unsafe { block_ps::<f16, L2, P, R>(q, r, dim) }
 }
 
 /// Eight f16 values widened to f32.
@@ -131,57 +219,6 @@ unsafe fn load_ph_tail(p: *const f16, i: usize, dim: usize) -> __m256 {
     }
     // SAFETY: `buf` holds 8 u16 values on the stack.
     unsafe { load_ph(buf.as_ptr().cast::<f16>()) }
-}
-
-/// P f32 probes × R f16 rows.
-///
-/// # Safety
-/// AVX2, FMA and F16C are available; every pointer is valid for `dim` reads.
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn block_f16<const L2: bool, const P: usize, const R: usize>(
-    q: [*const f32; P],
-    r: [*const f16; R],
-    dim: usize,
-) -> [[f32; R]; P] {
-    let mut acc = [[_mm256_setzero_ps(); R]; P];
-    let mut rv = [_mm256_setzero_ps(); R];
-    let mut i = 0;
-    while i + W <= dim {
-        for (v, &p) in rv.iter_mut().zip(&r) {
-            // SAFETY: i + 8 <= dim, `p` valid for `dim` reads (contract).
-            *v = unsafe { load_ph(p.add(i)) };
-        }
-        for (accp, &qp) in acc.iter_mut().zip(&q) {
-            // SAFETY: i + 8 <= dim, `qp` valid for `dim` reads (contract).
-            let qv = unsafe { _mm256_loadu_ps(qp.add(i)) };
-            for (a, &v) in accp.iter_mut().zip(&rv) {
-                *a = step_ps::<L2>(*a, qv, v);
-            }
-        }
-        i += W;
-    }
-    if i < dim {
-        let m = tail_mask(dim - i);
-        for (v, &p) in rv.iter_mut().zip(&r) {
-            // SAFETY: i < dim < i + 8 and `p` valid for `dim` reads (contract).
-            *v = unsafe { load_ph_tail(p, i, dim) };
-        }
-        for (accp, &qp) in acc.iter_mut().zip(&q) {
-            // SAFETY: i < dim; only the dim - i in-bounds lanes are enabled in the mask.
-            let qv = unsafe { _mm256_maskload_ps(qp.add(i), m) };
-            for (a, &v) in accp.iter_mut().zip(&rv) {
-                *a = step_ps::<L2>(*a, qv, v);
-            }
-        }
-    }
-    let mut out = [[0.0f32; R]; P];
-    for (o, a) in out.iter_mut().zip(&acc) {
-        for (o, &a) in o.iter_mut().zip(a) {
-            *o = hsum_ps(a);
-        }
-    }
-    out
 }
 
 /// 16 int8 values sign-extended to 16 × i16.
@@ -251,45 +288,140 @@ unsafe fn block_i8<const L2: bool, const P: usize, const R: usize>(
     out
 }
 
-scan_drivers!(
+/// Sums of 4 vectors of i32 lanes at once: `[Σv0, Σv1, Σv2, Σv3]` (wrapping).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn hsum4_epi32(v: [__m256i; 4]) -> __m128i {
+    let a = _mm256_hadd_epi32(v[0], v[1]);
+    let b = _mm256_hadd_epi32(v[2], v[3]);
+    let c = _mm256_hadd_epi32(a, b);
+    _mm_add_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256::<1>(c))
+}
+
+/// One probe × one int8 row: the vector accumulator over the full 16-byte chunks and the
+/// exact sum of the remaining `dim % 16` components.
+///
+/// # Safety
+/// AVX2 is available; both pointers are valid for `dim` reads.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn acc_i8_row<const L2: bool>(q: *const i8, r: *const i8, dim: usize) -> (__m256i, i32) {
+    let mut acc = [_mm256_setzero_si256(); 2];
+    let mut i = 0;
+    while i + 2 * WI <= dim {
+        for (a, ac) in acc.iter_mut().enumerate() {
+            // SAFETY: i + 16·a + 16 <= dim, both pointers valid for `dim` reads (contract).
+            let (x, y) = unsafe { (load_epi8(q.add(i + a * WI)), load_epi8(r.add(i + a * WI))) };
+            *ac = step_epi16::<L2>(*ac, x, y);
+        }
+        i += 2 * WI;
+    }
+    if i + WI <= dim {
+        // SAFETY: as above.
+        let (x, y) = unsafe { (load_epi8(q.add(i)), load_epi8(r.add(i))) };
+        acc[0] = step_epi16::<L2>(acc[0], x, y);
+        i += WI;
+    }
+    let mut tail = 0i32;
+    for t in i..dim {
+        // SAFETY: t < dim, both pointers valid for `dim` reads (contract).
+        let (x, y) = unsafe { (i32::from(*q.add(t)), i32::from(*r.add(t))) };
+        tail = tail.wrapping_add(if L2 { (x - y) * (x - y) } else { x * y });
+    }
+    (_mm256_add_epi32(acc[0], acc[1]), tail)
+}
+
+/// One probe against `out.len()` int8 rows: rows one after the other, four at a time
+/// reduced together (one transpose-add for 4 rows instead of 4 horizontal sums).
+///
+/// # Safety
+/// The raw-kernel contract of `kernels/mod.rs` (AVX2, lengths).
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn scan_i8<const L2: bool>(probe: &[i8], rows: &[i8], out: &mut [i32]) {
+    let dim = probe.len();
+    let n = out.len();
+    debug_assert!(dim >= 1 && rows.len() == n * dim);
+    if dim == 0 || rows.len() < n * dim {
+        return;
+    }
+    let q = probe.as_ptr();
+    let mut groups = out.chunks_exact_mut(4);
+    let mut row_groups = rows.chunks_exact(4 * dim);
+    for (o, g) in (&mut groups).zip(&mut row_groups) {
+        let mut v = [_mm256_setzero_si256(); 4];
+        let mut t = [0i32; 4];
+        for ((v, t), row) in v.iter_mut().zip(&mut t).zip(g.chunks_exact(dim)) {
+            // SAFETY: AVX2 present (contract); `q` and `row` each hold `dim` values.
+            (*v, *t) = unsafe { acc_i8_row::<L2>(q, row.as_ptr(), dim) };
+        }
+        let mut s = [0i32; 4];
+        // SAFETY: `s` has room for 4 i32 (unaligned store).
+        unsafe { _mm_storeu_si128(s.as_mut_ptr().cast::<__m128i>(), hsum4_epi32(v)) };
+        for ((o, s), t) in o.iter_mut().zip(s).zip(t) {
+            *o = s.wrapping_add(t);
+        }
+    }
+    let tail = row_groups.remainder().chunks_exact(dim);
+    for (o, row) in groups.into_remainder().iter_mut().zip(tail) {
+        // SAFETY: as above.
+        let (v, t) = unsafe { acc_i8_row::<L2>(q, row.as_ptr(), dim) };
+        *o = hsum_epi32(v).wrapping_add(t);
+    }
+}
+
+scan_single_driver!(
     features = "avx2,fma,f16c",
     block = block_f32,
     probe = f32,
     row = f32,
     out = f32,
-    rows_single = 4,
-    rows_multi = 2,
     scan = scan_f32,
-    scan4 = scan4_f32,
 );
 
-scan_drivers!(
+scan_single_driver!(
     features = "avx2,fma,f16c",
     block = block_f16,
     probe = f32,
     row = f16,
     out = f32,
-    rows_single = 4,
-    rows_multi = 2,
     scan = scan_f16,
+);
+
+scan_multi_driver!(
+    features = "avx2,fma,f16c",
+    block = block_f32,
+    probe = f32,
+    row = f32,
+    out = f32,
+    rows_multi = 1,
+    scan4 = scan4_f32,
+);
+
+scan_multi_driver!(
+    features = "avx2,fma,f16c",
+    block = block_f16,
+    probe = f32,
+    row = f16,
+    out = f32,
+    rows_multi = 1,
     scan4 = scan4_f16,
 );
 
-scan_drivers!(
+scan_multi_driver!(
     features = "avx2,fma,f16c",
     block = block_i8,
     probe = i8,
     row = i8,
     out = i32,
-    rows_single = 4,
     rows_multi = 2,
-    scan = scan_i8,
     scan4 = scan4_i8,
 );
 
 /// Only handed out by `x86::available` after AVX2, FMA and F16C were detected.
 pub(super) static KERNELS: Kernels = Kernels {
     name: "x86_64-avx2",
+    scan_bits: super::bits::scan_bits,
+    scan4_bits: super::bits::scan4_bits,
     scan_f32: [scan_f32::<false>, scan_f32::<true>],
     scan4_f32: [scan4_f32::<false>, scan4_f32::<true>],
     scan_f16: [scan_f16::<false>, scan_f16::<true>],

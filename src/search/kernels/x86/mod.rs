@@ -8,19 +8,23 @@ use super::Kernels;
 
 mod avx2;
 mod avx512;
+mod bits;
 
-/// True when the AVX2 path can run (AVX2, FMA and F16C all present).
+/// True when the AVX2 path can run (AVX2, FMA, F16C and POPCNT all present; every
+/// AVX2 CPU has POPCNT, the sign-code scans use it).
 fn has_avx2() -> bool {
     is_x86_feature_detected!("avx2")
         && is_x86_feature_detected!("fma")
         && is_x86_feature_detected!("f16c")
+        && is_x86_feature_detected!("popcnt")
 }
 
-/// True when the AVX-512 path can run (F, BW and VL present).
+/// True when the AVX-512 path can run (F, BW, VL and POPCNT present).
 fn has_avx512() -> bool {
     is_x86_feature_detected!("avx512f")
         && is_x86_feature_detected!("avx512bw")
         && is_x86_feature_detected!("avx512vl")
+        && is_x86_feature_detected!("popcnt")
 }
 
 /// The x86 SIMD paths that can run on this CPU, slowest first.

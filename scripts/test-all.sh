@@ -39,6 +39,22 @@ fi
 section "C ABI: C and C++ examples under ASan+UBSan and valgrind, install + pkg-config + CMake"
 PROFILE=release bash examples/run.sh
 
+# Language bindings: each test.sh installs what it needs into a place it owns (a venv in
+# bindings/python/.venv, bindings/node/node_modules, the Go build cache) and reuses the
+# release build above.
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  section "installing python3-venv"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
+fi
+section "Python binding: pip install ./bindings/python, pytest, mypy --strict, example, benchmark smoke run"
+bash bindings/python/test.sh
+section "Node binding: npm ci, generated files, tsc --strict, node --test"
+bash bindings/node/test.sh
+section "Go binding: vet, gofmt, go test -race, cgocheck2, example, benchmarks smoke run, pkg-config install"
+bash bindings/go/test.sh
+
 section "Miri: C ABI pointer handling (tests/ffi.rs pure_*)"
 bash ffi/miri.sh
 

@@ -62,6 +62,10 @@ const (
 	CodeUnknownPurpose Code = 1025
 	// FIDEX_NOT_COMMITTED (family not_committed): not committed yet.
 	CodeNotCommitted Code = 1026
+	// FIDEX_VAULT_FAILED (family internal): the vault handle failed and refuses further use (reopen the vault).
+	CodeVaultFailed Code = 1027
+	// FIDEX_READ_ONLY (family locked): the vault handle is read-only.
+	CodeReadOnly Code = 1028
 	// FIDEX_NULL_PARAMETER (family invalid_input): a required pointer parameter was NULL.
 	CodeNullParameter Code = 1100
 	// FIDEX_PANIC (family internal): internal error: a Rust panic was caught at the C boundary (please report).
@@ -121,7 +125,7 @@ var (
 	ErrQuota error = &sentinel{family: FamilyQuota}
 	// ErrAlreadyExists matches every error of family "already_exists": CodeAlreadyExists.
 	ErrAlreadyExists error = &sentinel{family: FamilyAlreadyExists}
-	// ErrLocked matches every error of family "locked": CodeLocked.
+	// ErrLocked matches every error of family "locked": CodeLocked, CodeReadOnly.
 	ErrLocked error = &sentinel{family: FamilyLocked}
 	// ErrVerificationFailed matches every error of family "verification_failed": CodeVerificationFailed.
 	ErrVerificationFailed error = &sentinel{family: FamilyVerificationFailed}
@@ -129,7 +133,7 @@ var (
 	ErrClosed error = &sentinel{family: FamilyClosed}
 	// ErrNotCommitted matches every error of family "not_committed": CodeNotCommitted.
 	ErrNotCommitted error = &sentinel{family: FamilyNotCommitted}
-	// ErrInternal matches every error of family "internal": CodePanic.
+	// ErrInternal matches every error of family "internal": CodeVaultFailed, CodePanic.
 	ErrInternal error = &sentinel{family: FamilyInternal}
 	// ErrInvalidArgument matches CodeInvalidArgument (1001): invalid argument.
 	ErrInvalidArgument error = &sentinel{code: CodeInvalidArgument}
@@ -161,6 +165,10 @@ var (
 	ErrInvalidJSON error = &sentinel{code: CodeInvalidJSON}
 	// ErrUnknownPurpose matches CodeUnknownPurpose (1025): unknown purpose.
 	ErrUnknownPurpose error = &sentinel{code: CodeUnknownPurpose}
+	// ErrVaultFailed matches CodeVaultFailed (1027): the vault handle failed and refuses further use (reopen the vault).
+	ErrVaultFailed error = &sentinel{code: CodeVaultFailed}
+	// ErrReadOnly matches CodeReadOnly (1028): the vault handle is read-only.
+	ErrReadOnly error = &sentinel{code: CodeReadOnly}
 	// ErrNullParameter matches CodeNullParameter (1100): a required pointer parameter was NULL.
 	ErrNullParameter error = &sentinel{code: CodeNullParameter}
 	// ErrPanic matches CodePanic (1101): internal error: a Rust panic was caught at the C boundary (please report).
@@ -206,6 +214,8 @@ var statusTable = map[Code]statusInfo{
 	CodeClosed:             {name: "FIDEX_CLOSED", family: FamilyClosed, message: "vault is closed"},
 	CodeUnknownPurpose:     {name: "FIDEX_UNKNOWN_PURPOSE", family: FamilyInvalidInput, message: "unknown purpose"},
 	CodeNotCommitted:       {name: "FIDEX_NOT_COMMITTED", family: FamilyNotCommitted, message: "not committed yet"},
+	CodeVaultFailed:        {name: "FIDEX_VAULT_FAILED", family: FamilyInternal, message: "the vault handle failed and refuses further use (reopen the vault)"},
+	CodeReadOnly:           {name: "FIDEX_READ_ONLY", family: FamilyLocked, message: "the vault handle is read-only"},
 	CodeNullParameter:      {name: "FIDEX_NULL_PARAMETER", family: FamilyInvalidInput, message: "a required pointer parameter was NULL"},
 	CodePanic:              {name: "FIDEX_PANIC", family: FamilyInternal, message: "internal error: a Rust panic was caught at the C boundary (please report)"},
 	CodeInvalidUTF8:        {name: "FIDEX_INVALID_UTF8", family: FamilyInvalidInput, message: "text parameter is not valid UTF-8"},
@@ -265,6 +275,7 @@ const (
 const (
 	AuditEnd        uint64 = 18446744073709551615 // FIDEX_AUDIT_END
 	FacialIDTextLen        = 36                   // FIDEX_FACIAL_ID_TEXT_LEN
+	KeyBytes               = 32                   // FIDEX_KEY_BYTES
 	MaxBatch               = 100000               // FIDEX_MAX_BATCH
 	MaxDimension           = 4096                 // FIDEX_MAX_DIMENSION
 	MaxInputBytes          = 67108864             // FIDEX_MAX_INPUT_BYTES

@@ -304,10 +304,11 @@ func TestEnrollManyAllOrNothing(t *testing.T) {
 	// Payload count differs from the item count.
 	_, err = v.EnrollMany(ctx, rows(centres...), consents, payloads[:5])
 	wantCode(t, err, CodeInvalidArgument, ErrInvalidInput)
-	// Templates for 5 items but 6 consents.
+	// Templates for 5 items but 6 consents: the batch's shape is wrong (the core names the
+	// floats it needed and got, as a dimension mismatch of the whole batch).
 	_, err = v.EnrollMany(ctx, rows(centres[:5]...), consents, nil)
-	fe = wantCode(t, err, CodeInvalidArgument, ErrInvalidInput)
-	if !strings.Contains(fe.Message, "6 consents") || fe.Item != -1 {
+	fe = wantCode(t, err, CodeDimensionMismatch, ErrInvalidInput)
+	if !strings.Contains(fe.Message, fmt.Sprintf("6 × %d = %d floats, got %d", dim, 6*dim, 5*dim)) || fe.Item != -1 {
 		t.Fatalf("shape message: %v", fe)
 	}
 	_, err = v.EnrollMany(ctx, nil, nil, nil)

@@ -222,8 +222,12 @@ func TestWrongKeyLockedAndMissingVault(t *testing.T) {
 	wantCode(t, err, CodeLocked, ErrLocked)
 	text, _ := key.ExportText()
 	keyFile := writeFile(t, "vault.key", text+"\n")
-	if code, out := runCLI(t, "stats", dir, "--key-file", keyFile); code != 11 {
-		t.Fatalf("CLI on a locked vault: exit %d: %s", code, out)
+	// A change needs the writer lock (exit 11); inspection opens read-only beside the writer.
+	if code, out := runCLI(t, "compact", dir, "--key-file", keyFile); code != 11 {
+		t.Fatalf("CLI compact on a locked vault: exit %d: %s", code, out)
+	}
+	if code, out := runCLI(t, "stats", dir, "--key-file", keyFile); code != 0 {
+		t.Fatalf("CLI stats beside the writer: exit %d: %s", code, out)
 	}
 	_, err = Create(dir, key, Config{Dim: dim})
 	if !(errorIs(err, ErrAlreadyExists) || errorIs(err, ErrLocked)) {

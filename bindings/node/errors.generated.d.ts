@@ -66,7 +66,7 @@ export declare class AlreadyExistsError extends FidexError {
   static readonly family: 'already_exists';
 }
 
-/** Family `locked`: LOCKED (1020). */
+/** Family `locked`: LOCKED (1020), READ_ONLY (1028). */
 export declare class LockedError extends FidexError {
   readonly family: 'locked';
   static readonly family: 'locked';
@@ -90,7 +90,7 @@ export declare class NotCommittedError extends FidexError {
   static readonly family: 'not_committed';
 }
 
-/** Family `internal`: PANIC (1101). */
+/** Family `internal`: VAULT_FAILED (1027), PANIC (1101). */
 export declare class InternalError extends FidexError {
   readonly family: 'internal';
   static readonly family: 'internal';
@@ -152,6 +152,10 @@ export declare const Status: {
   readonly UNKNOWN_PURPOSE: 1025;
   /** not committed yet */
   readonly NOT_COMMITTED: 1026;
+  /** the vault handle failed and refuses further use (reopen the vault) */
+  readonly VAULT_FAILED: 1027;
+  /** the vault handle is read-only */
+  readonly READ_ONLY: 1028;
   /** a required pointer parameter was NULL */
   readonly NULL_PARAMETER: 1100;
   /** internal error: a Rust panic was caught at the C boundary (please report) */
@@ -182,6 +186,7 @@ export interface Constants {
   readonly FIDEX_MAX_K: number;
   readonly FIDEX_MAX_BATCH: number;
   readonly FIDEX_MAX_PAYLOAD_BYTES: number;
+  readonly FIDEX_KEY_BYTES: number;
   readonly FIDEX_FACIAL_ID_TEXT_LEN: number;
   readonly FIDEX_AUDIT_END: bigint;
   readonly FIDEX_DELETION_SUBJECT_REQUEST: number;
@@ -225,6 +230,8 @@ export interface Constants {
   readonly FIDEX_CLOSED: number;
   readonly FIDEX_UNKNOWN_PURPOSE: number;
   readonly FIDEX_NOT_COMMITTED: number;
+  readonly FIDEX_VAULT_FAILED: number;
+  readonly FIDEX_READ_ONLY: number;
   readonly FIDEX_NULL_PARAMETER: number;
   readonly FIDEX_PANIC: number;
   readonly FIDEX_INVALID_UTF8: number;

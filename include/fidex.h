@@ -952,7 +952,8 @@ fidex_status fidex_vault_check_consent(const fidex_vault *vault,
  * fidex_vault_close. Still call fidex_vault_free.
  *
  * If the commit fails the vault stays open (and its pending enrollments kept) and the
- * error is returned: fix the cause and close again, or free to discard them.
+ * error is returned: fix the cause and close again, or free to discard them. A read-only
+ * handle has nothing to commit: close just closes it (reporting the matches it saw).
  *
  * Thread safety: safe to call while other threads use the handle: it waits for calls in
  * progress to finish; calls that start afterwards get FIDEX_CLOSED.
@@ -1505,7 +1506,7 @@ fidex_status fidex_vault_open(const char *path,
  *   processes beside the one writer; every change fails with FIDEX_READ_ONLY. A read-only
  *   handle never writes or removes a vault file (it appends the matches it saw, sealed, to
  *   `interactions.fxi`, for the writer's retention deadlines).
- * - `"lock_wait_ms"` (none): writers wait up to this long for another handle's lock
+ * - `"lock_wait_ms"` (none; at most 86400000, one day): writers wait up to this long for another handle's lock
  *   instead of failing at once with FIDEX_LOCKED.
  * - `"refresh_interval_ms"` (1000; null: never): read-only handles move to the newest
  *   commit before any search once the last check is older than this, so a search started

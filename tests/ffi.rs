@@ -1842,3 +1842,103 @@ fn discard_closes_without_committing_and_releases_the_lock() {
     assert!(yes && !no);
     unsafe { fidex_vault_free(v) };
 }
+
+/// A vault opened with `fidex_vault_open_with`: a read-only handle beside the writer
+/// follows its commits on `fidex_vault_refresh`, refuses changes with FIDEX_READ_ONLY,
+/// closes without committing; writers wait for the lock; options are validated.
+#[test]
+fn read_only_handles_and_open_options_through_the_abi() {
+    let tv = TestVault::new(16);
+    let mut f = faces(16, 11);
+    let alice = f.identity();
+    let bob = f.identity();
+    let (a_id, _) = tv.enroll(&f.capture(&alice), "alice");
+    let mut info = null_mut();
+    expect(unsafe { fidex_vault_commit(tv.v, &mut info, err()) }, FIDEX_OK);
+    unsafe { fidex_bytes_free(info) };
+    let path = tv.path();
+    let (p, pl) = s(&path);
+    let open_with = |opts: &str| -> Result<*mut fidex_vault, fidex_status> {
+        let mut v = sentinel();
+        let (o, ol) = s(opts);
+        let st = unsafe { fidex_vault_open_with(p, pl, tv.key, o, ol, &mut v, err()) };
+        if st == FIDEX_OK {
+            Ok(v)
+        } else {
+            assert_eq!(v, sentinel(), "out-param written on failure");
+            Err(st)
+        }
+    };
+    // The writer holds the lock: a second writer is refused, a reader opens.
+    assert_eq!(open_with("{}").err(), Some(FIDEX_LOCKED));
+    assert_eq!(open_with(r#"{"lock_wait_ms": 50}"#).err(), Some(FIDEX_LOCKED));
+    let reader = open_with(r#"{"read_only": true, "refresh_interval_ms": null}"#).unwrap();
+    let rv = TestVault { v: reader, key: new_key(), dir: tempfile::tempdir().unwrap() };
+    assert_eq!(rv.identify(&f.capture(&alice), 1).unwrap()[0].facial_id, a_id);
+    // Every change through the reader is refused, and the error says why.
+    let c = consent_json("carol", &["identification"]);
+    let t = f.capture(&bob);
+    let mut id = fidex_facial_id::default();
+    expect(unsafe { fidex_vault_enroll(reader, t.as_ptr(), t.len(), c.as_ptr().cast(), c.len(), null(), 0, &mut id, err()) }, FIDEX_READ_ONLY);
+    let mut r = sentinel();
+    expect(unsafe { fidex_vault_delete(reader, &a_id, FIDEX_DELETION_ADMIN, &mut r, err()) }, FIDEX_READ_ONLY);
+    expect(unsafe { fidex_vault_remove_stray_files(reader, &mut r, err()) }, FIDEX_READ_ONLY);
+    assert_eq!(r, sentinel());
+    // Nothing new: refresh says so. The writer enrolls bob and commits: refresh loads it.
+    let mut changed = true;
+    expect(unsafe { fidex_vault_refresh(reader, &mut changed, err()) }, FIDEX_OK);
+    assert!(!changed);
+    let (b_id, _) = tv.enroll(&f.capture(&bob), "bob");
+    let mut info = null_mut();
+    expect(unsafe { fidex_vault_commit(tv.v, &mut info, err()) }, FIDEX_OK);
+    unsafe { fidex_bytes_free(info) };
+    let probe_b = f.capture(&bob);
+    assert_ne!(rv.identify(&probe_b, 1).unwrap().first().map(|m| m.facial_id), Some(b_id), "no automatic refresh");
+    expect(unsafe { fidex_vault_refresh(reader, &mut changed, err()) }, FIDEX_OK);
+    assert!(changed);
+    assert_eq!(rv.identify(&probe_b, 1).unwrap()[0].facial_id, b_id);
+    // The writer deletes alice: after a refresh the reader no longer matches her.
+    let mut r = null_mut();
+    expect(unsafe { fidex_vault_delete(tv.v, &a_id, FIDEX_DELETION_SUBJECT_REQUEST, &mut r, err()) }, FIDEX_OK);
+    unsafe { fidex_bytes_free(r) };
+    expect(unsafe { fidex_vault_refresh(reader, &mut changed, err()) }, FIDEX_OK);
+    assert!(changed);
+    let probe_a = f.capture(&alice);
+    assert!(rv.identify(&probe_a, 2).unwrap().iter().all(|m| m.facial_id != a_id));
+    let mut yes = true;
+    expect(unsafe { fidex_vault_contains(reader, &a_id, &mut yes, err()) }, FIDEX_OK);
+    assert!(!yes);
+    // A writer's refresh changes nothing; stats say which handle is read-only.
+    expect(unsafe { fidex_vault_refresh(tv.v, &mut changed, err()) }, FIDEX_OK);
+    assert!(!changed);
+    let stats = |v: *mut fidex_vault| -> serde_json::Value {
+        let mut b = null_mut();
+        expect(unsafe { fidex_vault_stats(v, &mut b, err()) }, FIDEX_OK);
+        serde_json::from_str(&take(b)).unwrap()
+    };
+    assert_eq!(stats(reader)["read_only"], true);
+    assert_eq!(stats(tv.v)["read_only"], false);
+    assert_eq!(stats(tv.v)["stray_files"], serde_json::json!([]));
+    // A writer with nothing stray removes nothing.
+    let mut b = null_mut();
+    expect(unsafe { fidex_vault_remove_stray_files(tv.v, &mut b, err()) }, FIDEX_OK);
+    assert_eq!(take(b), "[]");
+    // Closing a reader succeeds (nothing to commit) and the handle is closed afterwards.
+    expect(unsafe { fidex_vault_close(reader, err()) }, FIDEX_OK);
+    expect(unsafe { fidex_vault_refresh(reader, &mut changed, err()) }, FIDEX_CLOSED);
+    // Options are validated: unknown fields, wrong types, malformed JSON.
+    for bad in [r#"{"readonly": true}"#, r#"{"read_only": "yes"}"#, r#"{"lock_wait_ms": -1}"#, r#"{"lock_wait_ms": 18446744073709551615}"#, "{", "[]", "null"] {
+        assert_eq!(open_with(bad).err(), Some(FIDEX_INVALID_JSON), "{bad}");
+    }
+    // A waiting writer gets the lock once the holder closes.
+    let holder = tv.v as usize;
+    let closer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        expect(unsafe { fidex_vault_close(holder as *mut fidex_vault, null_mut()) }, FIDEX_OK);
+    });
+    let t0 = std::time::Instant::now();
+    let w2 = open_with(r#"{"lock_wait_ms": 10000}"#).unwrap();
+    assert!(t0.elapsed() >= std::time::Duration::from_millis(250), "opened while the first writer held the lock");
+    closer.join().unwrap();
+    unsafe { fidex_vault_free(w2) };
+}

@@ -13,6 +13,7 @@
 //!   and key parser give every expected verdict;
 //! - `the_independent_python_verifier_agrees`: `verify.py` (written from docs/RECEIPTS.md,
 //!   Python standard library only) gives them too, when `python3` is installed.
+#![allow(clippy::type_complexity)] // test scaffolding
 
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;

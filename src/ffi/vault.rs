@@ -234,6 +234,9 @@ struct OpenOptionsJson {
     refresh_interval_ms: Option<u64>,
 }
 
+/// Longest lock wait `fidex_vault_open_with` accepts: one day.
+const MAX_LOCK_WAIT_MS: u64 = 86_400_000;
+
 fn default_refresh_ms() -> Option<u64> {
     Some(1000)
 }
@@ -241,11 +244,19 @@ fn default_refresh_ms() -> Option<u64> {
 /// Parses the options JSON of fidex_vault_open_with (`None`/empty: the defaults).
 fn open_options(json: Option<&str>) -> FfiResult<crate::OpenOptions> {
     let Some(text) = json.filter(|t| !t.trim().is_empty()) else { return Ok(crate::OpenOptions::default()) };
-    let o: OpenOptionsJson = serde_json::from_str(text).map_err(|e| {
+    let bad = |e: String| {
         Error::InvalidJson(format!(
             "options_json must be an object like {{\"read_only\": true, \"lock_wait_ms\": 5000, \"refresh_interval_ms\": 1000}} ({e})"
         ))
-    })?;
+    };
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+    if !v.is_object() {
+        return Err(bad("not an object".into()).into());
+    }
+    let o: OpenOptionsJson = serde_json::from_value(v).map_err(|e| bad(e.to_string()))?;
+    if o.lock_wait_ms.is_some_and(|w| w > MAX_LOCK_WAIT_MS) {
+        return Err(bad(format!("lock_wait_ms is at most {MAX_LOCK_WAIT_MS} (one day)")).into());
+    }
     let ms = std::time::Duration::from_millis;
     Ok(crate::OpenOptions { read_only: o.read_only, lock_wait: o.lock_wait_ms.map(ms), refresh_interval: o.refresh_interval_ms.map(ms) })
 }
@@ -257,7 +268,7 @@ fn open_options(json: Option<&str>) -> FfiResult<crate::OpenOptions> {
 ///   processes beside the one writer; every change fails with FIDEX_READ_ONLY. A read-only
 ///   handle never writes or removes a vault file (it appends the matches it saw, sealed, to
 ///   `interactions.fxi`, for the writer's retention deadlines).
-/// - `"lock_wait_ms"` (none): writers wait up to this long for another handle's lock
+/// - `"lock_wait_ms"` (none; at most 86400000, one day): writers wait up to this long for another handle's lock
 ///   instead of failing at once with FIDEX_LOCKED.
 /// - `"refresh_interval_ms"` (1000; null: never): read-only handles move to the newest
 ///   commit before any search once the last check is older than this, so a search started
@@ -377,7 +388,8 @@ pub unsafe extern "C" fn fidex_vault_read_header(
 /// fidex_vault_close. Still call fidex_vault_free.
 ///
 /// If the commit fails the vault stays open (and its pending enrollments kept) and the
-/// error is returned: fix the cause and close again, or free to discard them.
+/// error is returned: fix the cause and close again, or free to discard them. A read-only
+/// handle has nothing to commit: close just closes it (reporting the matches it saw).
 ///
 /// Thread safety: safe to call while other threads use the handle: it waits for calls in
 /// progress to finish; calls that start afterwards get FIDEX_CLOSED.
@@ -390,7 +402,9 @@ pub unsafe extern "C" fn fidex_vault_close(vault: *const fidex_vault, out_error:
     call_handle(vault, out_error, |h| {
         let mut w = h.vault.write().unwrap_or_else(|e| e.into_inner());
         let v = w.as_ref().ok_or(Error::Closed)?;
-        v.commit()?;
+        if !v.is_read_only() {
+            v.commit()?;
+        }
         // Dropping the vault releases its lock file and zeroizes key material.
         *w = None;
         Ok(())

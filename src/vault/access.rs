@@ -113,7 +113,8 @@ pub const LOCK_GRACE: Duration = Duration::from_millis(250);
 /// Takes the writer lock, waiting up to `wait` (at least [`LOCK_GRACE`]) for another holder
 /// to let go.
 fn acquire_lock(storage: &dyn Storage, wait: Option<Duration>) -> Result<Option<Box<dyn HeldLock>>> {
-    let deadline = Some(Instant::now() + wait.unwrap_or(LOCK_GRACE).max(LOCK_GRACE));
+    // A wait too long to represent (`Duration::MAX`) waits for ever.
+    let deadline = Instant::now().checked_add(wait.unwrap_or(LOCK_GRACE).max(LOCK_GRACE));
     loop {
         match storage.lock_vault(false) {
             Ok(lock) => {
@@ -127,7 +128,8 @@ fn acquire_lock(storage: &dyn Storage, wait: Option<Duration>) -> Result<Option<
                 Some(d) if Instant::now() < d => {
                     std::thread::sleep(Duration::from_millis(20).min(d.saturating_duration_since(Instant::now())));
                 }
-                _ => return Err(Error::Locked),
+                None => std::thread::sleep(Duration::from_millis(20)),
+                Some(_) => return Err(Error::Locked),
             },
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 return Err(Error::LockLost(format!(
@@ -572,7 +574,7 @@ fn apply_changes(w: &mut VaultState, header: &VaultHeader, c: Changes) -> Result
         }
     }
     for (s, dec) in c.added {
-        for id in manifest::add_segment(w, &s, dec)? {
+        for id in manifest::add_segment(w, &s, dec, None)? {
             w.log.live_set.insert(id);
         }
     }

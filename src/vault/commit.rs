@@ -121,6 +121,11 @@ impl Vault {
     /// Commits pending changes (purging expired templates if `auto_purge`) and closes the
     /// vault; the receipts of any purge are in [`CommitInfo::purged`].
     pub fn close(self) -> Result<CommitInfo> {
+        if self.is_read_only() {
+            // Nothing to commit; dropping the handle reports the matches it saw.
+            let generation = self.read().header.generation;
+            return Ok(CommitInfo { generation, files_written: 0, bytes_written: 0, purged: Vec::new() });
+        }
         self.commit()
     }
 

@@ -17,6 +17,7 @@ use crate::log::merkle::{self, Hash, MerkleLog};
 use crate::log::smt::LiveSet;
 use crate::storage::format::{self, ObjectHeader, VaultHeader, FLAG_CANCELABLE, MANIFEST_FILE};
 use crate::storage::Storage;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -210,21 +211,45 @@ pub(super) fn read_segment_ref(storage: &dyn Storage, state: &VaultState, s: &Se
     segment::open(&fb, &h, &state.keys.sealer, &name)
 }
 
+/// Per record of a decrypted segment: its consent's expiry and purpose tags. Parsing the
+/// stored consent is most of the cost of loading a record, so loads do it in parallel.
+pub(super) type ConsentFacts = Vec<(Option<i64>, u64)>;
+
+/// The [`ConsentFacts`] of `dec` under `config`.
+pub(super) fn consent_facts(config: &super::VaultConfig, dec: &segment::DecryptedSegment) -> Result<ConsentFacts> {
+    dec.metas
+        .iter()
+        .map(|m| {
+            let consent: ConsentReceipt =
+                serde_json::from_str(&m.consent_json).map_err(|_| Error::corrupt("stored consent does not parse"))?;
+            Ok((consent.expires_at, config.purpose_tags(&consent.covered_purposes(&config.purposes))))
+        })
+        .collect()
+}
+
 /// Adds the records of a decrypted segment to `state` (index rows, records, segment set);
-/// returns their Facial IDs. A Facial ID already live is a damaged vault.
-pub(super) fn add_segment(state: &mut VaultState, s: &SegmentRef, mut dec: segment::DecryptedSegment) -> Result<Vec<[u8; 16]>> {
+/// returns their Facial IDs. A Facial ID already live is a damaged vault. `facts`: the
+/// segment's [`consent_facts`] if already computed.
+pub(super) fn add_segment(
+    state: &mut VaultState,
+    s: &SegmentRef,
+    mut dec: segment::DecryptedSegment,
+    facts: Option<ConsentFacts>,
+) -> Result<Vec<[u8; 16]>> {
+    let facts = match facts {
+        Some(f) if f.len() == dec.metas.len() => f,
+        _ => consent_facts(&state.config, &dec)?,
+    };
     let mut ids = Vec::with_capacity(dec.metas.len());
     for (i, m) in dec.metas.iter_mut().enumerate() {
         let id = FacialId::from_bytes(m.facial_id);
-        let consent: ConsentReceipt =
-            serde_json::from_str(&m.consent_json).map_err(|_| Error::corrupt("stored consent does not parse"))?;
+        let (consent_expires_at, tags) = facts[i];
         if m.payload.len() > MAX_PAYLOAD_BYTES {
             return Err(Error::corrupt("stored payload exceeds the limit"));
         }
         if state.records.by_id.contains_key(&id) {
             return Err(Error::corrupt("a Facial ID appears twice"));
         }
-        let tags = state.config.purpose_tags(&consent.covered_purposes(&state.config.purposes));
         let row = state.records.index.push(&dec.templates[i].1, tags);
         state.records.row_ids.push(id);
         let rec = Record {
@@ -232,7 +257,7 @@ pub(super) fn add_segment(state: &mut VaultState, s: &SegmentRef, mut dec: segme
             segment: Some(s.id),
             enrolled_at: m.enrolled_at,
             last_interaction: m.last_interaction,
-            consent_expires_at: consent.expires_at,
+            consent_expires_at,
             consent_json: std::mem::take(&mut m.consent_json),
             payload: std::mem::take(&mut m.payload),
         };
@@ -311,12 +336,31 @@ pub(super) fn load_state_from(storage: &dyn Storage, key: &VaultKey, bytes: &[u8
     let total: u64 = body.segments.iter().map(|s| u64::from(s.count)).sum();
     state.records.index.reserve(total.min(state.config.max_templates) as usize);
     state.records.index.set_auto_train(false).map_err(engine_err)?;
-    for s in &body.segments {
-        if s.id >= body.next_object_id || state.segments.by_id.contains_key(&s.id) || s.count == 0 {
-            return Err(Error::corrupt("manifest lists an invalid segment"));
+    // Segments are read, decrypted and their consents parsed in parallel, a few at a time
+    // (bounded extra memory), and added in manifest order (same rows as a serial load).
+    let mut seen = std::collections::HashSet::with_capacity(body.segments.len());
+    let window = 2 * crate::search::pool::threads().max(1);
+    for group in body.segments.chunks(window) {
+        for s in group {
+            if s.id >= body.next_object_id || !seen.insert(s.id) || s.count == 0 {
+                return Err(Error::corrupt("manifest lists an invalid segment"));
+            }
         }
-        let dec = read_segment_ref(storage, &state, s)?;
-        live_keys.extend(add_segment(&mut state, s, dec)?);
+        let st = &state;
+        let loaded: Vec<Result<(segment::DecryptedSegment, ConsentFacts)>> = crate::search::pool::install(|| {
+            group
+                .par_iter()
+                .map(|s| {
+                    let dec = read_segment_ref(storage, st, s)?;
+                    let facts = consent_facts(&st.config, &dec)?;
+                    Ok((dec, facts))
+                })
+                .collect()
+        });
+        for (s, r) in group.iter().zip(loaded) {
+            let (dec, facts) = r?;
+            live_keys.extend(add_segment(&mut state, s, dec, Some(facts))?);
+        }
     }
     state.records.index.set_auto_train(true).map_err(engine_err)?;
     state.log.live_set = LiveSet::from_keys(live_keys);

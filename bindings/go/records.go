@@ -204,6 +204,8 @@ type Stats struct {
 	Backend            string            `json:"backend"`
 	Int8Scale          *float32          `json:"int8_scale"`
 	Int8CalibratedRows uint64            `json:"int8_calibrated_rows"`
+	ReadOnly           bool              `json:"read_only"`   // opened with OpenOptions.ReadOnly
+	StrayFiles         []string          `json:"stray_files"` // files no manifest explains: see RemoveStrayFiles
 }
 
 // Stats returns the vault's analytics.

@@ -43,10 +43,11 @@ type Vault struct {
 	// ptr is freed only by the cleanup registered in newVault, when no goroutine can use
 	// the Vault any more, so every method may use it at any time, even after or during
 	// Close (the library then answers ErrClosed).
-	ptr    *C.fidex_vault
-	path   string
-	dim    int // the vault's dimension, to size batch-search results
-	closed atomic.Bool
+	ptr      *C.fidex_vault
+	path     string
+	dim      int  // the vault's dimension, to size batch-search results
+	readOnly bool // opened with OpenOptions.ReadOnly
+	closed   atomic.Bool
 }
 
 // vaultRef is what the cleanup of a Vault needs (no pointer to the Vault itself).
@@ -55,8 +56,8 @@ type vaultRef struct {
 	path string
 }
 
-func newVault(path string, ptr *C.fidex_vault) (*Vault, error) {
-	v := &Vault{ptr: ptr, path: path}
+func newVault(path string, ptr *C.fidex_vault, readOnly bool) (*Vault, error) {
+	v := &Vault{ptr: ptr, path: path, readOnly: readOnly}
 	runtime.AddCleanup(v, releaseVault, vaultRef{ptr, path})
 	cfg, err := v.Config()
 	if err != nil {
@@ -99,12 +100,12 @@ func Create(path string, key *Key, cfg Config) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newVault(path, ptr)
+	return newVault(path, ptr, false)
 }
 
 // Open opens the vault in directory path with key. Errors: ErrNotAVault (no vault there),
-// ErrWrongKey, ErrLocked (open in another Vault or process), ErrCorrupt,
-// ErrUnsupportedVersion, ErrIO.
+// ErrWrongKey, ErrLocked (open for writing in another Vault or process), ErrCorrupt,
+// ErrUnsupportedVersion, ErrIO. OpenWith opens read-only or waits for the lock.
 //
 // Open takes no context: loading cannot be interrupted midway, and it is one C call.
 func Open(path string, key *Key) (*Vault, error) {
@@ -119,7 +120,7 @@ func Open(path string, key *Key) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newVault(path, ptr)
+	return newVault(path, ptr, false)
 }
 
 // Path returns the directory the vault was created or opened in.

@@ -55,6 +55,15 @@ def main(workdir: Path) -> int:
             vault.verify(ids[1], probe)
         except fidex.NotFoundError as e:
             print(f"deleted: {e.name} ({e.code})")
+        # A worker process would open the vault read-only beside this writer.
+        with fidex.Vault.open(workdir / "faces", key, read_only=True, refresh_interval=0.5) as reader:
+            changed: bool = reader.refresh()
+            seen: List[fidex.Match] = reader.identify(people[0], k=1)
+            assert reader.read_only and not changed and [m.facial_id for m in seen] == [ids[0]]
+            try:
+                reader.delete(ids[0])
+            except fidex.ReadOnlyError as e:
+                print(f"read-only handle: {e.name} ({e.code})")
     print(f"deletion receipt verifies offline: {fidex.verify_receipt(receipt, published_key)}")
     return 0
 

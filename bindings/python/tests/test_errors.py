@@ -25,7 +25,8 @@ def test_one_class_per_family_of_the_table():
         if s["family"] == "ok":
             continue
         e = errors.error_for(s["code"], "detail")
-        assert type(e) is errors.BY_FAMILY[s["family"]]
+        assert type(e) is errors.BY_STATUS.get(s["name"], errors.BY_FAMILY[s["family"]])
+        assert isinstance(e, errors.BY_FAMILY[s["family"]])
         assert (e.code, e.name, e.status_message) == (s["code"], s["name"], s["message"])
         assert e.code == getattr(_native.lib, s["name"])  # the table agrees with the header
         assert isinstance(e, fidex.FidexError)
@@ -38,7 +39,17 @@ def test_one_class_per_family_of_the_table():
 def test_stub_declares_exactly_the_generated_classes():
     tree = ast.parse(STUB.read_text(encoding="utf-8"))
     declared = {n.name for n in tree.body if isinstance(n, ast.ClassDef)} - {"FidexError"}
-    assert declared == set(errors.GENERATED) == {errors.class_name(f) for f in errors.BY_FAMILY}
+    per_status = {c.__name__ for c in errors.BY_STATUS.values()}
+    assert declared == set(errors.GENERATED) == {errors.class_name(f) for f in errors.BY_FAMILY} | per_status
+
+
+def test_read_only_has_its_own_class_within_locked():
+    e = errors.error_for(_native.lib.FIDEX_READ_ONLY, "read-only handle")
+    assert type(e) is fidex.ReadOnlyError and isinstance(e, fidex.LockedError)
+    assert (e.code, e.name) == (1028, "FIDEX_READ_ONLY")
+    assert type(errors.error_for(_native.lib.FIDEX_LOCKED, "held")) is fidex.LockedError
+    back = pickle.loads(pickle.dumps(e))
+    assert type(back) is fidex.ReadOnlyError and back.code == 1028 and back.message == e.message
 
 
 def test_errors_pickle_across_processes():

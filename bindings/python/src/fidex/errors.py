@@ -10,6 +10,11 @@ a code change (a test checks `errors.pyi`, which mypy reads, against the generat
 
 Python-side extra bases, so that generic handlers work too: `invalid_input` errors are also
 `ValueError`, `not_found` errors `LookupError`, `io` errors `OSError`.
+
+A few statuses callers single out also get a class of their own, a subclass of their
+family's (so `except LockedError` still catches them): `ReadOnlyError` for
+FIDEX_READ_ONLY (a change through a read-only handle, `Vault.open(..., read_only=True)`).
+They are listed by status *name* in `_STATUS_CLASSES` (no number here either).
 """
 
 from __future__ import annotations
@@ -61,6 +66,16 @@ def class_name(family: str) -> str:
 
 
 BY_FAMILY: Dict[str, Type[FidexError]] = {}
+#: Classes of single statuses (by status name), subclasses of their family's class.
+BY_STATUS: Dict[str, Type[FidexError]] = {}
+# status name -> (class name, docstring); the family comes from the table.
+_STATUS_CLASSES: Dict[str, Tuple[str, str]] = {
+    "FIDEX_READ_ONLY": (
+        "ReadOnlyError",
+        "A change (enroll, delete, commit, ...) through a read-only handle "
+        "(`Vault.open(..., read_only=True)`): FIDEX_READ_ONLY. Also a LockedError.",
+    ),
+}
 _BY_CODE: Dict[int, Tuple[Type[FidexError], str, str]] = {}
 
 
@@ -84,8 +99,16 @@ def _generate() -> List[str]:
         globals()[cls.__name__] = cls
         names.append(cls.__name__)
     for status in TABLE["status"]:
-        if status["family"] != "ok":
-            _BY_CODE[status["code"]] = (BY_FAMILY[status["family"]], status["name"], status["message"])
+        if status["family"] == "ok":
+            continue
+        cls = BY_FAMILY[status["family"]]
+        special = _STATUS_CLASSES.get(status["name"])
+        if special is not None:
+            cls = type(special[0], (cls,), {"__doc__": special[1], "__module__": __name__, "family": status["family"]})
+            BY_STATUS[status["name"]] = cls
+            globals()[cls.__name__] = cls
+            names.append(cls.__name__)
+        _BY_CODE[status["code"]] = (cls, status["name"], status["message"])
     return names
 
 
@@ -120,7 +143,8 @@ def take_error(status: int, err: Any) -> FidexError:
 
 
 def _rebuild(family: str, message: str, code: int, name: str, status_message: str, item: Optional[int]) -> FidexError:
-    return BY_FAMILY[family](message, code=code, name=name, status_message=status_message, item=item)
+    cls = BY_STATUS.get(name, BY_FAMILY[family])
+    return cls(message, code=code, name=name, status_message=status_message, item=item)
 
 
-__all__ = ["FidexError", "BY_FAMILY", "class_name", "error_for", "PurposeNotCovered", "NotFound", "CorruptVaultError", *GENERATED]
+__all__ = ["FidexError", "BY_FAMILY", "BY_STATUS", "class_name", "error_for", "PurposeNotCovered", "NotFound", "CorruptVaultError", *GENERATED]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import json
+import math
+import numbers
 import operator
 import os
 import threading
@@ -29,6 +32,7 @@ Payload = Union[bytes, bytearray, memoryview, str]
 _MAX_K = CONSTANTS["FIDEX_MAX_K"]
 _MAX_BATCH = CONSTANTS["FIDEX_MAX_BATCH"]
 _PAGE = 1024
+_DEFAULT_REFRESH_MS = 1000  # fidex_vault_open_with's default refresh_interval_ms
 _MATCHES, _SIZE_P, _BYTES_PP, _ERROR_PP = (ffi.typeof(t) for t in ("fidex_match[]", "size_t *", "fidex_bytes **", "fidex_error **"))
 
 # Deletion reasons by name, from the constants: FIDEX_DELETION_SUBJECT_REQUEST -> "subject_request".
@@ -51,6 +55,24 @@ def _size(value: Any, what: str) -> int:
     if n < 0:
         raise ValueError(f"{what} must not be negative, got {n}")
     return n
+
+
+#: A duration: seconds (int or float) or a datetime.timedelta.
+Duration = Union[float, int, datetime.timedelta]
+
+
+def _millis(value: Duration, what: str) -> int:
+    """Whole milliseconds of a duration in seconds (or a timedelta); negative, NaN and
+    infinite durations are refused with InvalidInputError (a ValueError)."""
+    if isinstance(value, datetime.timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise TypeError(f"{what} is a number of seconds or a datetime.timedelta, got {type(value).__name__}")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise error_for(lib.FIDEX_INVALID_ARGUMENT, f"{what} must be a finite, non-negative number of seconds, got {seconds!r}")
+    return round(seconds * 1000)
 
 
 def _consent_bytes(consent: Consent) -> bytes:
@@ -212,8 +234,9 @@ class Vault:
     emits an `UncommittedWarning` (a `ResourceWarning`) naming the count.
     """
 
-    def __init__(self, _ptr: Any, _path: str) -> None:
+    def __init__(self, _ptr: Any, _path: str, _read_only: bool = False) -> None:
         # Not public: use Vault.create() or Vault.open().
+        self._read_only = _read_only
         self._h = _Handle(_ptr, _path)
         _LIVE_HANDLES.add(self._h)
         self._finalizer = weakref.finalize(self, _finalize, self._h)
@@ -257,12 +280,72 @@ class Vault:
         return cls(out[0], os.fspath(path))
 
     @classmethod
-    def open(cls, path: Union[str, "os.PathLike[str]"], key: VaultKey) -> "Vault":
-        """Opens the vault in `path` (WrongKeyError, LockedError, NotFoundError...)."""
+    def open(
+        cls,
+        path: Union[str, "os.PathLike[str]"],
+        key: VaultKey,
+        *,
+        read_only: bool = False,
+        lock_wait: Optional[Duration] = None,
+        refresh_interval: Optional[Duration] = 1.0,
+    ) -> "Vault":
+        """Opens the vault in `path` (WrongKeyError, LockedError, NotFoundError...).
+
+        One handle (in any process) is the *writer*: it holds the vault's lock, and a second
+        writer fails with LockedError, or with ``lock_wait`` (seconds or a timedelta) waits
+        up to that long for the lock to be released first.
+
+        ``read_only=True`` opens without the lock, beside the writer: any number of
+        read-only handles in any processes (e.g. web-server worker processes) may search
+        the vault; every change (enroll, delete, commit, ...) raises ReadOnlyError. Such a
+        handle follows the writer's commits: before a search, once its last check is older
+        than ``refresh_interval`` seconds (default 1.0; None: only when `refresh()` is
+        called), it moves to the newest commit. So a search that starts more than one
+        refresh interval after a writer's `delete()` returned never matches the deleted
+        template. `close()` on a read-only handle commits nothing.
+
+        Negative, NaN or infinite durations raise InvalidInputError (a ValueError).
+        """
         raw_path = text_arg(os.fspath(path))
         out = ffi.new("fidex_vault **")
-        call(lib.fidex_vault_open, raw_path, len(raw_path), key._ptr, out)
-        return cls(out[0], os.fspath(path))
+        if not isinstance(read_only, bool):
+            raise TypeError(f"read_only is a bool, got {type(read_only).__name__}")
+        options: Dict[str, Any] = {
+            "read_only": read_only,
+            "refresh_interval_ms": None if refresh_interval is None else _millis(refresh_interval, "refresh_interval"),
+        }
+        if lock_wait is not None:
+            options["lock_wait_ms"] = _millis(lock_wait, "lock_wait")
+        if options == {"read_only": False, "refresh_interval_ms": _DEFAULT_REFRESH_MS}:
+            call(lib.fidex_vault_open, raw_path, len(raw_path), key._ptr, out)  # the defaults
+        else:
+            raw_options = json.dumps(options).encode("utf-8")
+            call(lib.fidex_vault_open_with, raw_path, len(raw_path), key._ptr, raw_options, len(raw_options), out)
+        return cls(out[0], os.fspath(path), read_only)
+
+    @property
+    def read_only(self) -> bool:
+        """Whether this handle was opened with ``read_only=True`` (changes raise ReadOnlyError)."""
+        return self._read_only
+
+    def refresh(self) -> bool:
+        """Moves a read-only handle to the writer's newest commit now (what a search does by
+        itself once the refresh interval has passed); True if anything changed. A writer's
+        handle is always current: False. After a key rotation a read-only handle gets
+        WrongKeyError: open it again with the new key."""
+        changed = ffi.new("bool *")
+        self._call(lib.fidex_vault_refresh, changed)
+        return bool(changed[0])
+
+    def remove_stray_files(self) -> List[str]:
+        """Writers only (ReadOnlyError otherwise). Removes the vault's stray files (newer
+        files no manifest explains, e.g. after an older ``fidex.vault`` was copied back over
+        the current one; ``stats()["stray_files"]`` lists them, and while there are any the
+        writer refuses every change with CorruptError) and returns their names. Call it only
+        once you know they are debris (no newer manifest was lost, no key rotation is to be
+        finished)."""
+        names: List[str] = self._json(lib.fidex_vault_remove_stray_files)
+        return names
 
     def __enter__(self) -> "Vault":
         return self
@@ -283,14 +366,18 @@ class Vault:
     def close(self) -> None:
         """Commits and closes: releases the directory lock and the memory. Later calls raise
         ClosedError; close() again is a no-op. Safe while other threads use the vault (it
-        waits for their calls)."""
+        waits for their calls). A read-only handle has nothing to commit: close() just
+        closes it."""
         try:
             ptr = self._h.enter()  # so that a concurrent discard() waits for this close
         except BY_FAMILY["closed"]:
             return  # discarded already
         err = ffi.new(_ERROR_PP)
         try:
-            status = lib.fidex_vault_close(ptr, err)
+            if self._read_only:
+                status = lib.fidex_vault_discard(ptr, err)
+            else:
+                status = lib.fidex_vault_close(ptr, err)
         finally:
             self._h.leave()
         if status and status != lib.FIDEX_CLOSED:
@@ -555,7 +642,8 @@ class Vault:
 
     def stats(self) -> Dict[str, Any]:
         """Analytics without biometric data (templates, uncommitted, deletions_by_reason,
-        consents_by_purpose, bytes_on_disk, index_memory_bytes, ...)."""
+        consents_by_purpose, bytes_on_disk, index_memory_bytes, read_only, stray_files,
+        ...)."""
         doc: Dict[str, Any] = self._json(lib.fidex_vault_stats)
         return doc
 
@@ -626,7 +714,8 @@ class Vault:
 
     def __repr__(self) -> str:
         state = "discarded" if self._h.ptr is None else "open"
-        return f"<fidex.Vault {self.path!r} dim={self.dimension} {state}>"
+        ro = " read-only" if self._read_only else ""
+        return f"<fidex.Vault {self.path!r} dim={self.dimension}{ro} {state}>"
 
     # ---- calling convention -----------------------------------------------------------
 

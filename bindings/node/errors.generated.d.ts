@@ -96,6 +96,12 @@ export declare class InternalError extends FidexError {
   static readonly family: 'internal';
 }
 
+/** Status `READ_ONLY` (1028) alone: the vault handle is read-only. Also a LockedError. */
+export declare class ReadOnlyError extends LockedError {
+  readonly status: 'READ_ONLY';
+  static readonly status: 'READ_ONLY';
+}
+
 /** Status codes by name (without the FIDEX_ prefix). */
 export declare const Status: {
   /** ok */

@@ -200,6 +200,10 @@ export interface Stats {
   backend: string;
   int8_scale: number | null;
   int8_calibrated_rows: number;
+  /** Whether the handle is read-only. */
+  read_only: boolean;
+  /** Files no manifest explains (a writer refuses changes until removeStrayFiles()). */
+  stray_files: string[];
 }
 
 export interface SubjectExport {
@@ -226,6 +230,16 @@ export interface VaultHeader {
   key_check: string;
 }
 
+/** Options of Vault.open. Durations in milliseconds: finite and >= 0 (RangeError otherwise), rounded up. */
+export interface OpenOptions {
+  /** Open without the lock beside the one writer (any process); every change rejects with ReadOnlyError. Default false. */
+  readOnly?: boolean;
+  /** A writer waits up to this long for another handle's lock instead of rejecting at once with LockedError. */
+  lockWaitMs?: number;
+  /** Read-only handles move to the newest commit before a search once the last check is older than this. Default 1000; null: only on refresh(). */
+  refreshIntervalMs?: number | null;
+}
+
 /** A vault's 256-bit secret key. Zeroized when disposed or garbage-collected. */
 export declare class VaultKey {
   private constructor();
@@ -250,11 +264,14 @@ export declare class VaultKey {
 export declare class Vault {
   private constructor();
   static create(path: string, key: VaultKey, config: VaultConfigInput | VaultConfig | string): Promise<Vault>;
-  static open(path: string, key: VaultKey): Promise<Vault>;
+  /** Without options: fidex_vault_open (a writer, LockedError if another handle holds the lock). */
+  static open(path: string, key: VaultKey, options?: OpenOptions): Promise<Vault>;
   static readHeader(path: string): Promise<VaultHeader>;
 
   readonly path: string;
   readonly dimension: number;
+  /** Whether this handle was opened with {readOnly: true}. */
+  readonly readOnly: boolean;
   /** Number of live templates. */
   readonly size: number;
   /** Vault id (32 hex digits). */
@@ -267,6 +284,10 @@ export declare class Vault {
   check(): Promise<void>;
   rotateKey(newKey: VaultKey): Promise<void>;
   uncommitted(): number;
+  /** Read-only handles: load the writer's newest commit now; whether anything changed (writers: false). */
+  refresh(): Promise<boolean>;
+  /** Writers: removes the stray files (stats().stray_files); the names removed. ReadOnlyError on a read-only handle. */
+  removeStrayFiles(): Promise<string[]>;
   [Symbol.asyncDispose](): Promise<void>;
 
   enroll(template: Float32Array, consent: ConsentInput, options?: { payload?: PayloadInput | null }): Promise<FacialId>;

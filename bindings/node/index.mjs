@@ -21,6 +21,7 @@ export const {
   ClosedError,
   NotCommittedError,
   InternalError,
+  ReadOnlyError,
   Status,
   explicitConsent,
   validateConsent,

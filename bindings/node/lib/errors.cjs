@@ -1,7 +1,8 @@
 'use strict';
 // Error classes, generated at load time from the library's fidex_constants_json(): one
 // class per status family under FidexError, and a `Status` table of codes. No code or
-// family is written in this file.
+// family is written in this file; the one status-specific class (STATUS_CLASSES: a change
+// through a read-only handle) extends whatever family class the library puts its status in.
 
 const { fn, constantsDocument } = require('./native.cjs');
 
@@ -56,12 +57,30 @@ for (const s of constantsDocument.status) {
 Object.freeze(Status);
 
 /**
+ * Statuses that also get a class of their own, a subclass of their family's: READ_ONLY is in
+ * the `locked` family (so `instanceof LockedError` holds), but a caller needs to tell "this
+ * handle is read-only" from "another process holds the lock".
+ */
+const STATUS_CLASSES = { READ_ONLY: 'ReadOnlyError' };
+/** status name -> class */
+const statusClasses = new Map();
+for (const [status, name] of Object.entries(STATUS_CLASSES)) {
+  const known = Status[status] === undefined ? undefined : byCode.get(Status[status]);
+  const base = known && familyClasses.get(known.family);
+  if (!base) continue;
+  const cls = { [name]: class extends base {} }[name];
+  Object.defineProperty(cls, 'status', { value: status, enumerable: true });
+  statusClasses.set(status, cls);
+  classes[name] = cls;
+}
+
+/**
  * The error for `code`, with `message` (the call's detailed message) or the status's static
  * message. Unknown codes (a newer library) become a plain FidexError.
  */
 function makeError(code, message, item) {
   const known = byCode.get(code);
-  const Cls = (known && familyClasses.get(known.family)) || FidexError;
+  const Cls = (known && (statusClasses.get(known.name) || familyClasses.get(known.family))) || FidexError;
   const text = message || (known ? known.message : fn.fidex_status_message(code));
   return new Cls(text, {
     code,
@@ -86,4 +105,4 @@ function takeError(status, errorPtr) {
   }
 }
 
-module.exports = { FidexError, Status, classes, familyClasses, makeError, takeError, className };
+module.exports = { FidexError, Status, classes, familyClasses, statusClasses, makeError, takeError, className };

@@ -47,6 +47,44 @@ function configText(config) {
   return Buffer.from(JSON.stringify(out), 'utf8');
 }
 
+/** Keys of Vault.open's options, and the core's names for them. */
+const OPEN_OPTIONS = { readOnly: 'read_only', lockWaitMs: 'lock_wait_ms', refreshIntervalMs: 'refresh_interval_ms' };
+
+/** A duration in milliseconds: a finite number >= 0, rounded up to whole milliseconds. */
+function milliseconds(value, what) {
+  if (typeof value !== 'number') throw new TypeError(`${what} must be a number of milliseconds, got ${describe(value)}`);
+  if (!Number.isFinite(value) || value < 0 || value > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(`${what} must be a finite number of milliseconds >= 0, got ${value}`);
+  }
+  return Math.ceil(value);
+}
+
+/**
+ * Options of Vault.open as the JSON of fidex_vault_open_with: {readOnly, lockWaitMs,
+ * refreshIntervalMs (null: only on refresh())}; undefined entries are the core's defaults.
+ */
+function openOptionsText(options) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`options must be an object ({readOnly, lockWaitMs, refreshIntervalMs}), got ${describe(options)}`);
+  }
+  const out = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (!Object.hasOwn(OPEN_OPTIONS, key)) {
+      throw new TypeError(`options.${key} is not an open option (readOnly, lockWaitMs, refreshIntervalMs)`);
+    }
+    if (value === undefined) continue;
+    if (key === 'readOnly') {
+      if (typeof value !== 'boolean') throw new TypeError(`options.readOnly must be a boolean, got ${describe(value)}`);
+      out.read_only = value;
+    } else if (key === 'refreshIntervalMs' && value === null) {
+      out.refresh_interval_ms = null;
+    } else {
+      out[OPEN_OPTIONS[key]] = milliseconds(value, `options.${key}`);
+    }
+  }
+  return { text: Buffer.from(JSON.stringify(out), 'utf8'), readOnly: out.read_only === true };
+}
+
 function purposeBytes(purpose) {
   if (typeof purpose !== 'string') {
     throw new TypeError(`options.purpose must be a string naming one of the vault's purposes (e.g. "identification"), got ${describe(purpose)}`);
@@ -137,15 +175,17 @@ class Vault {
   #handle;
   #path;
   #dimension;
+  #readOnly;
 
   /** @internal use Vault.create / Vault.open */
-  constructor(token, ptr, path) {
+  constructor(token, ptr, path, readOnly = false) {
     if (token !== CONSTRUCT) throw new TypeError('use Vault.create() or Vault.open()');
     const handle = new Handle(ptr, fn.fidex_vault_free, this, 'Vault', warnIfUncommitted(path));
     openHandles.set(handle, path);
     handle.onFree = () => openHandles.delete(handle);
     this.#handle = handle;
     this.#path = path;
+    this.#readOnly = readOnly;
     this.#dimension = this.config().dimension;
   }
 
@@ -203,18 +243,30 @@ class Vault {
     return new Vault(CONSTRUCT, out[0], path);
   }
 
-  /** Opens the vault at `path` with `key` (WrongKeyError, LockedError, NotFoundError if no vault there). */
-  static async open(path, key) {
+  /**
+   * Opens the vault at `path` with `key` (WrongKeyError, LockedError, NotFoundError if no
+   * vault there). `options` (all optional):
+   * - `readOnly` (false): open without the lock, beside the one writer (in any process);
+   *   every change rejects with ReadOnlyError. Searches follow the writer's commits.
+   * - `lockWaitMs`: a writer waits up to this long for another handle's lock instead of
+   *   failing at once with LockedError.
+   * - `refreshIntervalMs` (1000; null: only on refresh()): a read-only handle moves to the
+   *   newest commit before a search once its last check is older than this.
+   * Durations are milliseconds (finite, >= 0: otherwise a RangeError), rounded up.
+   */
+  static async open(path, key, options) {
     const p = utf8(path, 'path');
+    const opts = options === undefined ? null : openOptionsText(options);
     const keyHandle = handleOfKey(key);
     const out = [null];
     const kp = keyHandle.acquire();
     try {
-      await callAsync('fidex_vault_open', [key], p, p.length, kp, out);
+      if (opts === null) await callAsync('fidex_vault_open', [key], p, p.length, kp, out);
+      else await callAsync('fidex_vault_open_with', [key], p, p.length, kp, opts.text, opts.text.length, out);
     } finally {
       keyHandle.release();
     }
-    return new Vault(CONSTRUCT, out[0], path);
+    return new Vault(CONSTRUCT, out[0], path, opts !== null && opts.readOnly);
   }
 
   /** The plaintext header of the vault at `path`, without a key. */
@@ -228,6 +280,11 @@ class Vault {
   /** The directory this handle was opened on. */
   get path() {
     return this.#path;
+  }
+
+  /** Whether this handle was opened read-only (Vault.open(path, key, {readOnly: true})). */
+  get readOnly() {
+    return this.#readOnly;
   }
 
   /** Template dimension (from the configuration). */
@@ -252,10 +309,12 @@ class Vault {
   /**
    * Commits and closes: releases the directory lock and memory. Calls that start later
    * (including a second close) reject with ClosedError. If the commit fails the vault
-   * stays open and the error is thrown.
+   * stays open and the error is thrown. A read-only handle has nothing to commit (the
+   * core's close would refuse its commit with READ_ONLY): it is closed without one
+   * (fidex_vault_discard), which also hands the matches it saw to the writer.
    */
   async close() {
-    await this.#callAsync('fidex_vault_close', null);
+    await this.#callAsync(this.#readOnly ? 'fidex_vault_discard' : 'fidex_vault_close', null);
   }
 
   /** Re-reads and authenticates every file (CorruptError / IoError). */
@@ -272,6 +331,29 @@ class Vault {
     } finally {
       keyHandle.release();
     }
+  }
+
+  /**
+   * Moves a read-only handle to the newest commit of the vault's writer now; resolves to
+   * whether anything changed (a writer's handle is always current: false). After a key
+   * rotation it rejects with WrongKeyError: open the vault again with the new key.
+   */
+  async refresh() {
+    const out = [false];
+    await this.#callAsync('fidex_vault_refresh', null, out);
+    return Boolean(out[0]);
+  }
+
+  /**
+   * Removes the stray files (newer than the manifest and explained by no interrupted
+   * commit; stats().stray_files lists them; a writer refuses changes with CorruptError
+   * while there are any), once you have established they are debris. Writers only
+   * (ReadOnlyError). Resolves to the names removed.
+   */
+  async removeStrayFiles() {
+    const out = [null];
+    await this.#callAsync('fidex_vault_remove_stray_files', null, out);
+    return JSON.parse(takeText(out[0]));
   }
 
   /** Enrollments made through this handle and not committed yet (what garbage collection would discard). */

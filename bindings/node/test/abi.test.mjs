@@ -71,6 +71,11 @@ test('one error class per status family, generated from fidex_constants_json', (
     const others = families.filter((f) => f !== s.family).map((f) => Object.values(cjs).find((c) => c && c.family === f));
     for (const Other of others) assert.ok(!(e instanceof Other), `${e.name} must not be a ${Other.name}`);
   }
+  // READ_ONLY alone also has a class of its own, under its family's (LockedError).
+  const ro = makeError(cjs.Status.READ_ONLY, 'read-only');
+  assert.ok(ro instanceof cjs.ReadOnlyError && ro instanceof cjs.LockedError && ro.name === 'ReadOnlyError');
+  assert.equal(cjs.ReadOnlyError.status, 'READ_ONLY');
+  assert.ok(!(makeError(cjs.Status.LOCKED) instanceof cjs.ReadOnlyError), 'another process holding the lock is not READ_ONLY');
   // Without a detailed message the static one is used.
   assert.equal(makeError(1009).message, doc.status.find((s) => s.code === 1009).message);
 });

@@ -108,7 +108,7 @@ test('enrollMany is all or nothing and the error names the refused item', async 
   zero.fill(0, DIM, 2 * DIM);
   await assert.rejects(vault.enrollMany(zero, good()), (e) => e.code === Status.ZERO_VECTOR && e.item === 1);
   await assert.rejects(vault.enrollMany(faces.subarray(DIM), good(), { payloads: [null, 'x', Buffer.alloc(constants.FIDEX_MAX_PAYLOAD_BYTES + 1), null] }), (e) => e.code === Status.PAYLOAD_TOO_LARGE && e.item === 2);
-  await assert.rejects(vault.enrollMany(faces.subarray(DIM, 3 * DIM), good()), core(Status.INVALID_ARGUMENT, /4 consents need 4 × 16 = 64 template floats, got 32/));
+  await assert.rejects(vault.enrollMany(faces.subarray(DIM, 3 * DIM), good()), core(Status.DIMENSION_MISMATCH, /a batch of 4 items of 16 components needs 4 × 16 = 64 floats, got 32/));
   await assert.rejects(vault.enrollMany(faces, []), core(Status.INVALID_ARGUMENT));
   await assert.rejects(vault.enrollMany(faces, 'x'), TypeError);
   assert.equal(vault.size, 1, 'nothing of a refused batch was enrolled');

@@ -135,9 +135,14 @@ installed_lib() {
     local so="$PREFIX/lib/libfidex.so" soname
     soname=$(readelf -d "$so" | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p')
     [ -n "$soname" ] && [ -L "$PREFIX/lib/$soname" ] || { echo "no SONAME link ($soname)"; return 1; }
-    objdump -T "$so" | grep -q 'FIDEX_0\.[0-9]* *fidex_vault_open$' || { echo "fidex_vault_open is not versioned"; return 1; }
-    ! objdump -T "$so" | awk '$2 == "g" && $NF !~ /^(fidex_|FIDEX_)/' | grep -q . || { echo "foreign exports"; return 1; }
-    ! readelf -S "$so" "$PREFIX/lib/libfidex.a" 2>/dev/null | grep -q '\.debug_info' || { echo "debug info left"; return 1; }
+    # Outputs are captured before grep: `producer | grep -q` under pipefail fails when grep
+    # exits at its first match and the producer dies of SIGPIPE.
+    local dyn sections
+    dyn=$(objdump -T "$so")
+    sections=$(readelf -S "$so" "$PREFIX/lib/libfidex.a" 2>/dev/null || true)
+    grep -q 'FIDEX_0\.[0-9]* *fidex_vault_open$' <<<"$dyn" || { echo "fidex_vault_open is not versioned"; return 1; }
+    [ -z "$(awk '$2 == "g" && $NF !~ /^(fidex_|FIDEX_)/' <<<"$dyn")" ] || { echo "foreign exports"; return 1; }
+    ! grep -q '\.debug_info' <<<"$sections" || { echo "debug info left"; return 1; }
     echo "installed $soname: versioned, C ABI only, stripped"
 }
 step "installed library: SONAME, symbol versions, exports, stripped" installed_lib
@@ -154,7 +159,7 @@ pc_static() {
     # shellcheck disable=SC2046
     cc "${CWARN[@]}" $(pkg-config --cflags fidex) examples/c/login.c \
         $(pkg-config --static --libs fidex | sed 's/-lfidex/-Wl,-Bstatic -lfidex -Wl,-Bdynamic/') -o "$BUILD/login_pc_static" &&
-        ! readelf -d "$BUILD/login_pc_static" | grep -q 'libfidex' &&
+        ! grep -q 'libfidex' <<<"$(readelf -d "$BUILD/login_pc_static")" &&
         "$BUILD/login_pc_static"
 }
 cmake_build() {

@@ -51,33 +51,48 @@ fn main() {
     // +1 template into the N-template vault.
     let extra: Vec<f32> = { let v: Vec<f32> = (0..dim).map(|_| gauss()).collect(); let n2 = v.iter().map(|x| x * x).sum::<f32>().sqrt(); v.iter().map(|x| x / n2).collect() };
     vault.enroll(&extra, &consent, None).unwrap();
+    let f0 = fidex::storage::fsync_nanos();
     let t = Instant::now();
     let info = vault.commit().unwrap();
     let plus_one = t.elapsed().as_secs_f64();
-    // One deletion (rewrites one segment) including receipt.
+    let plus_one_fsync = (fidex::storage::fsync_nanos() - f0) as f64 * 1e-9;
     let victim = vault.facial_ids()[n / 2];
+    let f0 = fidex::storage::fsync_nanos();
     let t = Instant::now();
     vault.delete(&victim, fidex::DeletionReason::SubjectRequest).unwrap();
     let delete_secs = t.elapsed().as_secs_f64();
+    let delete_fsync = (fidex::storage::fsync_nanos() - f0) as f64 * 1e-9;
     let stats = vault.stats().unwrap();
     drop(vault);
     let t = Instant::now();
     let vault = Vault::open(&path, &key).unwrap();
     let open_secs = t.elapsed().as_secs_f64();
-    // Enrollment with the duplicate check on (a 1:N search per enrollment), on a 10k sample.
+    assert_eq!(vault.len(), n);
+    drop(vault);
+    let faiss_read = faiss_read_index_secs(&vectors, dim, dir.path());
     let raw = stats.template_bytes as f64;
-    println!("fidex vault figures (N={n}, d={dim}, f32, kernel {})", stats.kernel);
+    println!("fidex vault figures (N={n}, d={dim}, f32, kernel {}, {} threads)", stats.kernel, rayon::current_num_threads());
     println!("  enroll in memory         {:>10.0} templates/s (no duplicate check)", n as f64 / enroll_secs);
     println!("  first commit (N new)     {:>10.3} s", first_commit);
-    println!("  commit +1 template       {:>10.2} ms ({} files, {} bytes written)", plus_one * 1e3, info.files_written, info.bytes_written);
-    println!("  delete 1 (+commit+receipt){:>9.2} ms", delete_secs * 1e3);
-    println!("  open                     {:>10.3} s", open_secs);
+    println!(
+        "  commit +1 template       {:>10.2} ms ({} files, {} bytes written; fsync {:.2} ms, without fsync {:.2} ms)",
+        plus_one * 1e3, info.files_written, info.bytes_written, plus_one_fsync * 1e3, (plus_one - plus_one_fsync) * 1e3
+    );
+    println!(
+        "  delete 1 (+commit+receipt){:>9.2} ms (fsync {:.2} ms = {:.0}%, without fsync {:.2} ms)",
+        delete_secs * 1e3, delete_fsync * 1e3, 100.0 * delete_fsync / delete_secs, (delete_secs - delete_fsync) * 1e3
+    );
+    match faiss_read {
+        Some(f) => println!("  open                     {:>10.3} s (faiss read_index of the same rows, unencrypted: {:.3} s; ratio {:.2}; warm page cache both)", open_secs, f, open_secs / f),
+        None => println!("  open                     {:>10.3} s (faiss not built: `--features faiss` for read_index next to it)", open_secs),
+    }
     println!("  bytes on disk            {:>10} ({:.3}× raw template bytes {})", stats.bytes_on_disk, stats.bytes_on_disk as f64 / raw, stats.template_bytes);
     println!(
-        "{{\"bench\":\"vault\",\"n\":{n},\"dim\":{dim},\"enroll_per_sec\":{:.1},\"first_commit_s\":{:.4},\"commit_plus_one_ms\":{:.3},\"commit_plus_one_bytes\":{},\"delete_ms\":{:.3},\"open_s\":{:.4},\"bytes_on_disk\":{},\"raw_template_bytes\":{},\"disk_over_raw\":{:.4}}}",
-        n as f64 / enroll_secs, first_commit, plus_one * 1e3, info.bytes_written, delete_secs * 1e3, open_secs, stats.bytes_on_disk, stats.template_bytes, stats.bytes_on_disk as f64 / raw
+        "{{\"bench\":\"vault\",\"n\":{n},\"dim\":{dim},\"enroll_per_sec\":{:.1},\"first_commit_s\":{:.4},\"commit_plus_one_ms\":{:.3},\"commit_plus_one_fsync_ms\":{:.3},\"commit_plus_one_bytes\":{},\"delete_ms\":{:.3},\"delete_fsync_ms\":{:.3},\"open_s\":{:.4},\"faiss_read_index_s\":{},\"bytes_on_disk\":{},\"raw_template_bytes\":{},\"disk_over_raw\":{:.4}}}",
+        n as f64 / enroll_secs, first_commit, plus_one * 1e3, plus_one_fsync * 1e3, info.bytes_written, delete_secs * 1e3, delete_fsync * 1e3, open_secs,
+        faiss_read.map_or("null".to_string(), |f| format!("{f:.4}")), stats.bytes_on_disk, stats.template_bytes, stats.bytes_on_disk as f64 / raw
     );
-    drop(vault);
+    recalibration_stall(&vectors, dim, &consent, &key);
     enroll_through_the_abi(real, &vectors, dim);
 }
 
@@ -167,4 +182,79 @@ fn key_handle(key: &VaultKey) -> *const fidex::ffi::fidex_key {
         k as usize
     });
     p as *const fidex::ffi::fidex_key
+}
+
+/// faiss `read_index` of an IndexFlatIP holding the same rows, unencrypted (what a user
+/// storing templates in a plain faiss file would wait for at start-up).
+#[cfg(feature = "faiss")]
+fn faiss_read_index_secs(vectors: &[f32], dim: usize, dir: &std::path::Path) -> Option<f64> {
+    use faiss::Index as _;
+    let mut idx = faiss::index::flat::FlatIndexImpl::new_ip(dim as u32).ok()?;
+    idx.add(vectors).ok()?;
+    let file = dir.join("faiss-flat.index");
+    faiss::write_index(&idx, file.to_str()?).ok()?;
+    drop(idx);
+    let t = Instant::now();
+    let back = faiss::read_index(file.to_str()?).ok()?;
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(back.ntotal() as usize, vectors.len() / dim);
+    let _ = std::fs::remove_file(&file);
+    Some(secs)
+}
+
+#[cfg(not(feature = "faiss"))]
+fn faiss_read_index_secs(_: &[f32], _: usize, _: &std::path::Path) -> Option<f64> {
+    None
+}
+
+/// Searches while an int8 recalibration of the whole vault runs: the longest a search
+/// took, next to the same searches before it (issue 15: no stall over 50 ms).
+fn recalibration_stall(vectors: &[f32], dim: usize, consent: &ConsentReceipt, key: &VaultKey) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let n = vectors.len() / dim;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = VaultConfig::new(dim as u32);
+    cfg.duplicate_threshold = None;
+    cfg.max_templates = n as u64 + 10;
+    cfg.storage = fidex::StorageType::Int8 { rerank: true };
+    let vault = Vault::create(dir.path().join("v"), key, cfg).unwrap();
+    for chunk in vectors.chunks(4096 * dim) {
+        let items: Vec<fidex::NewEnrollment> = chunk.chunks_exact(dim).map(|t| fidex::NewEnrollment { template: t, consent, payload: None }).collect();
+        vault.enroll_many(&items).unwrap();
+    }
+    let probe = &vectors[..dim];
+    let search = || {
+        let t = Instant::now();
+        let hits = vault.identify(probe, 10, Some(0.0), "identification").unwrap();
+        assert!(!hits.is_empty());
+        t.elapsed().as_secs_f64()
+    };
+    let mut before: Vec<f64> = (0..50).map(|_| search()).collect();
+    before.sort_by(f64::total_cmp);
+    let done = AtomicBool::new(false);
+    let (recal_secs, during) = std::thread::scope(|s| {
+        let searcher = s.spawn(|| {
+            let mut lat = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                lat.push(search());
+            }
+            lat
+        });
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let t = Instant::now();
+        assert!(vault.recalibrate_int8().unwrap());
+        let recal = t.elapsed().as_secs_f64();
+        done.store(true, Ordering::Relaxed);
+        (recal, searcher.join().unwrap())
+    });
+    let worst = during.iter().copied().fold(0.0, f64::max);
+    println!("int8 recalibration of the whole vault (N={n}, d={dim}, int8 + exact re-rank) while one thread searches");
+    println!(
+        "  recalibration {:.3} s; searches meanwhile: {}, longest {:.2} ms (before it: median {:.2} ms, max {:.2} ms)",
+        recal_secs, during.len(), worst * 1e3, before[before.len() / 2] * 1e3, before[before.len() - 1] * 1e3
+    );
+    println!(
+        "{{\"bench\":\"recalibration_stall\",\"n\":{n},\"dim\":{dim},\"recalibration_s\":{recal_secs:.4},\"searches_during\":{},\"longest_search_ms\":{:.3},\"median_before_ms\":{:.3},\"max_before_ms\":{:.3}}}",
+        during.len(), worst * 1e3, before[before.len() / 2] * 1e3, before[before.len() - 1] * 1e3
+    );
 }

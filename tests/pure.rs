@@ -114,7 +114,7 @@ fn live_set_proofs() {
 
 #[test]
 fn consent_and_key_text_round_trip() {
-    let mut c = ConsentReceipt::explicit("s-1", "Acme", "https://acme.example/p", &["authentication", "identification"], 1_700_000_000).unwrap();
+    let mut c = ConsentReceipt::explicit_at("s-1", "Acme", "https://acme.example/p", &["authentication", "identification"], 1_700_000_000, 1_750_000_000).unwrap(); // no host clock under Miri
     c.expires_at = Some(1_800_000_000);
     c.validate(1_750_000_000).unwrap();
     let back = ConsentReceipt::from_json(&c.to_json()).unwrap();

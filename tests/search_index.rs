@@ -781,3 +781,67 @@ fn int8_scale_management() {
     assert!(!f.recalibrate());
     assert!(!f.set_int8_scale(0.01));
 }
+
+/// A recalibration prepared beside searches and installed in O(1) gives the index exactly
+/// what an index quantised from scratch under the new scale holds.
+#[test]
+fn int8_recalibration_prepared_while_searchable() {
+    let dim = 64;
+    let rows = synth::unit_vectors(500, dim, 9);
+    for rerank in [true, false] {
+        let storage = Storage::Int8 { rerank };
+        let mut idx = Index::new(dim, Metric::Cosine, storage);
+        for r in rows.chunks_exact(dim) {
+            idx.push(r, 0);
+        }
+        let old_scale = idx.int8_scale().unwrap();
+        // The expected scale: the calibration of every exact row.
+        let want = fidex::search::quant::calibrate(&rows);
+        let mut prep = if rerank {
+            assert!(idx.prepare_int8_recalibration(Some(0.0)).is_none(), "an invalid scale is refused");
+            idx.prepare_int8_recalibration(None).unwrap()
+        } else {
+            assert!(idx.prepare_int8_recalibration(None).is_none(), "no exact rows to calibrate from");
+            let mut p = idx.prepare_int8_recalibration(Some(want.scale())).unwrap();
+            for (i, r) in rows.chunks_exact(dim).enumerate() {
+                assert!(p.requantize_row(i as u32, r));
+            }
+            assert!(!p.requantize_row(500, &rows[..dim]) && !p.requantize_row(0, &rows[..dim - 1]));
+            p
+        };
+        assert_eq!(prep.scale(), want.scale());
+        // Nothing changed yet: the index still answers with its old codes.
+        assert_eq!(idx.int8_scale(), Some(old_scale));
+        // A row added meanwhile makes the prepared codes stale: refused, given back.
+        let mut grown = Index::new(dim, Metric::Cosine, storage);
+        for r in rows.chunks_exact(dim) {
+            grown.push(r, 0);
+        }
+        grown.push(&rows[..dim], 0);
+        prep = grown.install_int8_recalibration(prep).unwrap_err();
+        // Installed: the same codes, hence the same scores, as an index quantised from the
+        // start with the new scale.
+        let replaced = idx.install_int8_recalibration(prep).unwrap();
+        assert_eq!(replaced.scale(), old_scale, "the replaced codes come back with their scale");
+        drop(replaced);
+        assert_eq!(idx.int8_scale(), Some(want.scale()));
+        let mut fresh = Index::new(dim, Metric::Cosine, storage);
+        fresh.push(&rows[..dim], 0);
+        assert!(fresh.set_int8_scale(want.scale()));
+        assert!(fresh.requantize_row(0, &rows[..dim])); // exact again (int8-only: lossy until now)
+        for r in rows.chunks_exact(dim).skip(1) {
+            fresh.push(r, 0);
+        }
+        for i in [0usize, 7, 123, 499] {
+            let probe = &rows[i * dim..(i + 1) * dim];
+            assert_eq!(idx.search(probe, 5, f32::NEG_INFINITY, 0, &ONE), fresh.search(probe, 5, f32::NEG_INFINITY, 0, &ONE), "rerank {rerank}, probe {i}");
+            if !rerank {
+                assert_eq!(idx.row_f32(i as u32), fresh.row_f32(i as u32));
+            }
+        }
+    }
+    // Not int8: nothing to prepare.
+    let mut f = Index::new(dim, Metric::Cosine, Storage::F32);
+    f.push(&rows[..dim], 0);
+    assert!(f.prepare_int8_recalibration(None).is_none() && f.prepare_int8_recalibration(Some(0.01)).is_none());
+}

@@ -222,6 +222,18 @@ impl Engine {
     pub fn recalibrate(&mut self) -> bool {
         forward!(self, i => i.recalibrate())
     }
+    /// Prepares an int8 recalibration while the engine stays searchable (see
+    /// [`Index::prepare_int8_recalibration`]).
+    pub fn prepare_int8_recalibration(&self, scale: Option<f32>) -> Option<super::Int8Recalibration> {
+        forward!(self, i => i.prepare_int8_recalibration(scale))
+    }
+    /// Installs a prepared int8 recalibration (see [`Index::install_int8_recalibration`]).
+    pub fn install_int8_recalibration(
+        &mut self,
+        r: super::Int8Recalibration,
+    ) -> std::result::Result<super::Int8Recalibration, super::Int8Recalibration> {
+        forward!(self, i => i.install_int8_recalibration(r))
+    }
     /// Re-quantises the int8 codes of `row` from its exact vector (see [`Index::requantize_row`]).
     pub fn requantize_row(&mut self, row: u32, v: &[f32]) -> bool {
         forward!(self, i => i.requantize_row(row, v))

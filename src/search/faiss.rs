@@ -294,6 +294,21 @@ impl FaissIvf {
         self.rows.requantize_row(row, v)
     }
 
+    /// Prepares an int8 recalibration of the row store (see
+    /// [`Index::prepare_int8_recalibration`]).
+    pub fn prepare_int8_recalibration(&self, scale: Option<f32>) -> Option<crate::search::Int8Recalibration> {
+        self.rows.prepare_int8_recalibration(scale)
+    }
+
+    /// Installs a prepared int8 recalibration in the row store (see
+    /// [`Index::install_int8_recalibration`]).
+    pub fn install_int8_recalibration(
+        &mut self,
+        r: crate::search::Int8Recalibration,
+    ) -> std::result::Result<crate::search::Int8Recalibration, crate::search::Int8Recalibration> {
+        self.rows.install_int8_recalibration(r)
+    }
+
     /// Re-calibrates the int8 scale of the row store (see [`Index::recalibrate`]).
     pub fn recalibrate(&mut self) -> bool {
         self.rows.recalibrate()

@@ -294,6 +294,40 @@ pub struct Index {
     sign: Option<usize>,
 }
 
+/// New int8 codes and scale for every row of an [`Index`], prepared while it stays
+/// searchable ([`Index::prepare_int8_recalibration`]). Its buffer is wiped when dropped.
+pub struct Int8Recalibration {
+    quant: Int8Quantizer,
+    codes: Buf<i8>,
+    rows: usize,
+    cap: usize,
+    dim: usize,
+}
+
+impl Int8Recalibration {
+    /// Re-quantises `row` from its exact vector `v` under the new scale; `false` (nothing
+    /// changed) if `row` is out of range or `v.len() != dim`.
+    pub fn requantize_row(&mut self, row: u32, v: &[f32]) -> bool {
+        let row = row as usize;
+        if row >= self.rows || v.len() != self.dim {
+            return false;
+        }
+        self.quant.quantize(v, &mut self.codes[row * self.dim..(row + 1) * self.dim]);
+        true
+    }
+
+    /// The new scale.
+    pub fn scale(&self) -> f32 {
+        self.quant.scale()
+    }
+}
+
+impl std::fmt::Debug for Int8Recalibration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Int8Recalibration").field("rows", &self.rows).field("scale", &self.quant.scale()).finish()
+    }
+}
+
 impl std::fmt::Debug for Index {
     /// Shape only: templates are never printed.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -673,6 +707,67 @@ impl Index {
         q.quantize(&self.f32s[..live], &mut self.i8s[..live]);
         self.quant = Some(q);
         true
+    }
+
+    /// Starts an int8 recalibration that leaves the index searchable: new codes for every
+    /// row under a new scale, computed into a separate buffer while searches go on (the
+    /// caller holds only a shared borrow). With `scale = None` the scale is calibrated from
+    /// the kept `f32` rows and every row quantised exactly (`Int8 { rerank: true }` only);
+    /// with `Some(scale)` rows are re-quantised from their dequantised codes (lossy), and the
+    /// caller restores exact codes with [`Int8Recalibration::requantize_row`]. Install the
+    /// result with [`Index::install_int8_recalibration`]. `None` for non-int8 storage, an
+    /// empty index, an invalid scale, or `scale = None` without kept `f32` rows.
+    ///
+    /// Memory: one more int8 buffer of the index's capacity until it is installed.
+    pub fn prepare_int8_recalibration(&self, scale: Option<f32>) -> Option<Int8Recalibration> {
+        let Storage::Int8 { rerank } = self.storage else {
+            return None;
+        };
+        if self.len == 0 {
+            return None;
+        }
+        let live = self.len * self.dim;
+        let mut codes = Buf::new();
+        codes.resize_to(self.cap * self.dim, 0);
+        let quant = match scale {
+            None if rerank => {
+                let q = quant::calibrate(&self.f32s[..live]);
+                q.quantize(&self.f32s[..live], &mut codes[..live]);
+                q
+            }
+            None => return None,
+            Some(scale) => {
+                let new = Int8Quantizer::new(scale)?;
+                if rerank {
+                    new.quantize(&self.f32s[..live], &mut codes[..live]);
+                } else if let Some(old) = self.quant {
+                    let mut tmp = vec![0.0f32; self.dim];
+                    for (from, to) in self.i8s[..live].chunks_exact(self.dim).zip(codes[..live].chunks_exact_mut(self.dim)) {
+                        old.dequantize(from, &mut tmp);
+                        new.quantize(&tmp, to);
+                    }
+                    wipe(&mut tmp);
+                }
+                new
+            }
+        };
+        Some(Int8Recalibration { quant, codes, rows: self.len, cap: self.cap, dim: self.dim })
+    }
+
+    /// Installs a prepared recalibration in O(1): the new scale and codes replace the old
+    /// ones. Returns the replaced codes (wiped when dropped: drop them after releasing any
+    /// lock, since wiping takes time), or gives `r` back unused (`Err`) if rows were added
+    /// or removed since it was prepared or the storage is not int8.
+    pub fn install_int8_recalibration(&mut self, mut r: Int8Recalibration) -> std::result::Result<Int8Recalibration, Int8Recalibration> {
+        if !matches!(self.storage, Storage::Int8 { .. }) || r.rows != self.len || r.cap != self.cap || r.dim != self.dim {
+            return Err(r);
+        }
+        std::mem::swap(&mut self.i8s, &mut r.codes);
+        let old = self.quant.replace(r.quant);
+        if let Some(q) = old {
+            r.quant = q;
+        }
+        Ok(r)
     }
 
     /// `raw` f32-kernel result → score (negated for L2).

@@ -8,6 +8,22 @@
 
 pub mod format;
 
+/// Nanoseconds this process has spent waiting in `fsync` of vault files and directories
+/// ([`FsStorage`]), for diagnostics and benchmarks: how much of a commit's time is the
+/// disk's durability latency rather than fidex's work.
+pub fn fsync_nanos() -> u64 {
+    FSYNC_NANOS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+static FSYNC_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn timed_sync(f: impl FnOnce() -> io::Result<()>) -> io::Result<()> {
+    let t = std::time::Instant::now();
+    let r = f();
+    FSYNC_NANOS.fetch_add(t.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+    r
+}
+
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -105,7 +121,7 @@ impl Storage for FsStorage {
     fn write_new(&self, name: &str, data: &[u8]) -> io::Result<()> {
         let path = self.dir.join(name);
         let mut f = OpenOptions::new().write(true).create_new(true).open(&path)?;
-        let res = f.write_all(data).and_then(|_| f.sync_all());
+        let res = f.write_all(data).and_then(|_| timed_sync(|| f.sync_all()));
         if res.is_err() {
             drop(f);
             let _ = fs::remove_file(&path);
@@ -137,7 +153,8 @@ impl Storage for FsStorage {
     }
 
     fn sync_dir(&self) -> io::Result<()> {
-        File::open(&self.dir)?.sync_all()
+        let d = File::open(&self.dir)?;
+        timed_sync(|| d.sync_all())
     }
 
     fn size(&self, name: &str) -> io::Result<u64> {

@@ -94,12 +94,16 @@ impl Vault {
         let now = self.now();
         let purged = {
             let mut w = self.write();
-            let purged = if w.config.auto_purge { self.purge_expired_in(&mut w, now)? } else { Vec::new() };
-            if w.records.index.len() as u64 >= w.records.int8_calibrated_rows.saturating_mul(2).max(1) {
-                self.recalibrate_int8_in(&mut w)?;
-            }
-            purged
+            if w.config.auto_purge { self.purge_expired_in(&mut w, now)? } else { Vec::new() }
         };
+        let recalibrate = {
+            let r = self.read();
+            r.records.index.len() as u64 >= r.records.int8_calibrated_rows.saturating_mul(2).max(1)
+        };
+        if recalibrate {
+            // Searches go on meanwhile (the writer mutex keeps every change out).
+            self.recalibrate_int8_searchable()?;
+        }
         let mut info = self.commit_while_searching()?;
         info.purged = self.read().deletion_receipts(&purged, now);
         Ok(info)

@@ -253,7 +253,8 @@ impl Vault {
             let purposes = std::mem::take(&mut it.covered);
             let consent_receipt_id = std::mem::take(&mut it.consent.consent_receipt_id);
             let consent_expires_at = it.consent.expires_at;
-            state.records.by_id.insert(
+            let retention = state.config.retention_secs;
+            state.records.insert(
                 id,
                 Record {
                     row,
@@ -264,6 +265,7 @@ impl Vault {
                     consent_json,
                     payload: payload.to_vec(),
                 },
+                retention,
             );
             state.records.uncommitted.push((id, v));
             state.append_event(now, Event::ConsentRecorded { facial_id: id, consent_receipt_id, consent_sha256, purposes });

@@ -138,13 +138,25 @@ impl Vault {
         // Logins served by read-only handles extend retention too.
         self.fold_reader_interactions(w);
         let retention = w.config.retention_secs;
-        let mut expired: Vec<FacialId> =
-            w.records.by_id.iter().filter(|(_, r)| r.deadline(retention, None) <= as_of).map(|(id, _)| *id).collect();
+        if w.records.purge_floor.is_some_and(|floor| as_of < floor) {
+            return Ok(Vec::new()); // nothing can have expired yet: no scan of every record
+        }
+        let mut expired = Vec::new();
+        let mut floor = i64::MAX;
+        for (id, r) in &w.records.by_id {
+            let d = r.deadline(retention, None);
+            if d <= as_of {
+                expired.push(*id);
+            } else {
+                floor = floor.min(d);
+            }
+        }
         expired.sort();
         let mut done = Vec::new();
         for id in expired {
             done.push(w.delete_record(&id, DeletionReason::RetentionExpired, now)?);
         }
+        w.records.purge_floor = Some(floor);
         Ok(done)
     }
 

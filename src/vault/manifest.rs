@@ -261,7 +261,8 @@ pub(super) fn add_segment(
             consent_json: std::mem::take(&mut m.consent_json),
             payload: std::mem::take(&mut m.payload),
         };
-        state.records.by_id.insert(id, rec);
+        let retention = state.config.retention_secs;
+        state.records.insert(id, rec, retention);
         ids.push(*id.as_bytes());
     }
     drop(dec); // wipes the decrypted templates and metadata

@@ -127,6 +127,21 @@ pub(super) struct RecordTable {
     pub deletions_by_reason: BTreeMap<DeletionReason, u64>,
     /// See `ManifestBody::int8_calibrated_rows`.
     pub int8_calibrated_rows: u64,
+    /// No record's retention deadline is earlier than this (`None`: not known), so a purge
+    /// before it has nothing to do and skips the scan of every record. Kept a valid lower
+    /// bound: deadlines only move later (interactions), deletions cannot lower it, and
+    /// every inserted record lowers it to its own deadline ([`RecordTable::insert`]).
+    pub purge_floor: Option<i64>,
+}
+
+impl RecordTable {
+    /// Adds a record (the one way records enter the table, so `purge_floor` stays a lower
+    /// bound of every deadline).
+    pub fn insert(&mut self, id: FacialId, rec: Record, retention: i64) {
+        let d = rec.deadline(retention, None);
+        self.purge_floor = self.purge_floor.map(|f| f.min(d));
+        self.by_id.insert(id, rec);
+    }
 }
 
 /// The audit log and what signed tree heads commit to.
@@ -184,6 +199,7 @@ impl VaultState {
                 enrollments_total: 0,
                 deletions_by_reason: BTreeMap::new(),
                 int8_calibrated_rows: 0,
+                purge_floor: None,
             },
             log: AuditLog { entries: Vec::new(), tree: MerkleLog::new(), chunks: Vec::new(), committed: 0, live_set: LiveSet::new() },
             segments: SegmentSet { by_id: BTreeMap::new(), generation: 0, next_object_id: 1, pending_removals: BTreeSet::new() },

@@ -24,7 +24,9 @@
 
 use fidex::search::kernels::{self, dispatch, Kernels};
 use fidex::search::{synth, Index, Metric, SearchOptions, Storage};
-use rayon::prelude::*;
+mod common;
+
+use common::{huge_page_copy, load_avg, stream_gbs};
 use std::time::{Duration, Instant};
 
 fn arg(name: &str) -> Option<String> {
@@ -45,11 +47,6 @@ fn thread_cpu_ns() -> Option<u64> {
         .ok()
 }
 
-fn load_avg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "n/a".into())
-}
 
 /// Size of the last-level cache in bytes (Linux sysfs), if known.
 fn llc_bytes() -> Option<usize> {
@@ -83,44 +80,6 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// Streaming read bandwidth of `data` with `threads` threads (best of 5), GB/s. Each
-/// A copy of `data` in memory advised for transparent huge pages before it is written,
-/// like the index's row buffers, so the streaming figure is the floor of the same kind
-/// of memory the scans read.
-fn huge_page_copy(data: &[f32]) -> Vec<f32> {
-    let mut v: Vec<f32> = Vec::with_capacity(data.len());
-    fidex::search::kernels::memory::advise_huge_pages(v.spare_capacity_mut());
-    v.extend_from_slice(data);
-    v
-}
-
-/// thread sums its contiguous share with 16 independent lanes (load-bound).
-fn stream_gbs(data: &[f32], threads: usize) -> f64 {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("thread pool");
-    let mut best = f64::MAX;
-    for _ in 0..5 {
-        let t = Instant::now();
-        let s: f32 = pool.install(|| {
-            data.par_chunks(data.len().div_ceil(threads))
-                .map(|c| {
-                    let mut acc = [0.0f32; 16];
-                    for ch in c.chunks_exact(16) {
-                        for (a, &x) in acc.iter_mut().zip(ch) {
-                            *a += x;
-                        }
-                    }
-                    acc.iter().sum::<f32>()
-                })
-                .sum()
-        });
-        std::hint::black_box(s);
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    std::mem::size_of_val(data) as f64 / best / 1e9
-}
 
 /// What is scanned: a storage, or F32 with sign codes (`bits`, re-ranking `candidates`).
 #[derive(Clone, Copy, PartialEq)]

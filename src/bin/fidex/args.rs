@@ -154,7 +154,7 @@ pub struct VaultArgs {
     #[command(flatten)]
     pub key: KeyArgs,
     /// Commands that change the vault: wait up to SECONDS for another process's lock
-    /// instead of failing at once (exit 11). Read-only commands never wait
+    /// instead of failing after a 250 ms grace (exit 11). Read-only commands never wait
     #[arg(long, value_name = "SECONDS")]
     pub wait: Option<f64>,
 }

@@ -930,6 +930,119 @@ impl Purpose {
     }
 }
 
+/// What loading a vault needs of a stored receipt: its expiry and the purposes it covers,
+/// read straight from the JSON text without building a [`ConsentReceipt`] (loading parses
+/// one receipt per template, and the full reader's maps were most of a vault's open time).
+///
+/// It reads only `expiresAt` and `services[].purposes[].{purpose, purposeCategory,
+/// consentType}`, with the types [`ConsentReceipt::from_json`] accepts for them, and skips
+/// every other field unread. Stored receipts were fully validated at enrollment and are
+/// authenticated with the segment, so nothing else can differ; anything this reader does
+/// not expect (a duplicate key, a number where a text belongs, ...) is refused, and the
+/// caller then reads the receipt with the full reader, which decides.
+pub(crate) struct StoredFacts<'a> {
+    /// `expiresAt` (unix seconds), if given.
+    pub expires_at: Option<i64>,
+    /// Per purpose with explicit consent: its `purpose`, then its `purposeCategory` texts.
+    explicit: Vec<Vec<std::borrow::Cow<'a, str>>>,
+}
+
+impl<'a> StoredFacts<'a> {
+    /// Reads `json` (see [`StoredFacts`]); `None` when it is not in the expected shape.
+    pub(crate) fn read(json: &'a str) -> Option<StoredFacts<'a>> {
+        let view: FactsView<'a> = serde_json::from_str(json).ok()?;
+        let explicit = view
+            .services
+            .into_iter()
+            .flat_map(|s| s.purposes)
+            .filter(|p| is_explicit(&p.consent_type))
+            .map(|p| {
+                let mut terms = Vec::with_capacity(1 + p.purpose_category.0.len());
+                terms.push(p.purpose);
+                terms.extend(p.purpose_category.0);
+                terms
+            })
+            .collect();
+        Some(StoredFacts { expires_at: view.expires_at, explicit })
+    }
+
+    /// [`ConsentReceipt::covers`] of the receipt read.
+    pub(crate) fn covers(&self, purpose: &str) -> bool {
+        folded(purpose).next().is_some() && self.explicit.iter().flatten().any(|t| fold_eq(t, purpose))
+    }
+}
+
+#[derive(Deserialize)]
+struct FactsView<'a> {
+    #[serde(rename = "expiresAt", default)]
+    expires_at: Option<i64>,
+    #[serde(borrow)]
+    services: Vec<ServiceView<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ServiceView<'a> {
+    #[serde(borrow)]
+    purposes: Vec<PurposeView<'a>>,
+}
+
+#[derive(Deserialize)]
+struct PurposeView<'a> {
+    #[serde(borrow)]
+    purpose: std::borrow::Cow<'a, str>,
+    #[serde(rename = "purposeCategory", default, borrow)]
+    purpose_category: Texts<'a>,
+    #[serde(rename = "consentType", borrow)]
+    consent_type: std::borrow::Cow<'a, str>,
+}
+
+/// `purposeCategory` as the full reader takes it: a list of texts, one text, or `null`.
+#[derive(Default)]
+struct Texts<'a>(Vec<std::borrow::Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Texts<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Texts<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a text, a list of texts or null")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, s: &'de str) -> std::result::Result<Self::Value, E> {
+                Ok(Texts(vec![std::borrow::Cow::Borrowed(s)]))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> std::result::Result<Self::Value, E> {
+                Ok(Texts(vec![std::borrow::Cow::Owned(s.to_owned())]))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<Self::Value, E> {
+                Ok(Texts(Vec::new()))
+            }
+            fn visit_none<E: serde::de::Error>(self) -> std::result::Result<Self::Value, E> {
+                Ok(Texts(Vec::new()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(t) = seq.next_element::<Borrowed<'a>>()? {
+                    out.push(t.0);
+                }
+                Ok(Texts(out))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// One text, borrowed from the input when it has no escapes.
+struct Borrowed<'a>(std::borrow::Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Borrowed<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct W<'a>(#[serde(borrow)] std::borrow::Cow<'a, str>);
+        W::deserialize(d).map(|w| Borrowed(w.0))
+    }
+}
+
 // --- Serialisation: the specification's field order, then the unknown fields. ---
 
 /// Writes `extra`, skipping names the typed fields write (or read as aliases).
@@ -1114,6 +1227,75 @@ mod tests {
         assert!(matches!(ConsentReceipt::from_json(" "), Err(Error::NoConsent)));
         assert!(matches!(ConsentReceipt::from_json("null"), Err(Error::NoConsent)));
         assert!(matches!(ConsentReceipt::from_json("{"), Err(Error::InvalidConsent(_))));
+    }
+
+    /// The fast reader of stored receipts agrees with the full reader on expiry and on every
+    /// purpose question, or declines (and the full reader decides).
+    #[test]
+    fn stored_facts_agree_with_the_full_reader() {
+        let fixtures = [
+            include_str!("../tests/fixtures/kantara/v1.1-spec-shape.json"),
+            include_str!("../tests/fixtures/kantara/v1.1-wso2-biometric.json"),
+            include_str!("../tests/fixtures/kantara/v1.1-wso2-documented-not-biometric.json"),
+        ];
+        let probes = [
+            "authentication", "identification", "Identification", "face pass", "FACE   PASS", "Face Pass", "core function",
+            "Core Function", "1 - core function", "login", "", "  ", "gate-face-pass", "Face Pass at ticket gates", "Ünïcode Pürpose",
+            "ünïcode pürpose", "face\tlogin", "face login",
+        ];
+        let mut cases: Vec<String> = fixtures.iter().map(|s| s.to_string()).collect();
+        let mut c = good();
+        cases.push(c.to_json());
+        cases.push(serde_json::to_string(&c).unwrap());
+        c.expires_at = Some(5000);
+        c.services[0].purposes[0].purpose = "Face\tLogin".into();
+        c.services[0].purposes[0].purpose_category = vec!["Ünïcode  Pürpose".into(), "identification".into()];
+        let mut other = c.services[0].purposes[0].clone();
+        other.purpose = "login".into();
+        other.consent_type = "implicit".into();
+        c.services[0].purposes.push(other);
+        let mut second = c.services[0].clone();
+        second.service = "second".into();
+        second.purposes[0].consent_type = " Explicit ".into();
+        second.purposes[0].purpose = "face pass".into();
+        second.purposes[0].purpose_category.clear();
+        c.services.push(second);
+        cases.push(c.to_json());
+        // Shapes the full reader accepts and fidex never writes: one text, null, escapes.
+        let v = serde_json::to_string(&c).unwrap();
+        let sub = |from: &str, to: &str| {
+            assert!(v.contains(from), "{from} not in {v}");
+            v.replacen(from, to, 1)
+        };
+        cases.push(sub(r#""purposeCategory":["Ünïcode  Pürpose","identification"]"#, r#""purposeCategory":"identification""#));
+        cases.push(sub(r#""purposeCategory":[]"#, r#""purposeCategory":null"#));
+        cases.push(sub(r#""purpose":"login""#, r#""purpose":"l\u006fgin""#).replacen("implicit", "EXPLICIT", 1));
+        cases.push(sub(r#""expiresAt":5000"#, r#""expiresAt":null"#));
+        for json in &cases {
+            let full = ConsentReceipt::from_json(json).unwrap();
+            let fast = StoredFacts::read(json).unwrap_or_else(|| panic!("declined {json}"));
+            assert_eq!(fast.expires_at, full.expires_at, "{json}");
+            for p in probes {
+                assert_eq!(fast.covers(p), full.covers(p), "{p:?} in {json}");
+            }
+        }
+        // Agreement is not vacuous: these cases cover and miss, with and without expiry.
+        let facts: Vec<StoredFacts<'_>> = cases.iter().map(|j| StoredFacts::read(j).unwrap()).collect();
+        assert!(facts.iter().any(|f| f.covers("face pass")) && facts.iter().any(|f| !f.covers("face pass")));
+        assert!(facts.iter().any(|f| f.covers("login")) && facts.iter().any(|f| !f.covers("login")));
+        assert!(facts.iter().any(|f| f.expires_at == Some(5000)) && facts.iter().any(|f| f.expires_at.is_none()));
+        // What the fast reader does not expect, it declines.
+        let v = serde_json::to_string(&good()).unwrap();
+        for bad in [
+            v.replacen(r#""purpose":"authentication""#, r#""purpose":"authentication","purpose":"x""#, 1),
+            v.replacen(r#""consentType":"EXPLICIT""#, r#""consentType":7"#, 1),
+            v.replacen(r#""purposeCategory":["Core Function"]"#, r#""purposeCategory":[1]"#, 1),
+            v.replacen(r#""services":"#, r#""expiresAt":1.5,"services":"#, 1),
+            v.replacen(r#""services":"#, r#""servicesX":"#, 1),
+            "[]".to_string(),
+        ] {
+            assert!(StoredFacts::read(&bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 #![forbid(unsafe_code)]
 
 use crate::error::{Error, Result};
-use aes_gcm_siv::aead::{Aead, KeyInit, Payload};
+use aes_gcm_siv::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use aes_gcm_siv::{Aes256GcmSiv, Nonce};
 use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
@@ -210,16 +210,30 @@ impl Sealer {
 
     /// Returns `nonce ‖ ciphertext ‖ tag`.
     pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        // Wiped if sealing panics while it still holds the plaintext copy.
+        let mut out = Zeroizing::new(Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN));
+        out.resize(NONCE_LEN, 0);
+        out.extend_from_slice(plaintext);
+        self.seal_in_place(aad, &mut out, 0);
+        std::mem::take(&mut *out)
+    }
+
+    /// Seals in place, without copying the plaintext: `buf[at..at + NONCE_LEN]` is room
+    /// for the nonce and `buf[at + NONCE_LEN..]` the plaintext; afterwards `buf[at..]` is
+    /// `nonce ‖ ciphertext ‖ tag` (give `buf` TAG_LEN bytes of spare capacity and it is
+    /// not reallocated, which would leave a copy of the plaintext in freed memory).
+    ///
+    /// # Panics
+    /// If `buf` is shorter than `at + NONCE_LEN`.
+    pub fn seal_in_place(&self, aad: &[u8], buf: &mut Vec<u8>, at: usize) {
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::getrandom(&mut nonce).expect("the operating system CSPRNG is unavailable");
-        let ct = self
+        buf[at..at + NONCE_LEN].copy_from_slice(&nonce);
+        let tag = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut buf[at + NONCE_LEN..])
             .expect("AES-GCM-SIV encryption of an in-memory buffer cannot fail below 64 GiB");
-        let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&ct);
-        out
+        buf.extend_from_slice(&tag);
     }
 
     /// Opens `nonce ‖ ciphertext ‖ tag`; any change to it or to `aad` gives `None`.

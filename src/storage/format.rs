@@ -161,13 +161,33 @@ fn encode_object_header(magic: &[u8; 8], h: &ObjectHeader) -> [u8; HEADER_LEN] {
 
 /// Seals an object file.
 pub(crate) fn seal_object(magic: &[u8; 8], aad_label: &[u8], h: &ObjectHeader, body: &[u8], sealer: &Sealer) -> Vec<u8> {
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(BODY_OFFSET + body.len() + crate::key::TAG_LEN));
+    buf.resize(BODY_OFFSET, 0);
+    buf.extend_from_slice(body);
+    seal_object_in_place(magic, aad_label, h, buf, sealer)
+}
+
+/// Where an object file's plaintext body starts in a buffer for
+/// [`seal_object_in_place`]: after the header and the nonce.
+pub(crate) const BODY_OFFSET: usize = HEADER_LEN + crate::key::NONCE_LEN;
+
+/// [`seal_object`] of the body `buf[BODY_OFFSET..]`, encrypted where it lies: the result
+/// is `buf` itself, now the file's bytes, and the plaintext is never copied. Give `buf`
+/// `TAG_LEN` bytes of spare capacity (else the tag's push reallocates: the copy left in
+/// the freed buffer is ciphertext by then, but it costs a copy).
+pub(crate) fn seal_object_in_place(
+    magic: &[u8; 8],
+    aad_label: &[u8],
+    h: &ObjectHeader,
+    mut buf: zeroize::Zeroizing<Vec<u8>>,
+    sealer: &Sealer,
+) -> Vec<u8> {
     let hb = encode_object_header(magic, h);
+    buf[..HEADER_LEN].copy_from_slice(&hb);
     let aad = [aad_label, &hb[..]].concat();
-    let sealed = sealer.seal(&aad, body);
-    let mut out = Vec::with_capacity(HEADER_LEN + sealed.len());
-    out.extend_from_slice(&hb);
-    out.extend_from_slice(&sealed);
-    out
+    sealer.seal_in_place(&aad, &mut buf, HEADER_LEN);
+    // Ciphertext from here on: it leaves the wiping wrapper.
+    std::mem::take(&mut *buf)
 }
 
 /// Opens an object file, checking its header equals `expected` exactly.

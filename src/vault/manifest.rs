@@ -204,11 +204,15 @@ pub(super) fn decode_body(bytes: &[u8], sealer: &Sealer) -> Result<ManifestBody>
 
 /// Reads and decrypts the segment `s` refers to (bounded by its record count).
 pub(super) fn read_segment_ref(storage: &dyn Storage, state: &VaultState, s: &SegmentRef) -> Result<segment::DecryptedSegment> {
-    let d = state.config.dimension;
+    read_segment_with(storage, state.config.dimension, state.header.vault_id, &state.keys.sealer, s)
+}
+
+/// [`read_segment_ref`] from the parts of the state it needs.
+fn read_segment_with(storage: &dyn Storage, d: u32, vault_id: [u8; 16], sealer: &Sealer, s: &SegmentRef) -> Result<segment::DecryptedSegment> {
     let name = format::segment_file(s.id, s.generation);
     let fb = read_referenced(storage, &name, "segment", max_segment_bytes(s.count, d))?;
-    let h = ObjectHeader { vault_id: state.header.vault_id, object_id: s.id, generation: s.generation, count: s.count, dim: d };
-    segment::open(&fb, &h, &state.keys.sealer, &name)
+    let h = ObjectHeader { vault_id, object_id: s.id, generation: s.generation, count: s.count, dim: d };
+    segment::open(&fb, &h, sealer, &name)
 }
 
 /// Per record of a decrypted segment: its consent's expiry and purpose tags. Parsing the
@@ -217,14 +221,18 @@ pub(super) type ConsentFacts = Vec<(Option<i64>, u64)>;
 
 /// The [`ConsentFacts`] of `dec` under `config`.
 pub(super) fn consent_facts(config: &super::VaultConfig, dec: &segment::DecryptedSegment) -> Result<ConsentFacts> {
-    dec.metas
-        .iter()
-        .map(|m| {
-            let consent: ConsentReceipt =
-                serde_json::from_str(&m.consent_json).map_err(|_| Error::corrupt("stored consent does not parse"))?;
-            Ok((consent.expires_at, config.purpose_tags(&consent.covered_purposes(&config.purposes))))
-        })
-        .collect()
+    dec.metas.iter().map(|m| stored_consent_facts(config, &m.consent_json)).collect()
+}
+
+/// The expiry and purpose tags of one stored consent: read by the fast reader
+/// ([`crate::consent::StoredFacts`]), or by the full one when the fast one declines.
+pub(super) fn stored_consent_facts(config: &super::VaultConfig, json: &str) -> Result<(Option<i64>, u64)> {
+    if let Some(f) = crate::consent::StoredFacts::read(json) {
+        let tags = config.purposes.iter().filter(|p| f.covers(p)).filter_map(|p| config.purpose_bit(p).ok()).fold(0, |t, b| t | b);
+        return Ok((f.expires_at, tags));
+    }
+    let consent: ConsentReceipt = serde_json::from_str(json).map_err(|_| Error::corrupt("stored consent does not parse"))?;
+    Ok((consent.expires_at, config.purpose_tags(&consent.covered_purposes(&config.purposes))))
 }
 
 /// Adds the records of a decrypted segment to `state` (index rows, records, segment set);
@@ -292,6 +300,9 @@ pub(super) fn read_chunk(storage: &dyn Storage, vault_id: [u8; 16], sealer: &Sea
     Ok(entries)
 }
 
+/// Audit-log entries as stored, with their Merkle leaf hashes.
+type LogLoad = (Vec<Vec<u8>>, Vec<Hash>);
+
 /// Loads the committed state of the vault in `storage`: the manifest, then every segment
 /// and log chunk it references, each authenticated against the header the manifest implies.
 pub(super) fn load_state(storage: &dyn Storage, key: &VaultKey) -> Result<VaultState> {
@@ -331,47 +342,84 @@ pub(super) fn load_state_from(storage: &dyn Storage, key: &VaultKey, bytes: &[u8
             return Err(Error::corrupt("manifest holds an invalid int8 scale"));
         }
     }
-    let mut live_keys = Vec::new();
     // One allocation for all rows (the manifest is authenticated; the quota caps it anyway),
     // and an IVF backend trains once, on every row, after the load.
     let total: u64 = body.segments.iter().map(|s| u64::from(s.count)).sum();
     state.records.index.reserve(total.min(state.config.max_templates) as usize);
     state.records.index.set_auto_train(false).map_err(engine_err)?;
     // Segments are read, decrypted and their consents parsed in parallel, a few at a time
-    // (bounded extra memory), and added in manifest order (same rows as a serial load).
+    // (bounded extra memory), and added in manifest order (same rows as a serial load):
+    // group i is added while group i + 1 is decrypted. The audit log is read and hashed
+    // beside them.
     let mut seen = std::collections::HashSet::with_capacity(body.segments.len());
-    let window = 2 * crate::search::pool::threads().max(1);
-    for group in body.segments.chunks(window) {
-        for s in group {
-            if s.id >= body.next_object_id || !seen.insert(s.id) || s.count == 0 {
-                return Err(Error::corrupt("manifest lists an invalid segment"));
-            }
-        }
-        let st = &state;
-        let loaded: Vec<Result<(segment::DecryptedSegment, ConsentFacts)>> = crate::search::pool::install(|| {
-            group
-                .par_iter()
-                .map(|s| {
-                    let dec = read_segment_ref(storage, st, s)?;
-                    let facts = consent_facts(&st.config, &dec)?;
-                    Ok((dec, facts))
-                })
-                .collect()
-        });
-        for (s, r) in group.iter().zip(loaded) {
-            let (dec, facts) = r?;
-            live_keys.extend(add_segment(&mut state, s, dec, Some(facts))?);
+    for s in &body.segments {
+        if s.id >= body.next_object_id || !seen.insert(s.id) || s.count == 0 {
+            return Err(Error::corrupt("manifest lists an invalid segment"));
         }
     }
+    let window = 2 * crate::search::pool::threads().max(1);
+    let groups: Vec<&[SegmentRef]> = body.segments.chunks(window).collect();
+    let (dim, vault_id) = (state.config.dimension, header.vault_id);
+    let seg_sealer = Sealer::new(key, &vault_id);
+    let config = state.config.clone();
+    let decrypt_group = |group: &[SegmentRef]| -> Vec<Result<(segment::DecryptedSegment, ConsentFacts)>> {
+        group
+            .par_iter()
+            .map(|s| {
+                let dec = read_segment_with(storage, dim, vault_id, &seg_sealer, s)?;
+                let facts = consent_facts(&config, &dec)?;
+                Ok((dec, facts))
+            })
+            .collect()
+    };
+    let load_segments = |state: &mut VaultState| -> Result<Vec<[u8; 16]>> {
+        let mut live_keys = Vec::new();
+        let mut pending = groups.first().map(|g| decrypt_group(g));
+        let mut i = 0;
+        while let Some(loaded) = pending.take() {
+            let group = groups[i];
+            let (next, added) = rayon::join(
+                || groups.get(i + 1).map(|g| decrypt_group(g)),
+                || -> Result<()> {
+                    for (s, r) in group.iter().zip(loaded) {
+                        let (dec, facts) = r?;
+                        live_keys.extend(add_segment(state, s, dec, Some(facts))?);
+                    }
+                    Ok(())
+                },
+            );
+            added?;
+            pending = next;
+            i += 1;
+        }
+        Ok(live_keys)
+    };
+    let load_log = || -> Result<LogLoad> {
+        let sealer = Sealer::new(key, &vault_id);
+        let chunks: Vec<Result<LogLoad>> = body
+            .log_chunks
+            .par_iter()
+            .map(|c| {
+                let entries = read_chunk(storage, vault_id, &sealer, c)?;
+                let leaves = entries.iter().map(|e| merkle::leaf_hash(e)).collect();
+                Ok((entries, leaves))
+            })
+            .collect();
+        let mut all = (Vec::new(), Vec::new());
+        for c in chunks {
+            let (e, l) = c?;
+            all.0.extend(e);
+            all.1.extend(l);
+        }
+        Ok(all)
+    };
+    let (live_keys, log) = crate::search::pool::install(|| rayon::join(|| load_segments(&mut state), load_log));
+    let live_keys = live_keys?;
     state.records.index.set_auto_train(true).map_err(engine_err)?;
     state.log.live_set = LiveSet::from_keys(live_keys);
     state.adopt_manifest_interactions(&body.interactions)?;
     // Audit log.
-    let mut entries = Vec::new();
-    for c in &body.log_chunks {
-        entries.extend(read_chunk(storage, header.vault_id, &state.keys.sealer, c)?);
-    }
-    let leaves: Vec<Hash> = entries.iter().map(|e| merkle::leaf_hash(e)).collect();
+    let (entries, leaves) = log?;
     state.log.tree = MerkleLog::from_leaves(leaves);
     if state.log.tree.len() != body.log_size || state.log.tree.root() != body.log_root {
         return Err(Error::corrupt("audit log does not match the committed tree head"));

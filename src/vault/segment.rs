@@ -48,11 +48,13 @@ impl Drop for RecordMeta {
     }
 }
 
-/// Encodes a segment body into one exactly sized buffer (no reallocation leaves a copy).
-fn encode(dim: usize, vectors: &[&[f32]], metas: &[RecordMeta]) -> Zeroizing<Vec<u8>> {
+/// Encodes a segment body after `prefix` reserved bytes, into one buffer sized for the
+/// body and `spare` more bytes (no reallocation leaves a copy).
+fn encode(prefix: usize, spare: usize, dim: usize, vectors: &[&[f32]], metas: &[RecordMeta]) -> Zeroizing<Vec<u8>> {
     debug_assert_eq!(vectors.len(), metas.len());
     let meta_len = postcard::experimental::serialized_size(metas).expect("record metadata always serialises");
-    let mut out = Zeroizing::new(Vec::with_capacity(16 + vectors.len() * dim * 4 + meta_len));
+    let mut out = Zeroizing::new(Vec::with_capacity(prefix + 16 + vectors.len() * dim * 4 + meta_len + spare));
+    out.resize(prefix, 0);
     out.extend_from_slice(&(vectors.len() as u32).to_le_bytes());
     out.extend_from_slice(&(dim as u32).to_le_bytes());
     out.extend_from_slice(&(meta_len as u32).to_le_bytes());
@@ -112,8 +114,8 @@ pub(crate) struct DecryptedSegment {
 /// The segment codec: encodes and seals the records of one segment file. The plaintext body
 /// exists only inside, in a buffer wiped before it is freed.
 pub(crate) fn seal(h: &ObjectHeader, templates: &[&[f32]], metas: &[RecordMeta], sealer: &Sealer) -> Vec<u8> {
-    let body = encode(h.dim as usize, templates, metas);
-    format::seal_object(format::SEGMENT_MAGIC, format::AAD_SEGMENT, h, &body, sealer)
+    let buf = encode(format::BODY_OFFSET, crate::key::TAG_LEN, h.dim as usize, templates, metas);
+    format::seal_object_in_place(format::SEGMENT_MAGIC, format::AAD_SEGMENT, h, buf, sealer)
 }
 
 /// The segment codec: authenticates, decrypts and decodes one segment file (`h` as the

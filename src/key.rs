@@ -247,6 +247,18 @@ impl Sealer {
             .ok()
             .map(Zeroizing::new)
     }
+
+    /// Opens `buf` = `nonce ‖ ciphertext ‖ tag` in place: on success (`true`) the
+    /// plaintext is `buf[NONCE_LEN..buf.len() - TAG_LEN]`; on failure the ciphertext is
+    /// left as it was (the cipher re-encrypts what it decrypted before checking the tag).
+    pub fn open_in_place(&self, aad: &[u8], buf: &mut [u8]) -> bool {
+        if buf.len() < NONCE_LEN + TAG_LEN {
+            return false;
+        }
+        let (nonce, rest) = buf.split_at_mut(NONCE_LEN);
+        let (ct, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
+        self.cipher.decrypt_in_place_detached(Nonce::from_slice(nonce), aad, ct, aes_gcm_siv::Tag::from_slice(tag)).is_ok()
+    }
 }
 
 /// The 16-byte key-check value stored in the plaintext header: HMAC-like PRF output that

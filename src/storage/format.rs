@@ -209,6 +209,31 @@ pub(crate) fn open_object(
         .ok_or_else(|| Error::corrupt(format!("{what}: failed authentication")))
 }
 
+/// [`open_object`] decrypting where the file's bytes lie, without a copy: the result is
+/// `bytes` itself, truncated before the tag, with the plaintext body at
+/// `[BODY_OFFSET..]` (the header and nonce stay in front). Wiped when dropped.
+pub(crate) fn open_object_in_place(
+    magic: &[u8; 8],
+    aad_label: &[u8],
+    expected: &ObjectHeader,
+    bytes: Vec<u8>,
+    sealer: &Sealer,
+    what: &str,
+) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    let mut buf = zeroize::Zeroizing::new(bytes);
+    let hb = encode_object_header(magic, expected);
+    if buf.len() < HEADER_LEN || buf[..HEADER_LEN] != hb {
+        return Err(Error::corrupt(format!("{what}: header does not match the manifest")));
+    }
+    let aad = [aad_label, &hb[..]].concat();
+    if !sealer.open_in_place(&aad, &mut buf[HEADER_LEN..]) {
+        return Err(Error::corrupt(format!("{what}: failed authentication")));
+    }
+    let plain_end = buf.len() - crate::key::TAG_LEN;
+    buf.truncate(plain_end);
+    Ok(buf)
+}
+
 /// File name of a segment.
 pub fn segment_file(id: u64, generation: u64) -> String {
     format!("seg-{id:016x}-{generation:016x}.fxs")

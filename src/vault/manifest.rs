@@ -212,7 +212,7 @@ fn read_segment_with(storage: &dyn Storage, d: u32, vault_id: [u8; 16], sealer: 
     let name = format::segment_file(s.id, s.generation);
     let fb = read_referenced(storage, &name, "segment", max_segment_bytes(s.count, d))?;
     let h = ObjectHeader { vault_id, object_id: s.id, generation: s.generation, count: s.count, dim: d };
-    segment::open(&fb, &h, sealer, &name)
+    segment::open(fb, &h, sealer, &name)
 }
 
 /// Per record of a decrypted segment: its consent's expiry and purpose tags. Parsing the

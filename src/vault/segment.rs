@@ -120,9 +120,9 @@ pub(crate) fn seal(h: &ObjectHeader, templates: &[&[f32]], metas: &[RecordMeta],
 
 /// The segment codec: authenticates, decrypts and decodes one segment file (`h` as the
 /// manifest says it must be). Every buffer of plaintext it makes is wiped when dropped.
-pub(crate) fn open(bytes: &[u8], h: &ObjectHeader, sealer: &Sealer, name: &str) -> Result<DecryptedSegment> {
-    let body = format::open_object(format::SEGMENT_MAGIC, format::AAD_SEGMENT, h, bytes, sealer, name)?;
-    decode(&body, h.dim as usize, h.count as usize)
+pub(crate) fn open(bytes: Vec<u8>, h: &ObjectHeader, sealer: &Sealer, name: &str) -> Result<DecryptedSegment> {
+    let buf = format::open_object_in_place(format::SEGMENT_MAGIC, format::AAD_SEGMENT, h, bytes, sealer, name)?;
+    decode(&buf[format::BODY_OFFSET..], h.dim as usize, h.count as usize)
 }
 
 impl Vault {
@@ -135,7 +135,7 @@ impl Vault {
         let count = count_of(&bytes)?;
         let d = w.config.dimension as usize;
         let h = ObjectHeader { vault_id: w.header.vault_id, object_id: id, generation: s.generation, count, dim: d as u32 };
-        open(&bytes, &h, &w.keys.sealer, &name)
+        open(bytes, &h, &w.keys.sealer, &name)
     }
 }
 

@@ -299,6 +299,9 @@ fn recalibration_stall(vectors: &[f32], dim: usize, consent: &ConsentReceipt, ke
     let mut lat: Vec<f64> = during.iter().map(|d| d.1).collect();
     lat.sort_by(f64::total_cmp);
     let over = lat.iter().filter(|&&l| l > before[before.len() - 1]).count();
+    let mut slowest = during.clone();
+    slowest.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let slowest: Vec<String> = slowest.iter().take(5).map(|(at, l)| format!("{:.1} ms at {at:.2} s", l * 1e3)).collect();
     println!("int8 recalibration of the whole vault (N={n}, d={dim}, int8 + exact re-rank) while one thread searches");
     println!(
         "  recalibration {:.3} s; searches meanwhile: {}, longest {:.2} ms (started {:.3} s in), median {:.2} ms, {} slower than the slowest before (before it: median {:.2} ms, max {:.2} ms)",
@@ -311,6 +314,7 @@ fn recalibration_stall(vectors: &[f32], dim: usize, consent: &ConsentReceipt, ke
         before[before.len() / 2] * 1e3,
         before[before.len() - 1] * 1e3
     );
+    println!("  the five slowest during it: {}", slowest.join(", "));
     println!(
         "{{\"bench\":\"recalibration_stall\",\"n\":{n},\"dim\":{dim},\"recalibration_s\":{recal_secs:.4},\"searches_during\":{},\"longest_search_ms\":{:.3},\"longest_started_s\":{worst_at:.3},\"slower_than_max_before\":{over},\"median_before_ms\":{:.3},\"max_before_ms\":{:.3}}}",
         during.len(), worst * 1e3, before[before.len() / 2] * 1e3, before[before.len() - 1] * 1e3

@@ -936,10 +936,12 @@ impl Purpose {
 ///
 /// It reads only `expiresAt` and `services[].purposes[].{purpose, purposeCategory,
 /// consentType}`, with the types [`ConsentReceipt::from_json`] accepts for them, and skips
-/// every other field unread. Stored receipts were fully validated at enrollment and are
-/// authenticated with the segment, so nothing else can differ; anything this reader does
-/// not expect (a duplicate key, a number where a text belongs, ...) is refused, and the
-/// caller then reads the receipt with the full reader, which decides.
+/// every other field unread, so it does **not** validate the receipt: use it only on text
+/// the full reader is known to accept (a vault uses it only for a stored receipt whose
+/// SHA-256 is the one its audit log recorded when the full reader accepted it at
+/// enrollment). Anything it does not expect (a duplicate key, a number where a text
+/// belongs, ...) it declines (`None`), and the caller reads the receipt with the full
+/// reader.
 pub(crate) struct StoredFacts<'a> {
     /// `expiresAt` (unix seconds), if given.
     pub expires_at: Option<i64>,

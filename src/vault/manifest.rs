@@ -19,6 +19,7 @@ use crate::storage::format::{self, ObjectHeader, VaultHeader, FLAG_CANCELABLE, M
 use crate::storage::Storage;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use std::path::Path;
 
 /// A segment file the manifest references.
@@ -219,20 +220,58 @@ fn read_segment_with(storage: &dyn Storage, d: u32, vault_id: [u8; 16], sealer: 
 /// stored consent is most of the cost of loading a record, so loads do it in parallel.
 pub(super) type ConsentFacts = Vec<(Option<i64>, u64)>;
 
-/// The [`ConsentFacts`] of `dec` under `config`.
-pub(super) fn consent_facts(config: &super::VaultConfig, dec: &segment::DecryptedSegment) -> Result<ConsentFacts> {
-    dec.metas.iter().map(|m| stored_consent_facts(config, &m.consent_json)).collect()
+/// Facial ID → SHA-256 of its consent JSON as stored, from the audit log's
+/// `consent_recorded` entries (the latest one per ID).
+pub(super) type RecordedConsents = std::collections::HashMap<[u8; 16], [u8; 32]>;
+
+/// The [`ConsentFacts`] of `dec` under `config`. A stored receipt whose SHA-256 is the one
+/// `recorded` holds for its Facial ID is byte for byte the text the full reader accepted
+/// when it was enrolled (the log is authenticated and its root checked before this runs),
+/// so only its expiry and purposes are read ([`crate::consent::StoredFacts`]); every
+/// other stored receipt goes through the full reader, as before, and an unreadable one is
+/// a damaged vault.
+pub(super) fn consent_facts(
+    config: &super::VaultConfig,
+    dec: &segment::DecryptedSegment,
+    recorded: Option<&RecordedConsents>,
+) -> Result<ConsentFacts> {
+    dec.metas
+        .iter()
+        .map(|m| {
+            let json = &m.consent_json;
+            let known = recorded
+                .and_then(|r| r.get(&m.facial_id))
+                .is_some_and(|h| *h == <[u8; 32]>::from(sha2::Sha256::digest(json.as_bytes())));
+            if let Some(f) = known.then(|| crate::consent::StoredFacts::read(json)).flatten() {
+                let tags = config.purposes.iter().filter(|p| f.covers(p)).filter_map(|p| config.purpose_bit(p).ok()).fold(0, |t, b| t | b);
+                return Ok((f.expires_at, tags));
+            }
+            let consent: ConsentReceipt = serde_json::from_str(json).map_err(|_| Error::corrupt("stored consent does not parse"))?;
+            Ok((consent.expires_at, config.purpose_tags(&consent.covered_purposes(&config.purposes))))
+        })
+        .collect()
 }
 
-/// The expiry and purpose tags of one stored consent: read by the fast reader
-/// ([`crate::consent::StoredFacts`]), or by the full one when the fast one declines.
-pub(super) fn stored_consent_facts(config: &super::VaultConfig, json: &str) -> Result<(Option<i64>, u64)> {
-    if let Some(f) = crate::consent::StoredFacts::read(json) {
-        let tags = config.purposes.iter().filter(|p| f.covers(p)).filter_map(|p| config.purpose_bit(p).ok()).fold(0, |t, b| t | b);
-        return Ok((f.expires_at, tags));
+/// The Facial ID and consent hash a `consent_recorded` log entry records; `None` for any
+/// other entry (or one not in the form fidex writes: its receipts then take the full reader).
+fn recorded_consent(entry: &[u8]) -> Option<([u8; 16], [u8; 32])> {
+    #[derive(Deserialize)]
+    struct View<'a> {
+        event: &'a str,
+        facial_id: Option<FacialId>,
+        consent_sha256: Option<&'a str>,
     }
-    let consent: ConsentReceipt = serde_json::from_str(json).map_err(|_| Error::corrupt("stored consent does not parse"))?;
-    Ok((consent.expires_at, config.purpose_tags(&consent.covered_purposes(&config.purposes))))
+    // Most entries are of other kinds: skip them without parsing.
+    const TAG: &[u8] = br#""event":"consent_recorded""#;
+    if !entry.windows(TAG.len()).any(|w| w == TAG) {
+        return None;
+    }
+    let v: View<'_> = serde_json::from_slice(entry).ok()?;
+    if v.event != "consent_recorded" {
+        return None;
+    }
+    let hash = key::from_hex(v.consent_sha256?)?.try_into().ok()?;
+    Some((*v.facial_id?.as_bytes(), hash))
 }
 
 /// Adds the records of a decrypted segment to `state` (index rows, records, segment set);
@@ -246,7 +285,7 @@ pub(super) fn add_segment(
 ) -> Result<Vec<[u8; 16]>> {
     let facts = match facts {
         Some(f) if f.len() == dec.metas.len() => f,
-        _ => consent_facts(&state.config, &dec)?,
+        _ => consent_facts(&state.config, &dec, None)?,
     };
     let mut ids = Vec::with_capacity(dec.metas.len());
     for (i, m) in dec.metas.iter_mut().enumerate() {
@@ -300,8 +339,6 @@ pub(super) fn read_chunk(storage: &dyn Storage, vault_id: [u8; 16], sealer: &Sea
     Ok(entries)
 }
 
-/// Audit-log entries as stored, with their Merkle leaf hashes.
-type LogLoad = (Vec<Vec<u8>>, Vec<Hash>);
 
 /// Loads the committed state of the vault in `storage`: the manifest, then every segment
 /// and log chunk it references, each authenticated against the header the manifest implies.
@@ -347,10 +384,31 @@ pub(super) fn load_state_from(storage: &dyn Storage, key: &VaultKey, bytes: &[u8
     let total: u64 = body.segments.iter().map(|s| u64::from(s.count)).sum();
     state.records.index.reserve(total.min(state.config.max_templates) as usize);
     state.records.index.set_auto_train(false).map_err(engine_err)?;
-    // Segments are read, decrypted and their consents parsed in parallel, a few at a time
+    // The audit log first (its chunks read in parallel, its entries hashed and scanned in
+    // parallel): its consent hashes decide which stored receipts need the full reader. Its
+    // tree is rebuilt beside the segment load and checked against the committed head
+    // before anything is returned: a log that fails the check fails the open, whatever the
+    // segment load used from it.
+    let vault_id = header.vault_id;
+    let log_sealer = Sealer::new(key, &vault_id);
+    let chunks: Vec<Result<Vec<Vec<u8>>>> =
+        crate::search::pool::install(|| body.log_chunks.par_iter().map(|c| read_chunk(storage, vault_id, &log_sealer, c)).collect());
+    drop(log_sealer);
+    let mut entries = Vec::with_capacity(body.log_chunks.iter().map(|c| c.count as usize).sum::<usize>().min(1 << 28));
+    for c in chunks {
+        entries.extend(c?);
+    }
+    let (leaves, recorded_list) = crate::search::pool::install(|| {
+        rayon::join(
+            || entries.par_iter().map(|e| merkle::leaf_hash(e)).collect::<Vec<Hash>>(),
+            || entries.par_iter().filter_map(|e| recorded_consent(e)).collect::<Vec<_>>(),
+        )
+    });
+    let mut recorded = RecordedConsents::with_capacity(recorded_list.len());
+    recorded.extend(recorded_list); // in log order: the latest entry per ID wins
+    // Segments are read, decrypted and their consents read in parallel, a few at a time
     // (bounded extra memory), and added in manifest order (same rows as a serial load):
-    // group i is added while group i + 1 is decrypted. The audit log is read and hashed
-    // beside them.
+    // group i is added while group i + 1 is decrypted.
     let mut seen = std::collections::HashSet::with_capacity(body.segments.len());
     for s in &body.segments {
         if s.id >= body.next_object_id || !seen.insert(s.id) || s.count == 0 {
@@ -359,7 +417,7 @@ pub(super) fn load_state_from(storage: &dyn Storage, key: &VaultKey, bytes: &[u8
     }
     let window = 2 * crate::search::pool::threads().max(1);
     let groups: Vec<&[SegmentRef]> = body.segments.chunks(window).collect();
-    let (dim, vault_id) = (state.config.dimension, header.vault_id);
+    let dim = state.config.dimension;
     let seg_sealer = Sealer::new(key, &vault_id);
     let config = state.config.clone();
     let decrypt_group = |group: &[SegmentRef]| -> Vec<Result<(segment::DecryptedSegment, ConsentFacts)>> {
@@ -367,13 +425,13 @@ pub(super) fn load_state_from(storage: &dyn Storage, key: &VaultKey, bytes: &[u8
             .par_iter()
             .map(|s| {
                 let dec = read_segment_with(storage, dim, vault_id, &seg_sealer, s)?;
-                let facts = consent_facts(&config, &dec)?;
+                let facts = consent_facts(&config, &dec, Some(&recorded))?;
                 Ok((dec, facts))
             })
             .collect()
     };
-    let load_segments = |state: &mut VaultState| -> Result<Vec<[u8; 16]>> {
-        let mut live_keys = Vec::new();
+    let mut live_keys = Vec::new();
+    let load_segments = |state: &mut VaultState, live_keys: &mut Vec<[u8; 16]>| -> Result<()> {
         let mut pending = groups.first().map(|g| decrypt_group(g));
         let mut i = 0;
         while let Some(loaded) = pending.take() {
@@ -392,38 +450,20 @@ pub(super) fn load_state_from(storage: &dyn Storage, key: &VaultKey, bytes: &[u8
             pending = next;
             i += 1;
         }
-        Ok(live_keys)
+        Ok(())
     };
-    let load_log = || -> Result<LogLoad> {
-        let sealer = Sealer::new(key, &vault_id);
-        let chunks: Vec<Result<LogLoad>> = body
-            .log_chunks
-            .par_iter()
-            .map(|c| {
-                let entries = read_chunk(storage, vault_id, &sealer, c)?;
-                let leaves = entries.iter().map(|e| merkle::leaf_hash(e)).collect();
-                Ok((entries, leaves))
-            })
-            .collect();
-        let mut all = (Vec::new(), Vec::new());
-        for c in chunks {
-            let (e, l) = c?;
-            all.0.extend(e);
-            all.1.extend(l);
-        }
-        Ok(all)
-    };
-    let (live_keys, log) = crate::search::pool::install(|| rayon::join(|| load_segments(&mut state), load_log));
-    let live_keys = live_keys?;
+    let (tree, loaded) = crate::search::pool::install(|| {
+        rayon::join(|| MerkleLog::from_leaves(leaves), || load_segments(&mut state, &mut live_keys))
+    });
+    if tree.len() != body.log_size || tree.root() != body.log_root {
+        return Err(Error::corrupt("audit log does not match the committed tree head"));
+    }
+    loaded?;
+    state.log.tree = tree;
+    drop(recorded);
     state.records.index.set_auto_train(true).map_err(engine_err)?;
     state.log.live_set = LiveSet::from_keys(live_keys);
     state.adopt_manifest_interactions(&body.interactions)?;
-    // Audit log.
-    let (entries, leaves) = log?;
-    state.log.tree = MerkleLog::from_leaves(leaves);
-    if state.log.tree.len() != body.log_size || state.log.tree.root() != body.log_root {
-        return Err(Error::corrupt("audit log does not match the committed tree head"));
-    }
     state.log.committed = entries.len();
     state.log.entries = entries;
     state.log.chunks = body.log_chunks;
@@ -445,5 +485,69 @@ impl VaultState {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment_with(consent_json: &str) -> segment::DecryptedSegment {
+        let meta = segment::RecordMeta {
+            facial_id: [7; 16],
+            enrolled_at: 1,
+            last_interaction: 1,
+            consent_json: consent_json.to_string(),
+            payload: Vec::new(),
+        };
+        segment::DecryptedSegment { templates: Vec::new(), metas: vec![meta] }
+    }
+
+    /// Only a stored receipt whose hash the log recorded skips the full reader; any other
+    /// goes through it, so a stored receipt the full reader refuses still fails the load.
+    #[test]
+    fn only_receipts_the_log_recorded_skip_the_full_reader() {
+        let config = crate::vault::VaultConfig::new(2);
+        let good = ConsentReceipt::explicit_at("s", "Acme", "https://a.example/p", &["identification"], 1000, 2000).unwrap();
+        let good = serde_json::to_string(&good).unwrap();
+        // Readable by the facts reader, refused by the full reader (no consentTimestamp).
+        let broken = good.replacen("\"consentTimestamp\"", "\"consentTimetaspm\"", 1);
+        assert!(ConsentReceipt::from_json(&broken).is_err());
+        let hash = |s: &str| <[u8; 32]>::from(sha2::Sha256::digest(s.as_bytes()));
+        let identification = config.purpose_bit("identification").unwrap();
+        for json in [&good, &broken] {
+            let seg = segment_with(json);
+            let recorded: RecordedConsents = [([7; 16], hash(json))].into_iter().collect();
+            let other: RecordedConsents = [([7; 16], hash("something else"))].into_iter().collect();
+            // Recorded: facts only (even the broken text: its bytes are what was enrolled).
+            assert_eq!(consent_facts(&config, &seg, Some(&recorded)).unwrap(), vec![(None, identification)]);
+            // Not recorded, or recorded with another hash: the full reader decides.
+            for r in [None, Some(&other), Some(&RecordedConsents::new())] {
+                match consent_facts(&config, &seg, r) {
+                    Ok(f) => {
+                        assert!(std::ptr::eq(json, &good), "the broken receipt was accepted without the full reader");
+                        assert_eq!(f, vec![(None, identification)]);
+                    }
+                    Err(e) => {
+                        assert!(std::ptr::eq(json, &broken), "the good receipt was refused: {e}");
+                        assert!(matches!(e, Error::Corrupt(_)), "{e:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn consent_recorded_entries_are_read_and_others_skipped() {
+        use crate::log::audit::{Event, LogEntry};
+        let id = FacialId::random();
+        let hex = "ab".repeat(32);
+        let entry = |event| LogEntry { index: 3, time: 9, vault_id: "00".repeat(16), event }.to_bytes();
+        let rec = entry(Event::ConsentRecorded { facial_id: id, consent_receipt_id: "r".into(), consent_sha256: hex.clone(), purposes: vec!["identification".into()] });
+        assert_eq!(recorded_consent(&rec), Some((*id.as_bytes(), [0xab; 32])));
+        assert_eq!(recorded_consent(&entry(Event::Enrolled { facial_id: id })), None);
+        let short = entry(Event::ConsentRecorded { facial_id: id, consent_receipt_id: "r".into(), consent_sha256: "ab".into(), purposes: vec![] });
+        assert_eq!(recorded_consent(&short), None);
+        assert_eq!(recorded_consent(b"not json"), None);
     }
 }

@@ -190,28 +190,10 @@ pub(crate) fn seal_object_in_place(
     std::mem::take(&mut *buf)
 }
 
-/// Opens an object file, checking its header equals `expected` exactly.
-pub(crate) fn open_object(
-    magic: &[u8; 8],
-    aad_label: &[u8],
-    expected: &ObjectHeader,
-    bytes: &[u8],
-    sealer: &Sealer,
-    what: &str,
-) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-    let hb = encode_object_header(magic, expected);
-    if bytes.len() < HEADER_LEN || bytes[..HEADER_LEN] != hb {
-        return Err(Error::corrupt(format!("{what}: header does not match the manifest")));
-    }
-    let aad = [aad_label, &hb[..]].concat();
-    sealer
-        .open(&aad, &bytes[HEADER_LEN..])
-        .ok_or_else(|| Error::corrupt(format!("{what}: failed authentication")))
-}
-
-/// [`open_object`] decrypting where the file's bytes lie, without a copy: the result is
-/// `bytes` itself, truncated before the tag, with the plaintext body at
-/// `[BODY_OFFSET..]` (the header and nonce stay in front). Wiped when dropped.
+/// Opens an object file, checking its header equals `expected` exactly, and decrypts it
+/// where its bytes lie, without a copy: the result is `bytes` itself, truncated before the
+/// tag, with the plaintext body at `[BODY_OFFSET..]` (the header and nonce stay in front).
+/// Wiped when dropped.
 pub(crate) fn open_object_in_place(
     magic: &[u8; 8],
     aad_label: &[u8],

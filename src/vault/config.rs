@@ -166,6 +166,13 @@ impl VaultConfig {
     pub(crate) fn purpose_tags(&self, covered: &[String]) -> u64 {
         covered.iter().filter_map(|p| self.purpose_bit(p).ok()).fold(0, |t, b| t | b)
     }
+
+    /// The purpose mask of a template whose consent covers exactly the vault purposes
+    /// `covers` accepts (the mask of [`crate::ConsentReceipt::covered_purposes`] without
+    /// building that list).
+    pub(crate) fn tags_covered_by(&self, covers: impl Fn(&str) -> bool) -> u64 {
+        self.purposes.iter().filter(|p| covers(p)).filter_map(|p| self.purpose_bit(p).ok()).fold(0, |t, b| t | b)
+    }
 }
 
 pub(crate) fn normalise_purpose(p: &str) -> String {

@@ -185,7 +185,7 @@ fn key_opens_some_file(storage: &dyn Storage, key: &VaultKey) -> bool {
         } else {
             (format::LOG_MAGIC, format::AAD_LOG)
         };
-        if h.1 == *magic && format::open_object(magic, aad, &h.0, &bytes, &sealer, name).is_ok() {
+        if h.1 == *magic && format::open_object_in_place(magic, aad, &h.0, bytes, &sealer, name).is_ok() {
             return true;
         }
     }
@@ -226,8 +226,8 @@ pub(super) type RecordedConsents = std::collections::HashMap<[u8; 16], [u8; 32]>
 
 /// The [`ConsentFacts`] of `dec` under `config`. A stored receipt whose SHA-256 is the one
 /// `recorded` holds for its Facial ID is byte for byte the text the full reader accepted
-/// when it was enrolled (the log is authenticated and its root checked before this runs),
-/// so only its expiry and purposes are read ([`crate::consent::StoredFacts`]); every
+/// when it was enrolled (the log is authenticated, and a load whose log root disagrees
+/// with the manifest fails whatever this returned), so only its expiry and purposes are read ([`crate::consent::StoredFacts`]); every
 /// other stored receipt goes through the full reader, as before, and an unreadable one is
 /// a damaged vault.
 pub(super) fn consent_facts(
@@ -243,11 +243,10 @@ pub(super) fn consent_facts(
                 .and_then(|r| r.get(&m.facial_id))
                 .is_some_and(|h| *h == <[u8; 32]>::from(sha2::Sha256::digest(json.as_bytes())));
             if let Some(f) = known.then(|| crate::consent::StoredFacts::read(json)).flatten() {
-                let tags = config.purposes.iter().filter(|p| f.covers(p)).filter_map(|p| config.purpose_bit(p).ok()).fold(0, |t, b| t | b);
-                return Ok((f.expires_at, tags));
+                return Ok((f.expires_at, config.tags_covered_by(|p| f.covers(p))));
             }
             let consent: ConsentReceipt = serde_json::from_str(json).map_err(|_| Error::corrupt("stored consent does not parse"))?;
-            Ok((consent.expires_at, config.purpose_tags(&consent.covered_purposes(&config.purposes))))
+            Ok((consent.expires_at, config.tags_covered_by(|p| consent.covers(p))))
         })
         .collect()
 }
@@ -322,8 +321,8 @@ pub(super) fn read_chunk(storage: &dyn Storage, vault_id: [u8; 16], sealer: &Sea
     let name = format::log_file(c.seq, c.generation);
     let fb = read_referenced(storage, &name, "audit log chunk", max_chunk_bytes(c.count))?;
     let h = ObjectHeader { vault_id, object_id: c.seq, generation: c.generation, count: c.count, dim: 0 };
-    let plain = format::open_object(format::LOG_MAGIC, format::AAD_LOG, &h, &fb, sealer, &name)?;
-    let mut rd = format::Reader::new(&plain);
+    let plain = format::open_object_in_place(format::LOG_MAGIC, format::AAD_LOG, &h, fb, sealer, &name)?;
+    let mut rd = format::Reader::new(&plain[format::BODY_OFFSET..]);
     let n = rd.u32()?;
     if n != c.count {
         return Err(Error::corrupt("audit log chunk count disagrees"));
@@ -338,7 +337,6 @@ pub(super) fn read_chunk(storage: &dyn Storage, vault_id: [u8; 16], sealer: &Sea
     }
     Ok(entries)
 }
-
 
 /// Loads the committed state of the vault in `storage`: the manifest, then every segment
 /// and log chunk it references, each authenticated against the header the manifest implies.

@@ -30,9 +30,13 @@
 //! (Hamming distance, 1/32 of the f32 bytes) and keep the `max(candidates, k)` nearest,
 //! which are re-scored exactly like the int8 candidates.
 //!
-//! [`Index::search_batch`] tiles probes (64 at a time) × rows (≈ 32 KiB of rows, which
+//! [`Index::search_batch`] tiles probes (128 at a time) × rows (≈ 32 KiB of rows, which
 //! stay in L1/L2) and runs the 4-probe microkernel, so each row fetched from memory
-//! serves 64 probes and each row load from cache serves 4 probes.
+//! serves 128 probes and each row load from cache serves 4 probes. While a row tile is
+//! scored, the next one is prefetched into L2, a slice per probe group. Measured on Zen 4
+//! (100k × 512 f32, 1000 probes, one thread): 64-probe tiles without prefetch 13.0 ns
+//! per (probe, row) pair, 128-probe tiles 11.8, 64 with prefetch 11.0, 128 with
+//! prefetch 10.8–11.0; the microkernel alone on cached data 10.0.
 //!
 //! # Threads
 //!
@@ -68,7 +72,7 @@ const GROW_DIVISOR: usize = 16;
 /// ... and at least this many bytes of rows.
 const GROW_MIN_BYTES: usize = 64 * 1024;
 /// Probes per batch tile.
-const PROBE_TILE: usize = 64;
+const PROBE_TILE: usize = 128;
 /// Bytes of rows per batch tile (kept in L1/L2 while the probe tile runs over it).
 const ROW_TILE_BYTES: usize = 32 * 1024;
 
@@ -916,6 +920,20 @@ impl Index {
         }
     }
 
+    /// [`kernels::memory::prefetch_l2`] on the scanned representation of `rows`.
+    fn prefetch_rows(&self, rows: Range<usize>) {
+        if rows.is_empty() {
+            return;
+        }
+        let d = self.dim;
+        match (self.scan_repr(), self.storage) {
+            (Repr::Bits, _) => kernels::memory::prefetch_l2(&self.bits[rows.start * self.words()..rows.end * self.words()]),
+            (_, Storage::F32) => kernels::memory::prefetch_l2(&self.f32s[rows.start * d..rows.end * d]),
+            (_, Storage::F16) => kernels::memory::prefetch_l2(&self.f16s[rows.start * d..rows.end * d]),
+            (_, Storage::Int8 { .. }) => kernels::memory::prefetch_l2(&self.i8s[rows.start * d..rows.end * d]),
+        }
+    }
+
     /// Whether the first stage selects candidates that `finish_into` re-scores exactly.
     fn reranks(&self) -> bool {
         self.sign.is_some() || self.storage == (Storage::Int8 { rerank: true })
@@ -1281,9 +1299,15 @@ impl Index {
                     continue;
                 }
                 let tags = &self.tags[start..end];
+                // The next row tile is fetched into L2 in slices, one per probe group,
+                // while this one is scored.
+                let next = end..(end + rt).min(self.len);
+                let groups = pt.div_ceil(4);
                 let mut p = 0;
                 while p < pt {
                     let g = if pt - p >= 4 { 4 } else { 1 };
+                    let slice = next.len() * (p / 4) / groups..next.len() * (p / 4 + 1) / groups;
+                    self.prefetch_rows(next.start + slice.start..next.start + slice.end);
                     let pr = match prepared {
                         ProbeRef::F32(t) => ProbeRef::F32(&t[p * d..(p + g) * d]),
                         ProbeRef::I8(q) => ProbeRef::I8(&q[p * d..(p + g) * d]),

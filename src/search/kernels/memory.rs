@@ -15,8 +15,8 @@
 //! their pages are first touched. It changes how memory is backed, never its contents; if
 //! THP is off (`never`) or the call fails, nothing changes. Other systems: no-op.
 //!
-//! This is the only non-SIMD `unsafe` in `kernels`: a system call on memory the caller
-//! owns.
+//! The `unsafe` here is a system call on memory the caller owns and, in
+//! [`prefetch_l2`], a prefetch hint (it cannot fault or change memory).
 
 /// Size of a transparent huge page on x86-64 and most aarch64 Linux kernels.
 pub const HUGE_PAGE: usize = 2 << 20;
@@ -53,6 +53,29 @@ pub fn advise_huge_pages<T>(buf: &mut [T]) {
             let _ = unsafe { madvise(first as *mut c_void, end - first, MADV_HUGEPAGE) };
         }
     }
+}
+
+/// Asks the CPU to bring `buf` into its L2 cache ahead of use (x86-64 `prefetcht1`, one
+/// per 64-byte line; a no-op elsewhere). A hint only: it never faults, never changes
+/// memory and may be dropped by the CPU. Batch search uses it on the next row tile while
+/// the current one is scored, so a tile's first probe group does not wait on DRAM.
+#[inline]
+pub fn prefetch_l2<T>(buf: &[T]) {
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
+        let p = buf.as_ptr().cast::<i8>();
+        let bytes = std::mem::size_of_val(buf);
+        let mut o = 0;
+        while o < bytes {
+            // SAFETY: `prefetcht1` (SSE, baseline on x86-64) is a hint: it does not fault
+            // and reads nothing the program can observe; the address is inside `buf`.
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(p.wrapping_add(o)) };
+            o += 64;
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(miri))))]
+    let _ = buf;
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 //! | name | when | notes |
 //! |---|---|---|
 //! | `portable` | always | scalar reference, safe code; 8 interleaved lanes so the compiler vectorises it |
-//! | `x86_64-avx2` | AVX2 + FMA + F16C | 2 accumulators per pair; batch 4 probes × 1 row |
-//! | `x86_64-avx512` | AVX-512 F + BW + VL | 2 accumulators per pair, masked tails; batch 4 probes × 2 rows |
+//! | `x86_64-avx2` | AVX2 + FMA + F16C | 2 accumulators per pair; batch 4 probes × 2 rows (f32, one accumulator index per pass) or × 1 row (f16) |
+//! | `x86_64-avx512` | AVX-512 F + BW + VL | f32 1 / f16 2 accumulators per pair, masked tails; batch 4 probes × 4 rows, one accumulator index per pass |
 //! | `x86_64-avx512-vnni` | the above + AVX-512 VNNI | int8 dot products with `vpdpbusd` |
 //! | `aarch64-neon` | aarch64 (NEON is baseline) | 4 probes × 4 rows; f16 widened with integer ops |
 //!
@@ -29,7 +29,8 @@
 //! # Determinism
 //!
 //! Every SIMD path is written as one "P probes × R rows" microkernel, instantiated for
-//! (1 × 1) pairs and single-probe scans and (4 × R) multi-probe scans. A (probe, row)
+//! (1 × 1) pairs and single-probe scans and (4 × R) multi-probe scans (the AVX-512 f32 /
+//! f16 single-probe scans use a 256-bit copy of its arithmetic, lane for lane). A (probe, row)
 //! pair always has the same accumulators that walk the dimension in the same order, with
 //! the tail loaded as zeros in the same lanes, and the same final reduction. Hence,
 //! *within one path*, a pair's score does not depend on which entry point computed it:

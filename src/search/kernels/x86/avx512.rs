@@ -12,13 +12,14 @@
 //!
 //! # Blocking
 //!
-//! f32 / f16: every (probe, row) pair has [`A`] = 2 accumulators (chunk `c` of 16
-//! components goes to accumulator `c % 2`, summed as `acc0 + acc1` before the
+//! f32 / f16: every (probe, row) pair has [`RowF32::ACC`] accumulators (f32: 1, f16: 2;
+//! chunk `c` of 16 components goes to accumulator `c % ACC`, summed before the
 //! horizontal sum), in every entry point, so pair, scan and scan4 give bit-identical
 //! scores. Single-probe scans walk rows one after the other (one sequential read
 //! stream, see `scan_single_driver` in `kernels/mod.rs`) with 256-bit operations that
 //! repeat the 512-bit arithmetic lane for lane ([`row_ps_y`]: 256-bit loads stream faster
-//! from DRAM on Zen 4); batch scans use 4 probes × 2 rows (16 zmm accumulators). int8
+//! from DRAM on Zen 4); batch scans use 4 probes × 4 rows, one accumulator index at a
+//! time ([`block_ps`], 16 zmm accumulators). int8
 //! (exact, so order is free): single-probe scans take 4 rows one after the other (256-bit
 //! `vpdpbusd` with VNNI) and reduce the 4 accumulators together (one transpose-add
 //! instead of 4 horizontal sums); batch scans use 4 probes × 4 rows.
@@ -30,8 +31,8 @@ use half::f16;
 
 /// f32 lanes per vector.
 const W: usize = 16;
-/// Accumulators per (probe, row) pair in the f32 / f16 kernels.
-const A: usize = 2;
+/// The most accumulators per (probe, row) pair any row type uses ([`RowF32::ACC`]).
+const MAX_ACC: usize = 2;
 /// int8 components per step on the BW path (32 bytes widened to 32 × i16).
 const WI: usize = 32;
 /// int8 components per step on the VNNI path.
@@ -50,6 +51,11 @@ fn step_ps<const L2: bool>(acc: __m512, a: __m512, b: __m512) -> __m512 {
 
 /// Loads 16 (or 8, `_y`) values of a row type as f32 (`m` = all ones for a full chunk).
 trait RowF32: Copy {
+    /// Accumulators per (probe, row) pair (1 or 2, at most [`MAX_ACC`]): chunk `c` of 16
+    /// components is added into accumulator `c % ACC`, the accumulators are summed
+    /// before the horizontal sum. Every entry point (pair, scan, scan4) uses this one
+    /// order, so they give bit-identical scores.
+    const ACC: usize;
     /// # Safety
     /// AVX-512 F/BW/VL present; the lanes enabled in `m` are valid reads from `p`.
     unsafe fn load(p: *const Self, m: __mmask16) -> __m512;
@@ -65,6 +71,10 @@ trait RowF32: Copy {
 }
 
 impl RowF32 for f32 {
+    // One accumulator: a 2 KiB f32 row (d = 512) is 32 dependent FMAs per lane group,
+    // which the out-of-order window overlaps across rows, and the batch block can then
+    // hold 4 × 4 pairs in 16 registers.
+    const ACC: usize = 1;
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
     unsafe fn load(p: *const f32, m: __mmask16) -> __m512 {
@@ -92,6 +102,9 @@ impl RowF32 for f32 {
 }
 
 impl RowF32 for f16 {
+    // Two accumulators: half-size rows with a conversion per load, where one dependent
+    // chain per row made single-probe scans 19 % slower (measured on Zen 4, 100k × 512).
+    const ACC: usize = 2;
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
     unsafe fn load(p: *const f16, m: __mmask16) -> __m512 {
@@ -152,10 +165,11 @@ fn hsum_ps(v: __m512) -> f32 {
 
 /// One f32 probe × one row with 256-bit operations, the same arithmetic lane for lane as
 /// [`block_ps`]: 16-component chunks, each as two 8-lane halves; the 512-bit
-/// accumulator `c % 2` of [`block_ps`] is the pair of 256-bit accumulators
-/// (`2·(c % 2)`, `2·(c % 2) + 1`), its masked tail chunk is two masked halves, and
-/// `hsum(acc0 + acc1)` over 16 lanes is `hsum_y((a0 + a2) + (a1 + a3))`. So single-probe
-/// scans (this) and batch scans ([`block_ps`]) give bit-identical scores.
+/// accumulator `c % ACC` of [`block_ps`] is the pair of 256-bit accumulators
+/// (`2·(c % ACC)`, `2·(c % ACC) + 1`), its masked tail chunk is two masked halves, and the
+/// final `hsum(acc0 [+ acc1])` over 16 lanes is `hsum_y(a0 + a1)` for one accumulator and
+/// `hsum_y((a0 + a2) + (a1 + a3))` for two. So single-probe scans (this) and batch scans
+/// ([`block_ps`]) give bit-identical scores.
 ///
 /// Why 256-bit here: a single-probe scan of a large index waits on DRAM, and on AMD Zen 4
 /// 256-bit loads stream 7–10 % faster than 512-bit loads (1M × 512 rows, in blocks of
@@ -167,19 +181,22 @@ fn hsum_ps(v: __m512) -> f32 {
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 unsafe fn row_ps_y<T: RowF32, const L2: bool>(q: *const f32, r: *const T, dim: usize) -> f32 {
-    let mut acc = [_mm256_setzero_ps(); 2 * A];
+    let acc_n = T::ACC;
+    let mut acc = [_mm256_setzero_ps(); 2 * MAX_ACC];
     let mut i = 0;
-    while i + A * W <= dim {
-        for a in 0..A {
+    while i + acc_n * W <= dim {
+        for a in 0..acc_n {
             for h in 0..2 {
                 let o = i + a * W + h * 8;
-                // SAFETY: o + 8 <= i + A·16 <= dim; both pointers valid for `dim` reads.
+                // SAFETY: o + 8 <= i + ACC·16 <= dim; both pointers valid for `dim` reads.
                 let (qv, rv) = unsafe { (_mm256_loadu_ps(q.add(o)), T::load_full_y(r.add(o))) };
                 acc[2 * a + h] = step_ps_y::<L2>(acc[2 * a + h], qv, rv);
             }
         }
-        i += A * W;
+        i += acc_n * W;
     }
+    // Leftover chunks (fewer than ACC, the last one masked) continue the round robin:
+    // chunk number (i / W) % ACC, which is 0 here since i is a multiple of ACC·W.
     let mut a = 0;
     while i < dim {
         let m: u16 = if i + W <= dim { u16::MAX } else { u16::MAX >> (W - (dim - i)) };
@@ -196,7 +213,11 @@ unsafe fn row_ps_y<T: RowF32, const L2: bool>(q: *const f32, r: *const T, dim: u
         a += 1;
         i += W;
     }
-    hsum_ps_y(_mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3])))
+    if acc_n == 1 {
+        hsum_ps_y(_mm256_add_ps(acc[0], acc[1]))
+    } else {
+        hsum_ps_y(_mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3])))
+    }
 }
 
 /// [`row_ps_y`] in the `block` signature of `scan_single_driver` (every pair alone).
@@ -250,7 +271,13 @@ unsafe fn single_f16<const L2: bool, const P: usize, const R: usize>(
     unsafe { rows_ps_y::<f16, L2, P, R>(q, r, dim) }
 }
 
-/// P f32 probes × R rows (f32 or f16), [`A`] accumulators per pair.
+/// P f32 probes × R rows (f32 or f16), the batch microkernel, with the arithmetic of
+/// [`row_ps_y`]. It runs one pass per accumulator index `a` of [`RowF32::ACC`]: pass `a`
+/// adds chunks `a, a + ACC, a + 2·ACC, …` (the last one masked) into one zmm per pair, in
+/// the order [`row_ps_y`] adds them into its accumulator `a`, and the passes' sums are
+/// combined as there. So only P × R accumulators are live whatever ACC is: 4 probes × 4
+/// rows (16 zmm) read 8 vectors per 16 FMAs (the former 4 × 2 block with both
+/// accumulators live, the most 32 registers held, read 6 per 8).
 ///
 /// # Safety
 /// AVX-512 F/BW/VL are available; every pointer is valid for `dim` reads.
@@ -261,50 +288,48 @@ unsafe fn block_ps<T: RowF32, const L2: bool, const P: usize, const R: usize>(
     r: [*const T; R],
     dim: usize,
 ) -> [[f32; R]; P] {
-    let mut acc = [[[_mm512_setzero_ps(); A]; R]; P];
-    let mut i = 0;
-    while i + A * W <= dim {
-        for a in 0..A {
+    let acc_n = T::ACC;
+    let mut sums = [[[_mm512_setzero_ps(); R]; P]; MAX_ACC];
+    for (a, acc) in sums.iter_mut().enumerate().take(acc_n) {
+        let mut i = a * W;
+        while i + W <= dim {
             let mut rv = [_mm512_setzero_ps(); R];
             for (v, &p) in rv.iter_mut().zip(&r) {
-                // SAFETY: i + a·16 + 16 <= dim and `p` is valid for `dim` reads (contract).
-                *v = unsafe { T::load_full(p.add(i + a * W)) };
+                // SAFETY: i + 16 <= dim and `p` is valid for `dim` reads (contract).
+                *v = unsafe { T::load_full(p.add(i)) };
             }
             for (accp, &qp) in acc.iter_mut().zip(&q) {
                 // SAFETY: as above, for the probe.
-                let qv = unsafe { _mm512_loadu_ps(qp.add(i + a * W)) };
+                let qv = unsafe { _mm512_loadu_ps(qp.add(i)) };
                 for (ac, &v) in accp.iter_mut().zip(&rv) {
-                    ac[a] = step_ps::<L2>(ac[a], qv, v);
+                    *ac = step_ps::<L2>(*ac, qv, v);
+                }
+            }
+            i += acc_n * W;
+        }
+        if i < dim {
+            // The masked last chunk, when its number is ≡ a (mod ACC).
+            let m: __mmask16 = u16::MAX >> (W - (dim - i));
+            let mut rv = [_mm512_setzero_ps(); R];
+            for (v, &p) in rv.iter_mut().zip(&r) {
+                // SAFETY: i < dim; `m` enables only the in-bounds lanes i..dim, and
+                // masked-off lanes are neither read nor faulting.
+                *v = unsafe { T::load(p.add(i), m) };
+            }
+            for (accp, &qp) in acc.iter_mut().zip(&q) {
+                // SAFETY: as just above, for the probe.
+                let qv = unsafe { _mm512_maskz_loadu_ps(m, qp.add(i)) };
+                for (ac, &v) in accp.iter_mut().zip(&rv) {
+                    *ac = step_ps::<L2>(*ac, qv, v);
                 }
             }
         }
-        i += A * W;
-    }
-    // Leftover chunks (fewer than A, the last one masked) continue the round robin:
-    // chunk number (i / W) % A, which is 0 here since i is a multiple of A·W.
-    let mut a = 0;
-    while i < dim {
-        let m: __mmask16 = if i + W <= dim { u16::MAX } else { u16::MAX >> (W - (dim - i)) };
-        let mut rv = [_mm512_setzero_ps(); R];
-        for (v, &p) in rv.iter_mut().zip(&r) {
-            // SAFETY: i < dim; `m` enables only the in-bounds lanes i..min(i + 16, dim), and
-            // masked-off lanes are neither read nor faulting.
-            *v = unsafe { T::load(p.add(i), m) };
-        }
-        for (accp, &qp) in acc.iter_mut().zip(&q) {
-            // SAFETY: as just above, for the probe.
-            let qv = unsafe { _mm512_maskz_loadu_ps(m, qp.add(i)) };
-            for (ac, &v) in accp.iter_mut().zip(&rv) {
-                ac[a] = step_ps::<L2>(ac[a], qv, v);
-            }
-        }
-        a += 1;
-        i += W;
     }
     let mut out = [[0.0f32; R]; P];
-    for (o, accp) in out.iter_mut().zip(&acc) {
-        for (o, ac) in o.iter_mut().zip(accp) {
-            *o = hsum_ps(_mm512_add_ps(ac[0], ac[1]));
+    for (p, o) in out.iter_mut().enumerate() {
+        for (j, o) in o.iter_mut().enumerate() {
+            let v = if acc_n == 1 { sums[0][p][j] } else { _mm512_add_ps(sums[0][p][j], sums[1][p][j]) };
+            *o = hsum_ps(v);
         }
     }
     out
@@ -658,7 +683,7 @@ scan_multi_driver!(
     probe = f32,
     row = f32,
     out = f32,
-    rows_multi = 2,
+    rows_multi = 4,
     scan4 = scan4_f32,
 );
 
@@ -668,7 +693,7 @@ scan_multi_driver!(
     probe = f32,
     row = f16,
     out = f32,
-    rows_multi = 2,
+    rows_multi = 4,
     scan4 = scan4_f16,
 );
 

@@ -51,7 +51,7 @@ pub use config::{VaultConfig, MAX_DIMENSION, MAX_PURPOSES, MAX_RETENTION_SECS, Y
 pub(crate) use enroll::check_consent_for;
 pub use manifest::read_header;
 pub use results::{CommitInfo, Enrollment, Match, NewEnrollment, Stats, SubjectExport, Verification};
-pub use segment::SEGMENT_CAPACITY;
+pub use segment::{MAX_SEGMENT_RECORDS, SEGMENT_CAPACITY};
 
 use crate::clock::{Clock, SystemClock};
 use crate::consent::ConsentReceipt;

@@ -151,9 +151,12 @@ impl<T: Copy + Default> Buf<T> {
         let pad = if n == 0 { 0 } else { ALIGN / size };
         // Large buffers on transparent huge pages (a scan then no longer crosses a 4 KiB
         // page every few rows; see kernels::memory): advised before the first write.
-        let mut raw: Vec<T> = Vec::with_capacity(n + pad);
-        kernels::memory::advise_huge_pages(raw.spare_capacity_mut());
-        raw.resize(n + pad, T::default());
+        // `vec!` of zeros is one `calloc`: a large one gets fresh pages that the kernel
+        // zeroes when each is first written, here by whoever fills the buffer (for a
+        // recalibration, its turns on the search pool) instead of a memset of the whole
+        // buffer on this thread. The advice is given before that first write.
+        let mut raw: Vec<T> = vec![T::default(); n + pad];
+        kernels::memory::advise_huge_pages(&mut raw);
         // Elements to skip so that the contents start on an ALIGN boundary (`raw` is
         // aligned for T, so the distance is a whole number of elements).
         let off = if n == 0 { 0 } else { (ALIGN - raw.as_ptr() as usize % ALIGN) % ALIGN / size };
@@ -173,6 +176,24 @@ impl<T: Copy + Default> Buf<T> {
     /// Zeroes every element (contents and padding).
     fn wipe_all(&mut self) {
         wipe(&mut self.raw);
+    }
+}
+
+impl<T: Copy + Default + Send> Buf<T> {
+    /// Zeroes every element (contents and padding) in turns of [`QUANTIZE_TURN`] elements
+    /// on the search pool, as [`quantize_in_turns`] fills one.
+    fn wipe_in_turns(&mut self) {
+        for turn in self.raw.chunks_mut(QUANTIZE_TURN) {
+            super::pool::install(|| turn.par_chunks_mut(QUANTIZE_TURN / 16).for_each(|c| wipe(c)));
+        }
+    }
+
+    /// [`Buf::wipe_in_turns`], then frees the buffer, leaving it empty.
+    fn wipe_in_turns_and_free(&mut self) {
+        self.wipe_in_turns();
+        self.raw = Vec::new();
+        self.off = 0;
+        self.len = 0;
     }
 }
 
@@ -324,6 +345,15 @@ pub struct Int8Recalibration {
     rows: usize,
     cap: usize,
     dim: usize,
+}
+
+/// The codes (new, or the ones an install replaced) are wiped in turns on the search pool,
+/// so that wiping 512 MB (1M × 512) does not hold a core and the memory bus away from
+/// searches for its whole length.
+impl Drop for Int8Recalibration {
+    fn drop(&mut self) {
+        self.codes.wipe_in_turns_and_free();
+    }
 }
 
 impl Int8Recalibration {
@@ -1424,5 +1454,20 @@ mod tests {
         t.resize_to(513, 0);
         assert_eq!(t.as_ptr() as usize % ALIGN, 0);
         assert!(t.allocated() <= 513 + ALIGN);
+    }
+
+    #[test]
+    fn wiping_in_turns_zeroes_every_element_and_the_padding() {
+        let n = 3 * QUANTIZE_TURN + 5;
+        let mut b: Buf<i8> = Buf::new();
+        b.resize_to(n, 0);
+        b.fill(7);
+        b.raw.iter_mut().for_each(|x| *x = 7); // the padding too
+        b.wipe_in_turns();
+        assert_eq!(b.len(), n);
+        assert!(b.raw.iter().all(|&x| x == 0));
+        b.fill(9);
+        b.wipe_in_turns_and_free();
+        assert!(b.is_empty() && b.raw.capacity() == 0);
     }
 }

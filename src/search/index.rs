@@ -33,10 +33,11 @@
 //! [`Index::search_batch`] tiles probes (128 at a time) × rows (≈ 32 KiB of rows, which
 //! stay in L1/L2) and runs the 4-probe microkernel, so each row fetched from memory
 //! serves 128 probes and each row load from cache serves 4 probes. While a row tile is
-//! scored, the next one is prefetched into L2, a slice per probe group. Measured on Zen 4
-//! (100k × 512 f32, 1000 probes, one thread): 64-probe tiles without prefetch 13.0 ns
-//! per (probe, row) pair, 128-probe tiles 11.8, 64 with prefetch 11.0, 128 with
-//! prefetch 10.8–11.0; the microkernel alone on cached data 10.0.
+//! scored, the next one is prefetched into L2, a slice per probe group: without it, the
+//! first probe group of every tile waited for its rows from DRAM. With the AVX-512 4 × 4
+//! microkernel, 128-probe tiles and this prefetch together, batch f32 search on Zen 4
+//! (2 vCPUs, 100k × 512, `cargo bench --bench scan_quick`) went from 1,278 to 1,802
+//! probes/s.
 //!
 //! # Threads
 //!
@@ -151,12 +152,16 @@ impl<T: Copy + Default> Buf<T> {
         let pad = if n == 0 { 0 } else { ALIGN / size };
         // Large buffers on transparent huge pages (a scan then no longer crosses a 4 KiB
         // page every few rows; see kernels::memory): advised before the first write.
-        // `vec!` of zeros is one `calloc`: a large one gets fresh pages that the kernel
-        // zeroes when each is first written, here by whoever fills the buffer (for a
-        // recalibration, its turns on the search pool) instead of a memset of the whole
-        // buffer on this thread. The advice is given before that first write.
-        let mut raw: Vec<T> = vec![T::default(); n + pad];
-        kernels::memory::advise_huge_pages(&mut raw);
+        //
+        // The whole buffer is written here, on the caller's thread. (A `calloc`, leaving
+        // the first writes to whoever fills the buffer, was tried for the int8
+        // recalibration: its first writes then happened inside the quantisation turns on
+        // the search pool, and first touches of fresh memory in this VM are slow enough
+        // that searches waiting behind a turn took 107–394 ms, against 55–105 ms with the
+        // buffer written here; 1M × 512, `FIDEX_BENCH_ONLY=recalibration`.)
+        let mut raw: Vec<T> = Vec::with_capacity(n + pad);
+        kernels::memory::advise_huge_pages(raw.spare_capacity_mut());
+        raw.resize(n + pad, T::default());
         // Elements to skip so that the contents start on an ALIGN boundary (`raw` is
         // aligned for T, so the distance is a whole number of elements).
         let off = if n == 0 { 0 } else { (ALIGN - raw.as_ptr() as usize % ALIGN) % ALIGN / size };

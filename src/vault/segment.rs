@@ -27,7 +27,8 @@ use zeroize::{Zeroize, Zeroizing};
 pub const SEGMENT_CAPACITY: usize = 1024;
 
 /// Most templates a segment may hold when read: vaults written before the capacity became
-/// 1024 keep their segments of up to 4096 until a deletion or compaction rewrites them.
+/// 1024 keep their segments of up to 4096 until a deletion rewrites them (as segments of
+/// at most [`SEGMENT_CAPACITY`]).
 pub const MAX_SEGMENT_RECORDS: usize = 4096;
 
 /// A template in stored form (normalised, and transformed in a cancelable vault):

@@ -482,3 +482,45 @@ fn cancelable_int8_only_vault_recalibrates_from_its_transformed_templates() {
     let v = Vault::open(&p, &new_key).unwrap();
     check(&v, &centres, &ids, &mut f);
 }
+
+/// A batch larger than one enrollment turn (1,024 items) is still all or nothing: a refused
+/// item in the third turn leaves the vault untouched and is named; the accepted batch is
+/// enrolled whole, in order, and searchable (its checks and insertions run in turns so
+/// that searches are not held up for the whole batch).
+#[test]
+fn batches_over_several_turns_are_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (v, _, _) = new_vault(dir.path(), 64);
+    let mut f = Faces::new(64, 77);
+    let n = 2_500;
+    let mut templates: Vec<f32> = Vec::with_capacity(n * 64);
+    for _ in 0..n {
+        templates.extend(f.identity());
+    }
+    let receipts: Vec<String> = (0..n).map(|i| consent(&format!("s{i}"), &["identification"]).to_json()).collect();
+    let mut jsons: Vec<&str> = receipts.iter().map(|s| s.as_str()).collect();
+    // Item 2,100: a NaN component. Item 2,300: no consent. The first refused item counts.
+    let mut bad = templates.clone();
+    bad[2_100 * 64 + 3] = f32::NAN;
+    jsons[2_300] = "";
+    let err = v.enroll_many_json(&bad, &jsons, &[]).unwrap_err();
+    assert_eq!(err.batch_index(), Some(2_100), "{err}");
+    assert!(v.is_empty(), "nothing of a refused batch is enrolled");
+    let err = v.enroll_many_json(&templates, &jsons, &[]).unwrap_err();
+    assert_eq!(err.batch_index(), Some(2_300), "{err}");
+    assert!(v.is_empty());
+    jsons[2_300] = &receipts[2_300];
+    let ids = v.enroll_many_json(&templates, &jsons, &[]).unwrap();
+    assert_eq!(ids.len(), n);
+    assert_eq!(v.len(), n);
+    let distinct: std::collections::HashSet<_> = ids.iter().map(|e| e.facial_id).collect();
+    assert_eq!(distinct.len(), n);
+    for i in [0, 1_023, 1_024, 2_047, 2_048, 2_499] {
+        let probe = &templates[i * 64..(i + 1) * 64];
+        let hits = v.identify(probe, 1, None, "identification").unwrap();
+        assert_eq!(hits[0].facial_id, ids[i].facial_id, "item {i} is found as itself");
+    }
+    assert_eq!(v.uncommitted_enrollments(), n);
+    v.commit().unwrap();
+    assert_eq!(v.uncommitted_enrollments(), 0);
+}

@@ -160,12 +160,10 @@ impl Vault {
             let payload = payloads.get(i).copied();
             Checked::new(template, None, consent, payload, now, &purposes)
         };
-        let results: Vec<Result<Checked<'_>>> = if n >= 64 {
+        let results: Vec<Result<Checked<'_>>> = in_turns(n, |r| r.map(check).collect(), |r| {
             use rayon::prelude::*;
-            crate::search::pool::install(|| (0..n).into_par_iter().map(check).collect())
-        } else {
-            (0..n).map(check).collect()
-        };
+            r.into_par_iter().map(check).collect()
+        });
         let mut checked = Vec::with_capacity(n);
         for (i, r) in results.into_iter().enumerate() {
             checked.push(r.map_err(|e| e.in_batch(i))?);
@@ -202,79 +200,163 @@ impl Vault {
         self.read().records.uncommitted.len()
     }
 
-    /// The in-memory part of every enrollment: under the write lock, prepares the vectors,
-    /// checks purposes, quota and duplicates for the whole batch, then applies it. Nothing
-    /// is changed unless every item passes.
+    /// The in-memory part of every enrollment, all or nothing. Under the writer mutex (no
+    /// other change can happen until it returns), first under the shared lock, while
+    /// searches go on: quota, the prepared vectors, purposes and duplicates for the whole
+    /// batch, and what each record will store. Then under the exclusive lock, taken once
+    /// per turn of [`ENROLL_TURN`] items, only the insertions. Nothing is changed unless
+    /// every item passes.
     fn enroll_checked(&self, items: Vec<Checked<'_>>) -> Result<Vec<Enrollment>> {
         let n = items.len();
         let batch_err = |e: Error, i: usize| if n == 1 { e } else { e.in_batch(i) };
         let _writer = self.writer()?;
-        let mut w = self.write();
-        let state = &mut *w;
-        if state.records.by_id.len() as u64 + n as u64 > state.config.max_templates {
-            return Err(Error::QuotaExceeded { quota: state.config.max_templates });
-        }
-        // Each prepared template wipes itself when dropped, on every early return too.
-        let mut prepared: Vec<(Template, u64)> = Vec::with_capacity(n);
-        for (i, it) in items.iter().enumerate() {
-            let v = state.prepare(it.template).map_err(|e| batch_err(e, i))?;
-            // Checked::new established coverage against these purposes (validate_for).
-            let tags = state.config.purpose_tags(&it.covered);
-            prepared.push((v, tags));
-            if tags == 0 {
-                let consented = it.consent.consented_terms().into();
-                return Err(batch_err(Error::PurposeNotCovered { purpose: state.config.purposes.join(" or "), consented }, i));
-            }
-        }
-        if let Some(t) = state.config.duplicate_threshold {
-            state.check_duplicates(&prepared, t)?;
-        }
         let now = items.first().map_or_else(|| self.now(), |it| it.now);
-        // Room for a whole batch at once: growing the index row by row would copy it again
-        // and again (its growth step is 1/16 of its size, to bound memory). Not for one
-        // template: the index reserves exactly, so that would copy it at every enrollment.
-        if n > 1 {
-            state.records.index.reserve(n);
-            state.records.row_ids.reserve(n);
-            state.records.by_id.reserve(n);
-            state.records.uncommitted.reserve(n);
-            state.log.entries.reserve(2 * n);
-        }
-        let mut out = Vec::with_capacity(n);
-        for (mut it, (v, tags)) in items.into_iter().zip(prepared) {
-            let mut id = FacialId::random();
-            while state.records.by_id.contains_key(&id) {
-                id = FacialId::random();
+        let staged: Vec<Staged> = {
+            let r = self.read();
+            let state = &*r;
+            if state.records.by_id.len() as u64 + n as u64 > state.config.max_templates {
+                return Err(Error::QuotaExceeded { quota: state.config.max_templates });
             }
-            let row = state.records.index.push(&v, tags);
-            state.records.row_ids.push(id);
-            let (consent_json, payload) = (std::mem::take(&mut it.consent_json), it.payload);
-            let consent_sha256 = to_hex(&sha256(consent_json.as_bytes()));
-            let purposes = std::mem::take(&mut it.covered);
-            let consent_receipt_id = std::mem::take(&mut it.consent.consent_receipt_id);
-            let consent_expires_at = it.consent.expires_at;
-            let retention = state.config.retention_secs;
-            state.records.insert(
-                id,
-                Record {
-                    row,
-                    segment: None,
-                    enrolled_at: now,
-                    last_interaction: now,
-                    consent_expires_at,
-                    consent_json,
-                    payload: payload.to_vec(),
-                },
-                retention,
-            );
-            state.records.uncommitted.push((id, v));
-            state.append_event(now, Event::ConsentRecorded { facial_id: id, consent_receipt_id, consent_sha256, purposes });
-            state.append_event(now, Event::Enrolled { facial_id: id });
-            state.records.enrollments_total += 1;
-            out.push(Enrollment { facial_id: id });
+            // Each prepared template wipes itself when dropped, on every early return too.
+            let stage = |it: &Checked<'_>| -> Result<(Template, u64, String)> {
+                let v = state.prepare(it.template)?;
+                // Checked::new established coverage against these purposes (validate_for).
+                let tags = state.config.purpose_tags(&it.covered);
+                if tags == 0 {
+                    let consented = it.consent.consented_terms().into();
+                    return Err(Error::PurposeNotCovered { purpose: state.config.purposes.join(" or "), consented });
+                }
+                Ok((v, tags, to_hex(&sha256(it.consent_json.as_bytes()))))
+            };
+            let results: Vec<Result<(Template, u64, String)>> = in_turns(n, |r| items[r].iter().map(stage).collect(), |r| {
+                use rayon::prelude::*;
+                items[r].par_iter().map(stage).collect()
+            });
+            let mut prepared: Vec<(Template, u64)> = Vec::with_capacity(n);
+            let mut hashes = Vec::with_capacity(n);
+            for (i, res) in results.into_iter().enumerate() {
+                let (v, tags, hash) = res.map_err(|e| batch_err(e, i))?;
+                prepared.push((v, tags));
+                hashes.push(hash);
+            }
+            if let Some(t) = state.config.duplicate_threshold {
+                state.check_duplicates(&prepared, t)?;
+            }
+            items
+                .into_iter()
+                .zip(prepared)
+                .zip(hashes)
+                .map(|((mut it, (template, tags)), consent_sha256)| Staged {
+                    template,
+                    tags,
+                    consent_json: std::mem::take(&mut it.consent_json),
+                    consent_sha256,
+                    purposes: std::mem::take(&mut it.covered),
+                    consent_receipt_id: std::mem::take(&mut it.consent.consent_receipt_id),
+                    consent_expires_at: it.consent.expires_at,
+                    payload: it.payload.to_vec(),
+                })
+                .collect()
+            // The parsed consents are freed here, before the exclusive lock.
+        };
+        // The insertions, under the exclusive lock taken once per turn of ENROLL_TURN items
+        // (nothing can fail any more, and no other writer can run: between turns, searches
+        // see the batch partly enrolled, as after that many single enrollments).
+        let retention = {
+            let mut w = self.write();
+            // Room for a whole batch at once: growing the index row by row would copy it
+            // again and again (its growth step is 1/16 of its size, to bound memory). Not for
+            // one template: the index reserves exactly, so that would copy it at every
+            // enrollment.
+            if n > 1 {
+                w.records.index.reserve(n);
+                w.records.row_ids.reserve(n);
+                w.records.by_id.reserve(n);
+                w.records.uncommitted.reserve(n);
+                w.log.entries.reserve(2 * n);
+            }
+            w.config.retention_secs
+        };
+        let mut out = Vec::with_capacity(n);
+        let mut staged = staged.into_iter();
+        while out.len() < n {
+            let mut w = self.write();
+            let state = &mut *w;
+            for mut st in staged.by_ref().take(ENROLL_TURN) {
+                let mut id = FacialId::random();
+                while state.records.by_id.contains_key(&id) {
+                    id = FacialId::random();
+                }
+                let row = state.records.index.push(&st.template, st.tags);
+                state.records.row_ids.push(id);
+                state.records.insert(
+                    id,
+                    Record {
+                        row,
+                        segment: None,
+                        enrolled_at: now,
+                        last_interaction: now,
+                        consent_expires_at: st.consent_expires_at,
+                        consent_json: std::mem::take(&mut st.consent_json),
+                        payload: std::mem::take(&mut st.payload),
+                    },
+                    retention,
+                );
+                state.records.uncommitted.push((id, std::mem::take(&mut st.template)));
+                let consent_receipt_id = std::mem::take(&mut st.consent_receipt_id);
+                let (consent_sha256, purposes) = (std::mem::take(&mut st.consent_sha256), std::mem::take(&mut st.purposes));
+                state.append_event(now, Event::ConsentRecorded { facial_id: id, consent_receipt_id, consent_sha256, purposes });
+                state.append_event(now, Event::Enrolled { facial_id: id });
+                state.records.enrollments_total += 1;
+                out.push(Enrollment { facial_id: id });
+            }
+            state.changed = true;
         }
-        state.changed = true;
         Ok(out)
+    }
+}
+
+/// Items per turn of a batch enrollment's parallel checks and of its insertions: a search
+/// arriving meanwhile waits for at most one turn (a few milliseconds), not for the batch.
+const ENROLL_TURN: usize = 1024;
+
+/// `items(0..n)` computed in turns of [`ENROLL_TURN`]: each turn with `par` on the search
+/// pool (its own `pool::install`, so a search queues behind one turn at most), or all at
+/// once with `serial` for a batch of fewer than 64.
+fn in_turns<T: Send>(
+    n: usize,
+    serial: impl Fn(std::ops::Range<usize>) -> Vec<T>,
+    par: impl Fn(std::ops::Range<usize>) -> Vec<T> + Sync,
+) -> Vec<T> {
+    if n < 64 {
+        return serial(0..n);
+    }
+    let mut out = Vec::with_capacity(n);
+    for start in (0..n).step_by(ENROLL_TURN) {
+        let end = (start + ENROLL_TURN).min(n);
+        out.extend(crate::search::pool::install(|| par(start..end)));
+    }
+    out
+}
+
+/// What one enrollment stores, prepared under the shared lock ([`Vault::enroll_checked`]).
+/// Its fields are moved into the record; whatever is still here when it is dropped (the
+/// consent receipt, the payload, the template) is wiped.
+struct Staged {
+    template: Template,
+    tags: u64,
+    consent_json: String,
+    consent_sha256: String,
+    purposes: Vec<String>,
+    consent_receipt_id: String,
+    consent_expires_at: Option<i64>,
+    payload: Vec<u8>,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        self.consent_json.zeroize();
+        self.payload.zeroize();
     }
 }
 

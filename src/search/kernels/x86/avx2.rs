@@ -7,7 +7,7 @@
 //! the rows one after the other (one sequential read stream, see `scan_single_driver` in
 //! `kernels/mod.rs`; two chains per row keep the FMA units busy where one chain of 64
 //! dependent FMAs could not). Batch scans: f32 rows four probes × two rows, one
-//! accumulator index per pass ([`passes_ps`], 8 ymm accumulators); f16 rows four probes ×
+//! accumulator index per pass ([`passes_f32`], 8 ymm accumulators); f16 rows four probes ×
 //! one row with both accumulators live ([`block_ps`]), which measured faster for f16 on
 //! Zen 4 (1,069 vs 816 batch probes/s at 100k × 512; f32: 1,377 vs 1,011 the other way). int8 (exact, so order is free): single-probe scans take 4 rows one after the
 //! other and reduce them together; batch scans use 4 probes × 2 rows.
@@ -196,7 +196,7 @@ unsafe fn block_f16<const L2: bool, const P: usize, const R: usize>(
     unsafe { block_ps::<f16, L2, P, R>(q, r, dim) }
 }
 
-/// P f32 probes × R rows (f32 or f16), the batch microkernel, with the arithmetic of
+/// P f32 probes × R f32 rows, the f32 batch microkernel, with the arithmetic of
 /// [`block_ps`] one accumulator index at a time: pass `a` adds chunks `a, a + A, …` (the
 /// last one possibly partial) into one ymm per pair, in the order [`block_ps`] adds them
 /// into its accumulator `a`, and the two passes' sums are combined as `hsum(acc0 + acc1)`
@@ -208,9 +208,9 @@ unsafe fn block_f16<const L2: bool, const P: usize, const R: usize>(
 /// AVX2, FMA and F16C are available; every pointer is valid for `dim` reads.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn passes_ps<T: RowF32, const L2: bool, const P: usize, const R: usize>(
+unsafe fn passes_f32<const L2: bool, const P: usize, const R: usize>(
     q: [*const f32; P],
-    r: [*const T; R],
+    r: [*const f32; R],
     dim: usize,
 ) -> [[f32; R]; P] {
     let mut sums = [[[_mm256_setzero_ps(); R]; P]; A];
@@ -221,10 +221,10 @@ unsafe fn passes_ps<T: RowF32, const L2: bool, const P: usize, const R: usize>(
             let full = i + W <= dim;
             for (v, &p) in rv.iter_mut().zip(&r) {
                 // SAFETY: full: i + 8 <= dim; else i < dim < i + 8; `p` valid for `dim` reads.
-                *v = unsafe { if full { T::load_full(p.add(i)) } else { T::load_tail(p, i, dim) } };
+                *v = unsafe { if full { _mm256_loadu_ps(p.add(i)) } else { f32::load_tail(p, i, dim) } };
             }
             for (accp, &qp) in acc.iter_mut().zip(&q) {
-                // SAFETY: as just above, for the f32 probe.
+                // SAFETY: as just above, for the probe.
                 let qv = unsafe { if full { _mm256_loadu_ps(qp.add(i)) } else { f32::load_tail(qp, i, dim) } };
                 for (ac, &v) in accp.iter_mut().zip(&rv) {
                     *ac = step_ps::<L2>(*ac, qv, v);
@@ -240,21 +240,6 @@ unsafe fn passes_ps<T: RowF32, const L2: bool, const P: usize, const R: usize>(
         }
     }
     out
-}
-
-/// [`passes_ps`] for f32 rows.
-///
-/// # Safety
-/// As [`passes_ps`].
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn passes_f32<const L2: bool, const P: usize, const R: usize>(
-    q: [*const f32; P],
-    r: [*const f32; R],
-    dim: usize,
-) -> [[f32; R]; P] {
-    // SAFETY: same contract.
-    unsafe { passes_ps::<f32, L2, P, R>(q, r, dim) }
 }
 
 /// Eight f16 values widened to f32.

@@ -80,11 +80,16 @@ fn main() {
     let delete_worst = deletes[DELETES - 1];
     let stats = vault.stats().unwrap();
     drop(vault);
-    let t = Instant::now();
-    let vault = Vault::open(&path, &key).unwrap();
-    let open_secs = t.elapsed().as_secs_f64();
-    assert_eq!(vault.len(), n + 1 - DELETES);
-    drop(vault);
+    // Opened twice: the first open's 2 GB (at 1M) of rows may land on memory the process
+    // never touched (slow first touches on some VMs); the second reuses what the first freed.
+    let mut opens = [0.0f64; 2];
+    for o in &mut opens {
+        let t = Instant::now();
+        let vault = Vault::open(&path, &key).unwrap();
+        *o = t.elapsed().as_secs_f64();
+        assert_eq!(vault.len(), n + 1 - DELETES);
+    }
+    let [open_secs, open_again_secs] = opens;
     let faiss_read = faiss_read_index_secs(&vectors, dim, dir.path());
     let raw = stats.template_bytes as f64;
     println!("fidex vault figures (N={n}, d={dim}, f32, kernel {}, {} threads)", stats.kernel, rayon::current_num_threads());
@@ -112,15 +117,18 @@ fn main() {
         rayon::current_num_threads()
     );
     match faiss_read {
-        Some(f) => println!("  open                     {:>10.3} s (faiss read_index of the same rows, unencrypted: {:.3} s; ratio {:.2}; warm page cache both)", open_secs, f, open_secs / f),
-        None => println!("  open                     {:>10.3} s (faiss not built: `--features faiss` for read_index next to it)", open_secs),
+        Some((f, f2)) => println!(
+            "  open                     {:>10.3} s, again {:.3} s (faiss read_index of the same rows, unencrypted: {:.3} s, again {:.3} s; ratios {:.2} / {:.2}; warm page cache both)",
+            open_secs, open_again_secs, f, f2, open_secs / f, open_again_secs / f2
+        ),
+        None => println!("  open                     {:>10.3} s, again {:.3} s (faiss not built: `--features faiss` for read_index next to it)", open_secs, open_again_secs),
     }
     println!("  bytes on disk            {:>10} ({:.3}× raw template bytes {})", stats.bytes_on_disk, stats.bytes_on_disk as f64 / raw, stats.template_bytes);
     println!(
-        "{{\"bench\":\"vault\",\"n\":{n},\"dim\":{dim},\"enroll_per_sec\":{:.1},\"first_commit_s\":{:.4},\"commit_plus_one_ms\":{:.3},\"commit_plus_one_fsync_ms\":{:.3},\"commit_plus_one_bytes\":{},\"delete_ms\":{:.3},\"delete_fsync_ms\":{:.3},\"delete_first_no_fsync_ms\":{:.3},\"delete_slowest_no_fsync_ms\":{:.3},\"open_s\":{:.4},\"faiss_read_index_s\":{},\"aead_one_core_gb_s\":{:.3},\"bytes_on_disk\":{},\"raw_template_bytes\":{},\"disk_over_raw\":{:.4}}}",
+        "{{\"bench\":\"vault\",\"n\":{n},\"dim\":{dim},\"enroll_per_sec\":{:.1},\"first_commit_s\":{:.4},\"commit_plus_one_ms\":{:.3},\"commit_plus_one_fsync_ms\":{:.3},\"commit_plus_one_bytes\":{},\"delete_ms\":{:.3},\"delete_fsync_ms\":{:.3},\"delete_first_no_fsync_ms\":{:.3},\"delete_slowest_no_fsync_ms\":{:.3},\"open_s\":{:.4},\"open_again_s\":{:.4},\"faiss_read_index_s\":{},\"faiss_read_index_again_s\":{},\"aead_one_core_gb_s\":{:.3},\"bytes_on_disk\":{},\"raw_template_bytes\":{},\"disk_over_raw\":{:.4}}}",
         n as f64 / enroll_secs, first_commit, plus_one * 1e3, plus_one_fsync * 1e3, info.bytes_written, delete_secs * 1e3, delete_fsync * 1e3,
-        (delete_first.0 - delete_first.1) * 1e3, (delete_worst.0 - delete_worst.1) * 1e3, open_secs,
-        faiss_read.map_or("null".to_string(), |f| format!("{f:.4}")), aead, stats.bytes_on_disk, stats.template_bytes, stats.bytes_on_disk as f64 / raw
+        (delete_first.0 - delete_first.1) * 1e3, (delete_worst.0 - delete_worst.1) * 1e3, open_secs, open_again_secs,
+        faiss_read.map_or("null".to_string(), |f| format!("{:.4}", f.0)), faiss_read.map_or("null".to_string(), |f| format!("{:.4}", f.1)), aead, stats.bytes_on_disk, stats.template_bytes, stats.bytes_on_disk as f64 / raw
     );
     recalibration_stall(&vectors, dim, &consent, &key);
     enroll_through_the_abi(real, &vectors, dim);
@@ -129,13 +137,13 @@ fn main() {
 /// Sealing throughput of the vault's cipher (the crate and version fidex uses) on one core,
 /// GB/s: best of 5 passes over 16 MiB. Opening cannot beat decrypting every byte at this rate.
 fn aead_gb_per_s() -> f64 {
-    use aes_gcm_siv::aead::{AeadInPlace, KeyInit};
+    use aes_gcm_siv::aead::{AeadInOut, KeyInit};
     let cipher = aes_gcm_siv::Aes256GcmSiv::new_from_slice(&[7u8; 32]).unwrap();
     let mut buf = vec![3u8; 16 << 20];
     let mut best = f64::MAX;
     for i in 0..5u8 {
         let t = Instant::now();
-        let tag = cipher.encrypt_in_place_detached(aes_gcm_siv::Nonce::from_slice(&[i; 12]), b"", &mut buf).unwrap();
+        let tag = cipher.encrypt_inout_detached(&aes_gcm_siv::Nonce::from([i; 12]), b"", buf.as_mut_slice().into()).unwrap();
         best = best.min(t.elapsed().as_secs_f64());
         std::hint::black_box(tag);
     }
@@ -233,23 +241,27 @@ fn key_handle(key: &VaultKey) -> *const fidex::ffi::fidex_key {
 /// faiss `read_index` of an IndexFlatIP holding the same rows, unencrypted (what a user
 /// storing templates in a plain faiss file would wait for at start-up).
 #[cfg(feature = "faiss")]
-fn faiss_read_index_secs(vectors: &[f32], dim: usize, dir: &std::path::Path) -> Option<f64> {
+fn faiss_read_index_secs(vectors: &[f32], dim: usize, dir: &std::path::Path) -> Option<(f64, f64)> {
     use faiss::Index as _;
     let mut idx = faiss::index::flat::FlatIndexImpl::new_ip(dim as u32).ok()?;
     idx.add(vectors).ok()?;
     let file = dir.join("faiss-flat.index");
     faiss::write_index(&idx, file.to_str()?).ok()?;
     drop(idx);
-    let t = Instant::now();
-    let back = faiss::read_index(file.to_str()?).ok()?;
-    let secs = t.elapsed().as_secs_f64();
-    assert_eq!(back.ntotal() as usize, vectors.len() / dim);
+    // Read twice, as the vault is opened twice: (first, again).
+    let mut secs = [0.0f64; 2];
+    for s in &mut secs {
+        let t = Instant::now();
+        let back = faiss::read_index(file.to_str()?).ok()?;
+        *s = t.elapsed().as_secs_f64();
+        assert_eq!(back.ntotal() as usize, vectors.len() / dim);
+    }
     let _ = std::fs::remove_file(&file);
-    Some(secs)
+    Some((secs[0], secs[1]))
 }
 
 #[cfg(not(feature = "faiss"))]
-fn faiss_read_index_secs(_: &[f32], _: usize, _: &std::path::Path) -> Option<f64> {
+fn faiss_read_index_secs(_: &[f32], _: usize, _: &std::path::Path) -> Option<(f64, f64)> {
     None
 }
 

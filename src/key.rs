@@ -8,7 +8,7 @@
 #![forbid(unsafe_code)]
 
 use crate::error::{Error, Result};
-use aes_gcm_siv::aead::{Aead, AeadInPlace, KeyInit, Payload};
+use aes_gcm_siv::aead::{Aead, AeadInOut, KeyInit, Payload};
 use aes_gcm_siv::{Aes256GcmSiv, Nonce};
 use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
@@ -231,7 +231,7 @@ impl Sealer {
         buf[at..at + NONCE_LEN].copy_from_slice(&nonce);
         let tag = self
             .cipher
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut buf[at + NONCE_LEN..])
+            .encrypt_inout_detached(&Nonce::from(nonce), aad, (&mut buf[at + NONCE_LEN..]).into())
             .expect("AES-GCM-SIV encryption of an in-memory buffer cannot fail below 64 GiB");
         buf.extend_from_slice(&tag);
     }
@@ -242,8 +242,9 @@ impl Sealer {
             return None;
         }
         let (nonce, ct) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_from(nonce).expect("NONCE_LEN bytes");
         self.cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
+            .decrypt(&nonce, Payload { msg: ct, aad })
             .ok()
             .map(Zeroizing::new)
     }
@@ -257,7 +258,9 @@ impl Sealer {
         }
         let (nonce, rest) = buf.split_at_mut(NONCE_LEN);
         let (ct, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
-        self.cipher.decrypt_in_place_detached(Nonce::from_slice(nonce), aad, ct, aes_gcm_siv::Tag::from_slice(tag)).is_ok()
+        let nonce = Nonce::try_from(&*nonce).expect("NONCE_LEN bytes");
+        let tag = aes_gcm_siv::Tag::try_from(&*tag).expect("TAG_LEN bytes");
+        self.cipher.decrypt_inout_detached(&nonce, aad, ct.into(), &tag).is_ok()
     }
 }
 

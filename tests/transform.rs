@@ -3,7 +3,7 @@
 //! construction 2, and a key rotation moves an old vault to it.
 #![cfg(feature = "test-hooks")] // Vault::stored_template_for_test
 
-use fidex::storage::format::{FLAG_CANCELABLE, FLAG_TRANSFORM_2};
+use fidex::storage::format::{FLAG_CANCELABLE, FLAG_CONSENT_FACTS, FLAG_TRANSFORM_2};
 use fidex::{FacialId, Vault, VaultConfig, VaultKey};
 use serde_json::Value;
 use std::path::Path;
@@ -94,13 +94,14 @@ fn a_key_rotation_moves_an_old_vault_to_construction_2_with_the_same_answers() {
     let before = v.stored_template_for_test(&id).unwrap();
     let new_key = VaultKey::from_bytes([0x43; 32]);
     v.rotate_key(&new_key).unwrap();
-    assert_eq!(v.header().flags, FLAG_CANCELABLE | FLAG_TRANSFORM_2);
+    // The rotation rewrote every segment, in the current meta version (consent facts).
+    assert_eq!(v.header().flags, FLAG_CANCELABLE | FLAG_TRANSFORM_2 | FLAG_CONSENT_FACTS);
     assert_searches_as_recorded(&v, &exp, "after rotation");
     let after = v.stored_template_for_test(&id).unwrap();
     let cos: f32 = before.iter().zip(&after).map(|(a, b)| a * b).sum();
     assert!(cos.abs() < 0.9, "the rotation renewed the stored template (cos {cos})");
     v.close().unwrap();
-    assert_eq!(fidex::read_header(dir.path()).unwrap().flags, FLAG_CANCELABLE | FLAG_TRANSFORM_2);
+    assert_eq!(fidex::read_header(dir.path()).unwrap().flags, FLAG_CANCELABLE | FLAG_TRANSFORM_2 | FLAG_CONSENT_FACTS);
     let v = Vault::open(dir.path(), &new_key).unwrap();
     assert_eq!(bits_of(&v.stored_template_for_test(&id).unwrap()), bits_of(&after), "reopened under construction 2");
     assert_searches_as_recorded(&v, &exp, "reopened after rotation");
@@ -112,9 +113,9 @@ fn new_cancelable_vaults_use_construction_2_and_plain_ones_no_transform_flag() {
     let mut cfg = VaultConfig::new(8);
     cfg.cancelable = true;
     let v = Vault::create(dir.path().join("c"), &VaultKey::generate(), cfg).unwrap();
-    assert_eq!(v.header().flags, FLAG_CANCELABLE | FLAG_TRANSFORM_2);
+    assert_eq!(v.header().flags, FLAG_CANCELABLE | FLAG_TRANSFORM_2 | FLAG_CONSENT_FACTS);
     let p = Vault::create(dir.path().join("p"), &VaultKey::generate(), VaultConfig::new(8)).unwrap();
-    assert_eq!(p.header().flags, 0);
+    assert_eq!(p.header().flags, FLAG_CONSENT_FACTS);
 }
 
 #[test]

@@ -524,3 +524,97 @@ fn batches_over_several_turns_are_all_or_nothing() {
     v.commit().unwrap();
     assert_eq!(v.uncommitted_enrollments(), 0);
 }
+
+/// The fixture's templates, as its generator enrolled them (tests/fixtures/vault-v0-generator).
+const V0_IDS: [&str; 6] = [
+    "c5a0aea0-defd-4f1b-bead-d42f67daad70",
+    "debc75a5-2d71-429b-b711-84c555223e53",
+    "79b8630f-2eb9-453b-a804-d1a7e85c2a0b",
+    "a9d60277-a2d7-4f0b-b90e-3eacf636b766",
+    "fcab48dc-552d-4dbf-8e8e-42c95cfd32d9",
+    "5cb82644-3a69-4495-9310-536f7f54baa1",
+];
+const V0_PURPOSES: [&[&str]; 6] = [
+    &["authentication"],
+    &["identification"],
+    &["authentication", "identification"],
+    &["fraud-prevention"],
+    &["identification", "fraud-prevention"],
+    &["authentication"],
+];
+/// Templates 1, 3 and 5 carry consents that expire at 2028-01-01T00:00:00Z.
+const V0_EXPIRY: i64 = 1_830_297_600;
+
+fn v0_template(i: usize) -> Vec<f32> {
+    let mut x = vec![0.05f32; 4];
+    x[i % 4] = 1.0;
+    x[(i + 1) % 4] = 0.1 * i as f32;
+    x
+}
+
+/// Manifest header flags, read from the file as docs/FORMAT.md lays it out (offset 12).
+fn manifest_flags(dir: &std::path::Path) -> u32 {
+    let b = std::fs::read(dir.join("fidex.vault")).unwrap();
+    u32::from_le_bytes(b[12..16].try_into().unwrap())
+}
+
+/// For every template and vault purpose: whether a search for that purpose finds it,
+/// against what its consent covered when the generator enrolled it.
+fn assert_v0_purposes(v: &Vault, gone: &[usize]) {
+    for i in (0..6).filter(|i| !gone.contains(i)) {
+        for p in ["authentication", "identification", "fraud-prevention"] {
+            let found = v.identify(&v0_template(i), 6, None, p).unwrap().iter().any(|m| m.facial_id.to_string() == V0_IDS[i]);
+            assert_eq!(found, V0_PURPOSES[i].contains(&p), "template {i}, purpose {p}");
+        }
+    }
+}
+
+/// A vault written before segments stored consent facts (meta version 0, header flag
+/// clear) opens with each template's purposes as consented; a commit that rewrites one of
+/// its two segments leaves the flag clear (one old segment remains); a key rotation, which
+/// rewrites every segment, sets it; after each step a reopen gives the same purposes, and
+/// the expiries survive all of it (a purge as of 2028 removes exactly the three that carry
+/// one).
+#[test]
+fn vaults_written_before_consent_facts_open_and_upgrade() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    std::fs::create_dir(&dir).unwrap();
+    for e in std::fs::read_dir(fixture.join("vault-v0")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+    }
+    let key = VaultKey::import_text(std::fs::read_to_string(fixture.join("vault-v0.key")).unwrap().trim()).unwrap();
+    const FACTS: u32 = 4;
+    assert_eq!(manifest_flags(&dir) & FACTS, 0, "the fixture predates the flag");
+
+    let v = Vault::open(&dir, &key).unwrap();
+    assert_eq!(v.len(), 6);
+    assert_v0_purposes(&v, &[]);
+    // Template 0 leaves the first segment, which is rewritten; the second stays as written.
+    let id0: FacialId = V0_IDS[0].parse().unwrap();
+    v.delete(&id0, DeletionReason::SubjectRequest).unwrap();
+    assert_eq!(manifest_flags(&dir) & FACTS, 0, "an old segment remains");
+    drop(v);
+    let v = Vault::open(&dir, &key).unwrap();
+    assert_eq!(v.len(), 5);
+    assert_v0_purposes(&v, &[0]);
+
+    let new_key = VaultKey::generate();
+    v.rotate_key(&new_key).unwrap();
+    assert_ne!(manifest_flags(&dir) & FACTS, 0, "every segment was rewritten");
+    drop(v);
+    let v = Vault::open(&dir, &new_key).unwrap();
+    assert_eq!(v.len(), 5);
+    assert_v0_purposes(&v, &[0]);
+    let mut purged: Vec<String> = v.purge_expired(Some(V0_EXPIRY)).unwrap().iter().map(|r| r.facial_id.to_string()).collect();
+    purged.sort();
+    let mut expected: Vec<String> = [1, 3, 5].iter().map(|&i| V0_IDS[i].to_string()).collect();
+    expected.sort();
+    assert_eq!(purged, expected);
+    drop(v);
+    let v = Vault::open(&dir, &new_key).unwrap();
+    assert_eq!(v.len(), 2);
+    assert_v0_purposes(&v, &[0, 1, 3, 5]);
+}

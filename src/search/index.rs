@@ -143,8 +143,12 @@ impl<T: Copy + Default> Buf<T> {
     }
 
     /// Replaces the buffer by a zeroed one of `n` elements holding the first `live`
-    /// elements of the old one, and zeroes the old one before it is freed.
-    fn resize_to(&mut self, n: usize, live: usize) {
+    /// elements of the old one, and zeroes the old one before it is freed. `fill`: which
+    /// threads write the new buffer (and so take its first-touch page faults).
+    fn resize_to(&mut self, n: usize, live: usize, fill: Fill)
+    where
+        T: Send + Sync,
+    {
         if n == self.len {
             return;
         }
@@ -159,14 +163,47 @@ impl<T: Copy + Default> Buf<T> {
         // the search pool, and first touches of fresh memory in this VM are slow enough
         // that searches waiting behind a turn took 107–394 ms, against 55–105 ms with the
         // buffer written here; 1M × 512, `FIDEX_BENCH_ONLY=recalibration`.)
-        let mut raw: Vec<T> = Vec::with_capacity(n + pad);
-        kernels::memory::advise_huge_pages(raw.spare_capacity_mut());
-        raw.resize(n + pad, T::default());
-        // Elements to skip so that the contents start on an ALIGN boundary (`raw` is
-        // aligned for T, so the distance is a whole number of elements).
-        let off = if n == 0 { 0 } else { (ALIGN - raw.as_ptr() as usize % ALIGN) % ALIGN / size };
         let live = live.min(n).min(self.len);
-        raw[off..off + live].copy_from_slice(&self[..live]);
+        // Miri: rayon's internals are outside what it can check (see the tests); the
+        // serial fill writes the same contents.
+        let fill = if cfg!(miri) { Fill::Caller } else { fill };
+        let (raw, off) = match fill {
+            Fill::Caller => {
+                let mut raw: Vec<T> = Vec::with_capacity(n + pad);
+                kernels::memory::advise_huge_pages(raw.spare_capacity_mut());
+                raw.resize(n + pad, T::default());
+                let off = align_offset(&raw, n, size);
+                raw[off..off + live].copy_from_slice(&self[..live]);
+                (raw, off)
+            }
+            Fill::Pool => {
+                // Zeroed by the allocator without a write (a large `vec![0; n]` is fresh
+                // zero pages from the kernel), advised, then written once in parallel,
+                // the old contents copied in the same pass: first touches of fresh memory
+                // are much of the cost of a large buffer (this VM: 0.6–2.1 s per GiB on
+                // one thread), and two threads fault about twice as fast as one.
+                let mut raw: Vec<T> = vec![T::default(); n + pad];
+                kernels::memory::advise_huge_pages(&mut raw[..]);
+                let off = align_offset(&raw, n, size);
+                let old: &[T] = &self[..live];
+                super::pool::install(|| {
+                    raw.par_chunks_mut(FILL_CHUNK).enumerate().for_each(|(i, c)| {
+                        let start = i * FILL_CHUNK;
+                        // The part of this chunk that receives old contents: [lo, hi).
+                        let lo = off.clamp(start, start + c.len());
+                        let hi = (off + live).clamp(start, start + c.len());
+                        if hi > lo {
+                            c[..lo - start].fill(T::default());
+                            c[lo - start..hi - start].copy_from_slice(&old[lo - off..hi - off]);
+                            c[hi - start..].fill(T::default());
+                        } else {
+                            c.fill(T::default());
+                        }
+                    })
+                });
+                (raw, off)
+            }
+        };
         wipe(&mut self.raw);
         self.raw = raw;
         self.off = off;
@@ -199,6 +236,31 @@ impl<T: Copy + Default + Send> Buf<T> {
         self.raw = Vec::new();
         self.off = 0;
         self.len = 0;
+    }
+}
+
+/// Which threads write a new row buffer (see [`Buf::resize_to`]).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Fill {
+    /// The calling thread: a recalibration's buffer, filled beside searches (a search
+    /// never queues behind the fill), and growth by single pushes.
+    Caller,
+    /// The search pool, in parallel: [`Index::reserve`] (bulk loads: open, `enroll_many`),
+    /// where the caller waits for the buffer anyway.
+    Pool,
+}
+
+/// Elements per parallel job of a [`Fill::Pool`] fill (1 MiB of f32).
+const FILL_CHUNK: usize = 1 << 18;
+
+/// Elements to skip in `raw` so that contents of `n` elements start on an [`ALIGN`]
+/// boundary (`raw` is aligned for its element type, so the distance is a whole number of
+/// elements).
+fn align_offset<T>(raw: &[T], n: usize, size: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        (ALIGN - raw.as_ptr() as usize % ALIGN) % ALIGN / size
     }
 }
 
@@ -518,25 +580,25 @@ impl Index {
     }
 
     /// Reallocates every buffer to `cap` rows (≥ len), zeroing the old buffers.
-    fn set_capacity(&mut self, cap: usize) {
+    fn set_capacity(&mut self, cap: usize, fill: Fill) {
         let cap = cap.max(self.len);
         if cap == self.cap {
             return;
         }
         let (d, live) = (self.dim, self.len);
-        self.tags.resize_to(cap, live);
+        self.tags.resize_to(cap, live, fill);
         if self.storage.keeps_f32() {
-            self.f32s.resize_to(cap * d, live * d);
+            self.f32s.resize_to(cap * d, live * d, fill);
         }
         if self.storage == Storage::F16 {
-            self.f16s.resize_to(cap * d, live * d);
+            self.f16s.resize_to(cap * d, live * d, fill);
         }
         if matches!(self.storage, Storage::Int8 { .. }) {
-            self.i8s.resize_to(cap * d, live * d);
+            self.i8s.resize_to(cap * d, live * d, fill);
         }
         if self.sign.is_some() {
             let w = self.words();
-            self.bits.resize_to(cap * w, live * w);
+            self.bits.resize_to(cap * w, live * w, fill);
         }
         self.cap = cap;
     }
@@ -546,13 +608,13 @@ impl Index {
     pub fn reserve(&mut self, additional: usize) {
         let want = self.len.saturating_add(additional);
         if want > self.cap {
-            self.set_capacity(want);
+            self.set_capacity(want, Fill::Pool);
         }
     }
 
     /// Releases all spare capacity (the old buffers are zeroed first).
     pub fn shrink_to_fit(&mut self) {
-        self.set_capacity(self.len);
+        self.set_capacity(self.len, Fill::Caller);
     }
 
     fn span(&self, row: usize) -> Range<usize> {
@@ -581,7 +643,7 @@ impl Index {
             u32::MAX
         );
         if self.len == self.cap {
-            self.set_capacity(self.len + self.grow_chunk());
+            self.set_capacity(self.len + self.grow_chunk(), Fill::Caller);
         }
         let row = self.len;
         let span = self.span(row);
@@ -647,7 +709,7 @@ impl Index {
         // Give memory back after many removals (hysteresis: > 1/8 slack plus a chunk).
         let chunk = self.grow_chunk();
         if self.cap > self.len + self.len / 8 + 2 * chunk {
-            self.set_capacity(self.len + chunk);
+            self.set_capacity(self.len + chunk, Fill::Caller);
         }
         (row != last).then_some(last as u32)
     }
@@ -785,7 +847,7 @@ impl Index {
         }
         let live = self.len * self.dim;
         let mut codes = Buf::new();
-        codes.resize_to(self.cap * self.dim, 0);
+        codes.resize_to(self.cap * self.dim, 0, Fill::Caller);
         let quant = match scale {
             None if rerank => {
                 let q = quant::calibrate(&self.f32s[..live]);
@@ -1037,7 +1099,7 @@ impl Index {
         }
         if self.sign.is_none() {
             let w = self.words();
-            self.bits.resize_to(self.cap * w, 0);
+            self.bits.resize_to(self.cap * w, 0, Fill::Caller);
             for row in 0..self.len {
                 let span = self.span(row);
                 quant::sign_bits(&self.f32s[span], &mut self.bits[row * w..(row + 1) * w]);
@@ -1439,26 +1501,48 @@ fn assert_send_sync() {
 mod tests {
     use super::*;
 
-    #[test]
-    fn buffers_start_on_a_cache_line_and_keep_their_contents() {
+    /// Resizes through `sizes` ((n, live) pairs) with `fill`: every buffer starts on a
+    /// cache line, holds the first `live` elements of the one before, and zeroes in every
+    /// other element, padding included.
+    fn check_resizes(fill: Fill, sizes: &[(usize, usize)]) {
         let mut b: Buf<f32> = Buf::new();
         assert!(b.is_empty());
-        for (n, live) in [(1usize, 0usize), (1000, 1), (100_000, 1000), (3, 3), (0, 0), (50, 0)] {
+        for &(n, live) in sizes {
             let before: Vec<f32> = b[..live.min(b.len())].to_vec();
-            b.resize_to(n, live);
+            b.resize_to(n, live, fill);
             assert_eq!(b.len(), n);
             if n > 0 {
                 assert_eq!(b.as_ptr() as usize % ALIGN, 0, "n = {n}");
             }
-            assert_eq!(&b[..before.len().min(n)], &before[..before.len().min(n)]);
+            let kept = before.len().min(n);
+            assert_eq!(&b[..kept], &before[..kept], "{fill:?} n = {n}");
+            assert!(b[kept..].iter().all(|&x| x == 0.0), "{fill:?} n = {n}: not zeroed after the kept part");
+            let off = b.off;
+            assert!(b.raw[..off].iter().chain(&b.raw[off + n..]).all(|&x| x == 0.0), "{fill:?} n = {n}: padding");
             for (i, x) in b.iter_mut().enumerate() {
                 *x = i as f32 + 1.0;
             }
         }
+    }
+
+    #[test]
+    fn buffers_start_on_a_cache_line_and_keep_their_contents() {
+        check_resizes(Fill::Caller, &[(1, 0), (1000, 1), (100_000, 1000), (3, 3), (0, 0), (50, 0)]);
         let mut t: Buf<i8> = Buf::new();
-        t.resize_to(513, 0);
+        t.resize_to(513, 0, Fill::Caller);
         assert_eq!(t.as_ptr() as usize % ALIGN, 0);
         assert!(t.allocated() <= 513 + ALIGN);
+    }
+
+    /// The parallel fill: contents kept across chunk boundaries (a chunk with only old
+    /// contents, one with both, one with only zeroes), on buffers big enough to be
+    /// advised onto huge pages.
+    #[test]
+    #[cfg_attr(miri, ignore = "crossbeam-epoch (inside rayon) violates Stacked Borrows; safe code")]
+    fn the_parallel_fill_keeps_contents_and_zeroes_the_rest() {
+        let c = FILL_CHUNK;
+        check_resizes(Fill::Pool, &[(5, 0), (3 * c + 17, 5), (9 * c + 3, 2 * c + 7), (9 * c + 3, 9 * c + 3), (c - 1, c - 1), (0, 0), (7, 0)]);
+        check_resizes(Fill::Pool, &[(3 * c, 0), (2 * c, c), (5 * c, 2 * c)]);
     }
 
     #[test]
@@ -1466,7 +1550,7 @@ mod tests {
     fn wiping_in_turns_zeroes_every_element_and_the_padding() {
         let n = 3 * QUANTIZE_TURN + 5;
         let mut b: Buf<i8> = Buf::new();
-        b.resize_to(n, 0);
+        b.resize_to(n, 0, Fill::Caller);
         b.fill(7);
         b.raw.iter_mut().for_each(|x| *x = 7); // the padding too
         b.wipe_in_turns();

@@ -52,6 +52,20 @@ pub const FLAG_CANCELABLE: u32 = 1;
 /// specified SHA-256 stream (docs/FORMAT.md); without it, by construction 1 (rand 0.8
 /// `StdRng`), as every cancelable vault made before it was.
 pub const FLAG_TRANSFORM_2: u32 = 2;
+/// Flag: every segment the manifest lists stores its records' consent facts (expiry and
+/// purpose mask; segment meta version 1), so an open reads no consent receipt and needs
+/// nothing from the audit log to load the segments (it loads both side by side). Set by
+/// every commit after which no segment of meta version 0 (written before) remains.
+pub const FLAG_CONSENT_FACTS: u32 = 4;
+
+/// `flags` with [`FLAG_CONSENT_FACTS`] set if `all_segments_have_facts`, cleared if not.
+pub fn with_consent_facts(flags: u32, all_segments_have_facts: bool) -> u32 {
+    if all_segments_have_facts {
+        flags | FLAG_CONSENT_FACTS
+    } else {
+        flags & !FLAG_CONSENT_FACTS
+    }
+}
 
 impl VaultHeader {
     /// Encodes the 64-byte header.

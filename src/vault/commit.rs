@@ -64,6 +64,8 @@ struct CommitPlan {
     chunks: Vec<ChunkRef>,
     log_committed: usize,
     obsolete: Vec<String>,
+    /// The header flags of the new manifest.
+    flags: u32,
     files_written: usize,
     bytes_written: u64,
 }
@@ -288,6 +290,10 @@ impl Vault {
         };
         let mut header = w.header.clone();
         header.generation = gen;
+        // Segments written now store their consent facts; the flag says whether every
+        // segment of this manifest does.
+        let kept_have_facts = w.segments.by_id.iter().all(|(id, s)| s.facts || rewrite.contains(id));
+        header.flags = format::with_consent_facts(header.flags, kept_have_facts);
         let manifest_bytes = seal_manifest_body(&header, &body, sealer);
         drop(body);
         // 5. Write: the temporary manifest, the segments, the log chunk; each only while
@@ -313,6 +319,8 @@ impl Vault {
                             last_interaction: r.last_interaction,
                             consent_json: r.consent_json.clone(),
                             payload: r.payload.clone(),
+                            consent_expires_at: r.consent_expires_at,
+                            purpose_mask: w.records.index.tags(r.row),
                         }
                     })
                     .collect();
@@ -353,6 +361,7 @@ impl Vault {
             chunks,
             log_committed: log.entries.len(),
             obsolete,
+            flags: header.flags,
             files_written: written.len() + 1,
             bytes_written,
         })
@@ -375,7 +384,7 @@ impl Vault {
             w.segments.by_id.remove(id);
         }
         for (id, ids) in &plan.new_segments {
-            w.segments.by_id.insert(*id, SegmentState { generation: gen, live: ids.len() as u32, needs_rewrite: false });
+            w.segments.by_id.insert(*id, SegmentState { generation: gen, live: ids.len() as u32, needs_rewrite: false, facts: true });
             for rid in ids {
                 if let Some(r) = w.records.by_id.get_mut(rid) {
                     r.segment = Some(*id);
@@ -393,6 +402,7 @@ impl Vault {
         w.log.committed = plan.log_committed;
         w.segments.generation = gen;
         w.header.generation = gen;
+        w.header.flags = plan.flags;
         w.changed = false;
         let sync = self.storage.sync_dir();
         self.forget_folded_interactions();

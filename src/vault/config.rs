@@ -167,6 +167,14 @@ impl VaultConfig {
         covered.iter().filter_map(|p| self.purpose_bit(p).ok()).fold(0, |t, b| t | b)
     }
 
+    /// The mask with a bit for every vault purpose.
+    pub(crate) fn all_purposes_mask(&self) -> u64 {
+        match self.purposes.len().min(64) {
+            0 => 0,
+            n => u64::MAX >> (64 - n),
+        }
+    }
+
     /// The purpose mask of a template whose consent covers exactly the vault purposes
     /// `covers` accepts (the mask of [`crate::ConsentReceipt::covered_purposes`] without
     /// building that list).

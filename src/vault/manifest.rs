@@ -224,7 +224,10 @@ pub(super) type ConsentFacts = Vec<(Option<i64>, u64)>;
 /// `consent_recorded` entries (the latest one per ID).
 pub(super) type RecordedConsents = std::collections::HashMap<[u8; 16], [u8; 32]>;
 
-/// The [`ConsentFacts`] of `dec` under `config`. A stored receipt whose SHA-256 is the one
+/// The [`ConsentFacts`] of `dec` under `config`. A segment of meta version 1 stores them
+/// (written by fidex from the receipt it accepted, authenticated with the segment): they
+/// are taken as stored, after checking that no mask names a purpose the vault does not
+/// have. For version-0 segments: a stored receipt whose SHA-256 is the one
 /// `recorded` holds for its Facial ID is byte for byte the text the full reader accepted
 /// when it was enrolled (the log is authenticated, and a load whose log root disagrees
 /// with the manifest fails whatever this returned), so only its expiry and purposes are read ([`crate::consent::StoredFacts`]); every
@@ -235,6 +238,17 @@ pub(super) fn consent_facts(
     dec: &segment::DecryptedSegment,
     recorded: Option<&RecordedConsents>,
 ) -> Result<ConsentFacts> {
+    if dec.meta_version >= 1 {
+        let all = config.all_purposes_mask();
+        return dec
+            .metas
+            .iter()
+            .map(|m| match m.purpose_mask & !all {
+                0 => Ok((m.consent_expires_at, m.purpose_mask)),
+                _ => Err(Error::corrupt("a stored purpose mask names a purpose the vault does not have")),
+            })
+            .collect();
+    }
     dec.metas
         .iter()
         .map(|m| {
@@ -311,9 +325,64 @@ pub(super) fn add_segment(
         state.records.insert(id, rec, retention);
         ids.push(*id.as_bytes());
     }
+    let facts = dec.meta_version >= 1;
     drop(dec); // wipes the decrypted templates and metadata
-    state.segments.by_id.insert(s.id, SegmentState { generation: s.generation, live: s.count, needs_rewrite: false });
+    state.segments.by_id.insert(s.id, SegmentState { generation: s.generation, live: s.count, needs_rewrite: false, facts });
     Ok(ids)
+}
+
+/// Reads, decrypts and adds the segments of a manifest at open: a few at a time in
+/// parallel (bounded extra memory), added in manifest order (the same rows as a serial
+/// load), group i added while group i + 1 is decrypted.
+struct SegmentLoader<'a> {
+    storage: &'a dyn Storage,
+    segments: &'a [SegmentRef],
+    vault_id: [u8; 16],
+    sealer: Sealer,
+    config: super::VaultConfig,
+}
+
+impl SegmentLoader<'_> {
+    /// Loads every segment into `state`, their Facial IDs into `live_keys`. `recorded`:
+    /// the log's consent hashes, for segments of meta version 0 ([`consent_facts`]);
+    /// `None` when the manifest says every segment stores its facts (a version-0 segment
+    /// is then damage).
+    fn load(&self, state: &mut VaultState, live_keys: &mut Vec<[u8; 16]>, recorded: Option<&RecordedConsents>) -> Result<()> {
+        let window = 2 * crate::search::pool::threads().max(1);
+        let groups: Vec<&[SegmentRef]> = self.segments.chunks(window).collect();
+        let decrypt_group = |group: &[SegmentRef]| -> Vec<Result<(segment::DecryptedSegment, ConsentFacts)>> {
+            group
+                .par_iter()
+                .map(|s| {
+                    let dec = read_segment_with(self.storage, self.config.dimension, self.vault_id, &self.sealer, s)?;
+                    if recorded.is_none() && dec.meta_version == 0 {
+                        return Err(Error::corrupt("a segment lacks the consent facts its manifest says every segment has"));
+                    }
+                    let facts = consent_facts(&self.config, &dec, recorded)?;
+                    Ok((dec, facts))
+                })
+                .collect()
+        };
+        let mut pending = groups.first().map(|g| decrypt_group(g));
+        let mut i = 0;
+        while let Some(loaded) = pending.take() {
+            let group = groups[i];
+            let (next, added) = rayon::join(
+                || groups.get(i + 1).map(|g| decrypt_group(g)),
+                || -> Result<()> {
+                    for (s, r) in group.iter().zip(loaded) {
+                        let (dec, facts) = r?;
+                        live_keys.extend(add_segment(state, s, dec, Some(facts))?);
+                    }
+                    Ok(())
+                },
+            );
+            added?;
+            pending = next;
+            i += 1;
+        }
+        Ok(())
+    }
 }
 
 /// Reads the entries of audit-log chunk `c`.
@@ -356,7 +425,7 @@ pub(super) fn load_state_from(storage: &dyn Storage, key: &VaultKey, bytes: &[u8
         || config.metric.code() != header.metric
         || config.storage.code() != header.storage
         || config.cancelable != (header.flags & FLAG_CANCELABLE != 0)
-        || header.flags & !(FLAG_CANCELABLE | format::FLAG_TRANSFORM_2) != 0
+        || header.flags & !(FLAG_CANCELABLE | format::FLAG_TRANSFORM_2 | format::FLAG_CONSENT_FACTS) != 0
         || (header.flags & format::FLAG_TRANSFORM_2 != 0 && header.flags & FLAG_CANCELABLE == 0)
     {
         return Err(Error::corrupt("manifest header disagrees with its encrypted configuration"));
@@ -382,83 +451,65 @@ pub(super) fn load_state_from(storage: &dyn Storage, key: &VaultKey, bytes: &[u8
     let total: u64 = body.segments.iter().map(|s| u64::from(s.count)).sum();
     state.records.index.reserve(total.min(state.config.max_templates) as usize);
     state.records.index.set_auto_train(false).map_err(engine_err)?;
-    // The audit log first (its chunks read in parallel, its entries hashed and scanned in
-    // parallel): its consent hashes decide which stored receipts need the full reader. Its
-    // tree is rebuilt beside the segment load and checked against the committed head
-    // before anything is returned: a log that fails the check fails the open, whatever the
-    // segment load used from it.
+    // The audit log: its chunks are read in parallel and its entries hashed in parallel;
+    // its tree is checked against the committed head before anything is returned (a log
+    // that fails the check fails the open, whatever the segment load used from it).
     let vault_id = header.vault_id;
     let log_sealer = Sealer::new(key, &vault_id);
-    let chunks: Vec<Result<Vec<Vec<u8>>>> =
-        crate::search::pool::install(|| body.log_chunks.par_iter().map(|c| read_chunk(storage, vault_id, &log_sealer, c)).collect());
-    drop(log_sealer);
-    let mut entries = Vec::with_capacity(body.log_chunks.iter().map(|c| c.count as usize).sum::<usize>().min(1 << 28));
-    for c in chunks {
-        entries.extend(c?);
-    }
-    let (leaves, recorded_list) = crate::search::pool::install(|| {
-        rayon::join(
-            || entries.par_iter().map(|e| merkle::leaf_hash(e)).collect::<Vec<Hash>>(),
-            || entries.par_iter().filter_map(|e| recorded_consent(e)).collect::<Vec<_>>(),
-        )
-    });
-    let mut recorded = RecordedConsents::with_capacity(recorded_list.len());
-    recorded.extend(recorded_list); // in log order: the latest entry per ID wins
-    // Segments are read, decrypted and their consents read in parallel, a few at a time
-    // (bounded extra memory), and added in manifest order (same rows as a serial load):
-    // group i is added while group i + 1 is decrypted.
+    let read_log = || -> Result<Vec<Vec<u8>>> {
+        let chunks: Vec<Result<Vec<Vec<u8>>>> = body.log_chunks.par_iter().map(|c| read_chunk(storage, vault_id, &log_sealer, c)).collect();
+        let mut entries = Vec::with_capacity(body.log_chunks.iter().map(|c| c.count as usize).sum::<usize>().min(1 << 28));
+        for c in chunks {
+            entries.extend(c?);
+        }
+        Ok(entries)
+    };
+    let hash_leaves = |entries: &[Vec<u8>]| entries.par_iter().map(|e| merkle::leaf_hash(e)).collect::<Vec<Hash>>();
     let mut seen = std::collections::HashSet::with_capacity(body.segments.len());
     for s in &body.segments {
         if s.id >= body.next_object_id || !seen.insert(s.id) || s.count == 0 {
             return Err(Error::corrupt("manifest lists an invalid segment"));
         }
     }
-    let window = 2 * crate::search::pool::threads().max(1);
-    let groups: Vec<&[SegmentRef]> = body.segments.chunks(window).collect();
-    let dim = state.config.dimension;
-    let seg_sealer = Sealer::new(key, &vault_id);
-    let config = state.config.clone();
-    let decrypt_group = |group: &[SegmentRef]| -> Vec<Result<(segment::DecryptedSegment, ConsentFacts)>> {
-        group
-            .par_iter()
-            .map(|s| {
-                let dec = read_segment_with(storage, dim, vault_id, &seg_sealer, s)?;
-                let facts = consent_facts(&config, &dec, Some(&recorded))?;
-                Ok((dec, facts))
-            })
-            .collect()
+    let loader = SegmentLoader {
+        storage,
+        segments: &body.segments,
+        vault_id,
+        sealer: Sealer::new(key, &vault_id),
+        config: state.config.clone(),
     };
     let mut live_keys = Vec::new();
-    let load_segments = |state: &mut VaultState, live_keys: &mut Vec<[u8; 16]>| -> Result<()> {
-        let mut pending = groups.first().map(|g| decrypt_group(g));
-        let mut i = 0;
-        while let Some(loaded) = pending.take() {
-            let group = groups[i];
-            let (next, added) = rayon::join(
-                || groups.get(i + 1).map(|g| decrypt_group(g)),
-                || -> Result<()> {
-                    for (s, r) in group.iter().zip(loaded) {
-                        let (dec, facts) = r?;
-                        live_keys.extend(add_segment(state, s, dec, Some(facts))?);
-                    }
-                    Ok(())
-                },
-            );
-            added?;
-            pending = next;
-            i += 1;
-        }
-        Ok(())
+    let (entries, tree, loaded) = if header.flags & format::FLAG_CONSENT_FACTS != 0 {
+        // Every segment stores its consent facts: the segments need nothing from the log,
+        // and both load side by side.
+        let (log, loaded) = crate::search::pool::install(|| {
+            rayon::join(
+                || read_log().map(|entries| (MerkleLog::from_leaves(hash_leaves(&entries)), entries)),
+                || loader.load(&mut state, &mut live_keys, None),
+            )
+        });
+        let (tree, entries) = log?;
+        (entries, tree, loaded)
+    } else {
+        // Segments of meta version 0 remain: the log first, since its consent hashes decide
+        // which stored receipts need the full reader; its tree is built beside the segments.
+        let entries = crate::search::pool::install(read_log)?;
+        let (leaves, recorded_list) = crate::search::pool::install(|| {
+            rayon::join(|| hash_leaves(&entries), || entries.par_iter().filter_map(|e| recorded_consent(e)).collect::<Vec<_>>())
+        });
+        let mut recorded = RecordedConsents::with_capacity(recorded_list.len());
+        recorded.extend(recorded_list); // in log order: the latest entry per ID wins
+        let (tree, loaded) = crate::search::pool::install(|| {
+            rayon::join(|| MerkleLog::from_leaves(leaves), || loader.load(&mut state, &mut live_keys, Some(&recorded)))
+        });
+        (entries, tree, loaded)
     };
-    let (tree, loaded) = crate::search::pool::install(|| {
-        rayon::join(|| MerkleLog::from_leaves(leaves), || load_segments(&mut state, &mut live_keys))
-    });
+    drop(log_sealer);
     if tree.len() != body.log_size || tree.root() != body.log_root {
         return Err(Error::corrupt("audit log does not match the committed tree head"));
     }
     loaded?;
     state.log.tree = tree;
-    drop(recorded);
     state.records.index.set_auto_train(true).map_err(engine_err)?;
     state.log.live_set = LiveSet::from_keys(live_keys);
     state.adopt_manifest_interactions(&body.interactions)?;
@@ -497,8 +548,10 @@ mod tests {
             last_interaction: 1,
             consent_json: consent_json.to_string(),
             payload: Vec::new(),
+            consent_expires_at: None,
+            purpose_mask: 0,
         };
-        segment::DecryptedSegment { templates: Vec::new(), metas: vec![meta] }
+        segment::DecryptedSegment { templates: Vec::new(), metas: vec![meta], meta_version: 0 }
     }
 
     /// Only a stored receipt whose hash the log recorded skips the full reader; any other
@@ -533,6 +586,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Meta version 1: the stored facts are taken as they are (the receipt is not read:
+    /// "{}" would not parse), unless a mask names a purpose the vault does not have.
+    #[test]
+    fn stored_facts_are_used_and_masks_beyond_the_vault_purposes_refused() {
+        let config = crate::vault::VaultConfig::new(2);
+        assert_eq!(config.purposes.len(), 2, "the default configuration has two purposes");
+        let mut seg = segment_with("{}");
+        seg.meta_version = 1;
+        for (expiry, mask) in [(None, 0b01), (Some(77), 0b11), (Some(5), 0)] {
+            seg.metas[0].consent_expires_at = expiry;
+            seg.metas[0].purpose_mask = mask;
+            assert_eq!(consent_facts(&config, &seg, None).unwrap(), vec![(expiry, mask)]);
+        }
+        seg.metas[0].purpose_mask = 0b100;
+        let err = consent_facts(&config, &seg, None).unwrap_err();
+        assert!(matches!(err, Error::Corrupt(_)), "{err:?}");
     }
 
     #[test]

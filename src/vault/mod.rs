@@ -164,7 +164,8 @@ impl Vault {
         let now = clock.now();
         let header = VaultHeader {
             version: format::FORMAT_VERSION,
-            flags: if config.cancelable { FLAG_CANCELABLE | format::FLAG_TRANSFORM_2 } else { 0 },
+            // No segment yet: every segment stores its consent facts.
+            flags: format::FLAG_CONSENT_FACTS | if config.cancelable { FLAG_CANCELABLE | format::FLAG_TRANSFORM_2 } else { 0 },
             vault_id,
             dimension: config.dimension,
             metric: config.metric.code(),

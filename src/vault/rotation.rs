@@ -46,7 +46,13 @@ impl Vault {
         let seg_ids: Vec<u64> = w.segments.by_id.keys().copied().collect();
         let mut contents = Vec::new();
         for id in &seg_ids {
-            let seg = self.read_segment(&w, *id)?;
+            let mut seg = self.read_segment(&w, *id)?;
+            // Re-sealed in the current meta version: each record's consent facts as loaded.
+            for m in &mut seg.metas {
+                let r = w.records.by_id.get(&FacialId::from_bytes(m.facial_id)).ok_or_else(|| Error::corrupt("a segment holds an unknown record"))?;
+                m.consent_expires_at = r.consent_expires_at;
+                m.purpose_mask = w.records.index.tags(r.row);
+            }
             contents.push((*id, seg.templates, seg.metas));
         }
         let gen = w.segments.generation + 1;
@@ -120,6 +126,7 @@ impl Vault {
         w.keys.previous_verification_keys.push(old_vk);
         for s in w.segments.by_id.values_mut() {
             s.generation = gen;
+            s.facts = true; // re-sealed in the current meta version, facts filled in above
         }
         if let Some(nt) = new_transform {
             // Rebuild the index with renewed templates.

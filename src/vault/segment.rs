@@ -3,10 +3,12 @@
 //!
 //! Plaintext layout (little-endian, documented in docs/FORMAT.md):
 //! ```text
-//! u32 count | u32 dim | u32 meta_len | u32 zero
+//! u32 count | u32 dim | u32 meta_len | u32 meta_version
 //! count × dim × f32            (raw block, 16-byte aligned within the plaintext)
 //! meta_len bytes               (postcard: Vec<RecordMeta>, same order as the vectors)
 //! ```
+//! Meta version 1 (written now) records each consent's expiry and purpose mask beside the
+//! receipt, so loading a record reads no receipt; version 0 (written before) did not.
 
 #![forbid(unsafe_code)]
 
@@ -37,6 +39,9 @@ pub const MAX_SEGMENT_RECORDS: usize = 4096;
 /// prepared probes, rotation and commit buffers — is a `Template`.
 pub(crate) type Template = Zeroizing<Vec<f32>>;
 
+/// The record metadata version this code writes (the body header's fourth word).
+pub(crate) const META_VERSION: u32 = 1;
+
 /// Per-template metadata stored beside the vector; wiped when dropped (it holds the
 /// subject's consent receipt and the application's payload).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -47,12 +52,51 @@ pub(crate) struct RecordMeta {
     /// Consent receipt JSON exactly as accepted.
     pub consent_json: String,
     pub payload: Vec<u8>,
+    /// The consent's expiry, as read from `consent_json` when it was accepted.
+    pub consent_expires_at: Option<i64>,
+    /// The vault purposes `consent_json` covers, bit i for the vault's purpose i (the
+    /// template's purpose mask in the index, as the load of a version-0 segment or the
+    /// enrollment computed it); no bit beyond the vault's purposes.
+    pub purpose_mask: u64,
 }
 
 impl Drop for RecordMeta {
     fn drop(&mut self) {
         self.consent_json.zeroize();
         self.payload.zeroize();
+    }
+}
+
+/// [`RecordMeta`] as meta version 0 wrote it: without the consent facts (a load reads
+/// them from the receipt).
+#[derive(Deserialize)]
+struct RecordMetaV0 {
+    facial_id: [u8; 16],
+    enrolled_at: i64,
+    last_interaction: i64,
+    consent_json: String,
+    payload: Vec<u8>,
+}
+
+impl Drop for RecordMetaV0 {
+    fn drop(&mut self) {
+        self.consent_json.zeroize();
+        self.payload.zeroize();
+    }
+}
+
+impl RecordMetaV0 {
+    /// The record with its facts unknown (`purpose_mask` 0), its buffers moved.
+    fn upgrade(mut self) -> RecordMeta {
+        RecordMeta {
+            facial_id: self.facial_id,
+            enrolled_at: self.enrolled_at,
+            last_interaction: self.last_interaction,
+            consent_json: std::mem::take(&mut self.consent_json),
+            payload: std::mem::take(&mut self.payload),
+            consent_expires_at: None,
+            purpose_mask: 0,
+        }
     }
 }
 
@@ -66,7 +110,7 @@ fn encode(prefix: usize, spare: usize, dim: usize, vectors: &[&[f32]], metas: &[
     out.extend_from_slice(&(vectors.len() as u32).to_le_bytes());
     out.extend_from_slice(&(dim as u32).to_le_bytes());
     out.extend_from_slice(&(meta_len as u32).to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&META_VERSION.to_le_bytes());
     for v in vectors {
         debug_assert_eq!(v.len(), dim);
         for x in *v {
@@ -85,8 +129,8 @@ fn decode(body: &[u8], dim: usize, expected_count: usize) -> Result<DecryptedSeg
     let count = r.u32()? as usize;
     let d = r.u32()? as usize;
     let meta_len = r.u32()? as usize;
-    let zero = r.u32()?;
-    if count != expected_count || d != dim || zero != 0 || count > MAX_SEGMENT_RECORDS {
+    let meta_version = r.u32()?;
+    if count != expected_count || d != dim || meta_version > META_VERSION || count > MAX_SEGMENT_RECORDS {
         return Err(Error::corrupt("segment body header disagrees with the manifest"));
     }
     let vec_bytes = r.take(count * dim * 4)?;
@@ -94,8 +138,13 @@ fn decode(body: &[u8], dim: usize, expected_count: usize) -> Result<DecryptedSeg
     if !r.rest().is_empty() {
         return Err(Error::corrupt("segment has trailing bytes"));
     }
-    let (metas, rest): (Vec<RecordMeta>, &[u8]) = postcard::take_from_bytes(meta_bytes)
-        .map_err(|e| Error::corrupt(format!("segment metadata: {e}")))?;
+    let meta_err = |e: postcard::Error| Error::corrupt(format!("segment metadata: {e}"));
+    let (metas, rest): (Vec<RecordMeta>, &[u8]) = if meta_version == 0 {
+        let (v0, rest): (Vec<RecordMetaV0>, &[u8]) = postcard::take_from_bytes(meta_bytes).map_err(meta_err)?;
+        (v0.into_iter().map(RecordMetaV0::upgrade).collect(), rest)
+    } else {
+        postcard::take_from_bytes(meta_bytes).map_err(meta_err)?
+    };
     if !rest.is_empty() || metas.len() != count {
         return Err(Error::corrupt("segment metadata count disagrees"));
     }
@@ -108,7 +157,7 @@ fn decode(body: &[u8], dim: usize, expected_count: usize) -> Result<DecryptedSeg
         }
         templates.push((FacialId::from_bytes(m.facial_id), t));
     }
-    Ok(DecryptedSegment { templates, metas })
+    Ok(DecryptedSegment { templates, metas, meta_version })
 }
 
 /// A committed segment's records as decrypted: each stored template with its Facial ID,
@@ -117,6 +166,9 @@ fn decode(body: &[u8], dim: usize, expected_count: usize) -> Result<DecryptedSeg
 pub(crate) struct DecryptedSegment {
     pub templates: Vec<(FacialId, Template)>,
     pub metas: Vec<RecordMeta>,
+    /// The record metadata version it was written in: 0 = the consent facts
+    /// (`consent_expires_at`, `purpose_mask`) are not stored and read as `None` / 0.
+    pub meta_version: u32,
 }
 
 /// The segment codec: encodes and seals the records of one segment file. The plaintext body
@@ -172,6 +224,8 @@ mod tests {
                 last_interaction: i as i64,
                 consent_json: "{}".into(),
                 payload: Vec::new(),
+                consent_expires_at: (i % 2 == 0).then_some(i as i64 * 1000),
+                purpose_mask: 1 + (i as u64 % 3),
             })
             .collect();
         (seal(&h, &refs, &metas, sealer), h)
@@ -193,5 +247,60 @@ mod tests {
         let (bytes, h) = sealed(MAX_SEGMENT_RECORDS + 1, &sealer);
         let err = open(bytes, &h, &sealer, "seg").err().expect("a segment over the limit is refused");
         assert!(matches!(err, Error::Corrupt(_)), "{err:?}");
+    }
+
+    /// Meta version 1 keeps each record's consent facts; a segment written in meta
+    /// version 0 (no facts) still opens, with its facts unknown (mask 0) and every other
+    /// field as written; an unknown version is damage.
+    #[test]
+    fn consent_facts_round_trip_and_version_0_segments_still_open() {
+        let sealer = Sealer::new(&VaultKey::generate(), &[3; 16]);
+        let (bytes, h) = sealed(3, &sealer);
+        let seg = open(bytes, &h, &sealer, "seg").unwrap();
+        assert_eq!(seg.meta_version, 1);
+        let facts: Vec<(Option<i64>, u64)> = seg.metas.iter().map(|m| (m.consent_expires_at, m.purpose_mask)).collect();
+        assert_eq!(facts, vec![(Some(0), 1), (None, 2), (Some(2000), 3)]);
+
+        // A version-0 body, as fidex wrote it before: the same layout with word 3 = 0 and
+        // metadata without the two fact fields.
+        #[derive(Serialize)]
+        struct V0<'a> {
+            facial_id: [u8; 16],
+            enrolled_at: i64,
+            last_interaction: i64,
+            consent_json: &'a str,
+            payload: &'a [u8],
+        }
+        let v0 = [
+            V0 { facial_id: [1; 16], enrolled_at: 10, last_interaction: 11, consent_json: "{\"a\":1}", payload: b"p" },
+            V0 { facial_id: [2; 16], enrolled_at: 20, last_interaction: 21, consent_json: "{}", payload: b"" },
+        ];
+        let meta = postcard::to_allocvec(&v0[..]).unwrap();
+        let body = |version: u32| {
+            let mut b = vec![0u8; format::BODY_OFFSET];
+            for w in [2u32, 2, meta.len() as u32, version] {
+                b.extend_from_slice(&w.to_le_bytes());
+            }
+            for x in [1.0f32, 0.0, 0.0, 1.0] {
+                b.extend_from_slice(&x.to_le_bytes());
+            }
+            b.extend_from_slice(&meta);
+            b
+        };
+        let h = ObjectHeader { vault_id: [3; 16], object_id: 5, generation: 9, count: 2, dim: 2 };
+        let seal_body = |b: Vec<u8>| format::seal_object_in_place(format::SEGMENT_MAGIC, format::AAD_SEGMENT, &h, Zeroizing::new(b), &sealer);
+        let seg = open(seal_body(body(0)), &h, &sealer, "seg").unwrap();
+        assert_eq!(seg.meta_version, 0);
+        assert_eq!(seg.templates[1].1.as_slice(), &[0.0, 1.0]);
+        let m = &seg.metas[0];
+        assert_eq!((m.facial_id, m.enrolled_at, m.last_interaction), ([1; 16], 10, 11));
+        assert_eq!((m.consent_json.as_str(), m.payload.as_slice()), ("{\"a\":1}", &b"p"[..]));
+        assert_eq!((m.consent_expires_at, m.purpose_mask), (None, 0));
+        assert_eq!(seg.metas[1].consent_json, "{}");
+        // The same version-0 metadata labelled version 1 does not decode; version 2 is unknown.
+        for v in [1, 2] {
+            let err = open(seal_body(body(v)), &h, &sealer, "seg").err().expect("refused");
+            assert!(matches!(err, Error::Corrupt(_)), "version {v}: {err:?}");
+        }
     }
 }

@@ -167,6 +167,9 @@ pub(super) struct SegmentState {
     pub live: u32,
     /// A record in it changed: the next commit rewrites it (see `commit.rs`).
     pub needs_rewrite: bool,
+    /// It stores its records' consent facts (segment meta version 1; see
+    /// [`crate::storage::format::FLAG_CONSENT_FACTS`]).
+    pub facts: bool,
 }
 
 /// The segment files of the last commit and the counters that name new files.

@@ -5,7 +5,8 @@
 //! import has), with and without the duplicate check.
 //! Prints tables and one JSON line each. Run: `cargo bench --bench vault` (N=100000 by
 //! default, FIDEX_BENCH_N to change; the C ABI part uses FIDEX_BENCH_ENROLL_N, 20000;
-//! `FIDEX_BENCH_ONLY=recalibration` runs the recalibration part alone).
+//! `FIDEX_BENCH_ONLY=recalibration` runs the recalibration part alone,
+//! `FIDEX_BENCH_ONLY=enroll_beside` the bulk enrollment beside searches).
 use fidex::{ConsentReceipt, Vault, VaultConfig, VaultKey};
 use std::time::Instant;
 
@@ -43,6 +44,10 @@ fn main() {
     }
     if std::env::var("FIDEX_BENCH_ONLY").is_ok_and(|v| v == "recalibration") {
         recalibration_stall(&vectors, dim, &consent, &key);
+        return;
+    }
+    if std::env::var("FIDEX_BENCH_ONLY").is_ok_and(|v| v == "enroll_beside") {
+        enroll_beside_searches(&vectors, dim, &consent, &key);
         return;
     }
     let t = Instant::now();
@@ -131,7 +136,76 @@ fn main() {
         faiss_read.map_or("null".to_string(), |f| format!("{:.4}", f.0)), faiss_read.map_or("null".to_string(), |f| format!("{:.4}", f.1)), aead, stats.bytes_on_disk, stats.template_bytes, stats.bytes_on_disk as f64 / raw
     );
     recalibration_stall(&vectors, dim, &consent, &key);
+    enroll_beside_searches(&vectors, dim, &consent, &key);
     enroll_through_the_abi(real, &vectors, dim);
+}
+
+/// One `enroll_many` of the second half of the rows into a vault holding the first half,
+/// while another thread searches in a loop: how long the searches wait. The batch is
+/// checked under the shared lock and inserted in turns of the exclusive lock.
+fn enroll_beside_searches(vectors: &[f32], dim: usize, consent: &ConsentReceipt, key: &VaultKey) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let n = vectors.len() / dim;
+    let half = n / 2;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = VaultConfig::new(dim as u32);
+    cfg.duplicate_threshold = None;
+    cfg.max_templates = n as u64 + 10;
+    let vault = Vault::create(dir.path().join("v"), key, cfg).unwrap();
+    fn items<'a>(rows: &'a [f32], dim: usize, consent: &'a ConsentReceipt) -> Vec<fidex::NewEnrollment<'a>> {
+        rows.chunks_exact(dim).map(|t| fidex::NewEnrollment { template: t, consent, payload: None }).collect()
+    }
+    vault.enroll_many(&items(&vectors[..half * dim], dim, consent)).unwrap();
+    let probe = &vectors[..dim];
+    let search = || {
+        let t = Instant::now();
+        assert!(!vault.identify(probe, 10, Some(0.0), "identification").unwrap().is_empty());
+        t.elapsed().as_secs_f64()
+    };
+    let mut before: Vec<f64> = (0..50).map(|_| search()).collect();
+    before.sort_by(f64::total_cmp);
+    let done = AtomicBool::new(false);
+    let second = items(&vectors[half * dim..], dim, consent);
+    let (enroll_secs, mut during) = std::thread::scope(|s| {
+        let done = &done;
+        let searcher = s.spawn(move || {
+            let mut lat = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                lat.push(search());
+            }
+            lat
+        });
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let t = Instant::now();
+        vault.enroll_many(&second).unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        done.store(true, Ordering::Relaxed);
+        (secs, searcher.join().unwrap())
+    });
+    assert_eq!(vault.len(), n);
+    during.sort_by(f64::total_cmp);
+    let ms = |x: f64| x * 1e3;
+    let slowest: Vec<String> = during.iter().rev().take(5).map(|&x| format!("{:.1}", ms(x))).collect();
+    println!("enroll_many of {} templates into a vault of {half} while one thread searches (N={n}, d={dim}, f32)", n - half);
+    println!(
+        "  enroll_many {:.3} s; searches meanwhile: {}, median {:.2} ms, slowest {} ms (before it: median {:.2} ms, max {:.2} ms)",
+        enroll_secs,
+        during.len(),
+        ms(during[during.len() / 2]),
+        slowest.join(", "),
+        ms(before[before.len() / 2]),
+        ms(before[before.len() - 1])
+    );
+    println!(
+        "{{\"bench\":\"enroll_beside_searches\",\"n\":{n},\"batch\":{},\"enroll_s\":{enroll_secs:.4},\"searches\":{},\"median_ms\":{:.3},\"longest_ms\":{:.3},\"median_before_ms\":{:.3},\"max_before_ms\":{:.3}}}",
+        n - half,
+        during.len(),
+        ms(during[during.len() / 2]),
+        ms(during[during.len() - 1]),
+        ms(before[before.len() / 2]),
+        ms(before[before.len() - 1])
+    );
 }
 
 /// Sealing throughput of the vault's cipher (the crate and version fidex uses) on one core,

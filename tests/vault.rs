@@ -618,3 +618,47 @@ fn vaults_written_before_consent_facts_open_and_upgrade() {
     assert_eq!(v.len(), 2);
     assert_v0_purposes(&v, &[0, 1, 3, 5]);
 }
+
+/// A batch whose insertion takes several turns of the exclusive lock, beside a thread that
+/// searches without pause: every search succeeds and the count of templates it sees never
+/// goes down; afterwards every template is enrolled, in order, and found as itself.
+#[test]
+fn searches_run_between_the_insertion_turns_of_a_large_batch() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = VaultConfig::new(8);
+    cfg.duplicate_threshold = None;
+    cfg.max_templates = 100_000;
+    // L2 and rows on a grid, all distinct: each row's nearest is itself (distance 0).
+    cfg.metric = Metric::L2;
+    let v = Vault::create(dir.path().join("v"), &VaultKey::generate(), cfg).unwrap();
+    let n = 60_000;
+    let rows: Vec<f32> = (0..n * 8).map(|k| (((k / 8 + 1) >> (2 * (k % 8))) & 3) as f32).collect();
+    let c = consent("bulk", &["identification"]);
+    let items: Vec<NewEnrollment> = rows.chunks_exact(8).map(|t| NewEnrollment { template: t, consent: &c, payload: None }).collect();
+    let done = AtomicBool::new(false);
+    let (enrolled, seen) = std::thread::scope(|s| {
+        let searcher = s.spawn(|| {
+            let mut seen = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                v.identify(&rows[..8], 1, None, "identification").unwrap();
+                seen.push(v.len());
+            }
+            seen
+        });
+        let enrolled = v.enroll_many(&items).unwrap();
+        done.store(true, Ordering::Relaxed);
+        (enrolled, searcher.join().unwrap())
+    });
+    assert!(!seen.is_empty());
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "the count a search saw went down");
+    let partial = seen.iter().filter(|&&l| l > 0 && l < n).count();
+    println!("{} searches, {partial} of them saw the batch partly enrolled", seen.len());
+    assert_eq!(v.len(), n);
+    assert_eq!(v.facial_ids().len(), n);
+    for i in [0, 1, 4_095, 30_000, n - 1] {
+        let probe = &rows[i * 8..(i + 1) * 8];
+        let hit = v.identify(probe, 1, None, "identification").unwrap();
+        assert_eq!(hit[0].facial_id, enrolled[i].facial_id, "item {i}");
+    }
+}

@@ -238,6 +238,26 @@ impl Engine {
     pub fn requantize_row(&mut self, row: u32, v: &[f32]) -> bool {
         forward!(self, i => i.requantize_row(row, v))
     }
+    /// Prepares room for `additional` more rows while the engine stays searchable (see
+    /// [`Index::prepare_growth`]); `None` for the IVF backend (use [`Engine::reserve`]).
+    pub fn prepare_growth(&self, additional: usize) -> Option<super::Growth> {
+        match self {
+            Engine::Flat(i) => i.prepare_growth(additional),
+            #[cfg(feature = "faiss")]
+            Engine::Ivf(_) => {
+                let _ = additional;
+                None
+            }
+        }
+    }
+    /// Installs a prepared growth (see [`Index::install_growth`]).
+    pub fn install_growth(&mut self, g: super::Growth) -> std::result::Result<super::Growth, super::Growth> {
+        match self {
+            Engine::Flat(i) => i.install_growth(g),
+            #[cfg(feature = "faiss")]
+            Engine::Ivf(_) => Err(g),
+        }
+    }
     /// Reserves room for `additional` more rows (see [`Index::reserve`]).
     pub fn reserve(&mut self, additional: usize) {
         forward!(self, i => i.reserve(additional))

@@ -152,6 +152,16 @@ impl<T: Copy + Default> Buf<T> {
         if n == self.len {
             return;
         }
+        let live = live.min(n).min(self.len);
+        // The old buffer is wiped as it is dropped (`Drop`), once the new one holds its rows.
+        *self = Buf::copied(&self[..live], n, fill);
+    }
+
+    /// A new buffer of `n` ≥ `src.len()` elements holding `src` and then zeroes.
+    fn copied(src: &[T], n: usize, fill: Fill) -> Buf<T>
+    where
+        T: Send + Sync,
+    {
         let size = std::mem::size_of::<T>().max(1);
         let pad = if n == 0 { 0 } else { ALIGN / size };
         // Large buffers on transparent huge pages (a scan then no longer crosses a 4 KiB
@@ -163,7 +173,7 @@ impl<T: Copy + Default> Buf<T> {
         // the search pool, and first touches of fresh memory in this VM are slow enough
         // that searches waiting behind a turn took 107–394 ms, against 55–105 ms with the
         // buffer written here; 1M × 512, `FIDEX_BENCH_ONLY=recalibration`.)
-        let live = live.min(n).min(self.len);
+        let live = src.len().min(n);
         // Miri: rayon's internals are outside what it can check (see the tests); the
         // serial fill writes the same contents.
         let fill = if cfg!(miri) { Fill::Caller } else { fill };
@@ -173,7 +183,7 @@ impl<T: Copy + Default> Buf<T> {
                 kernels::memory::advise_huge_pages(raw.spare_capacity_mut());
                 raw.resize(n + pad, T::default());
                 let off = align_offset(&raw, n, size);
-                raw[off..off + live].copy_from_slice(&self[..live]);
+                raw[off..off + live].copy_from_slice(&src[..live]);
                 (raw, off)
             }
             Fill::Pool => {
@@ -185,7 +195,7 @@ impl<T: Copy + Default> Buf<T> {
                 let mut raw: Vec<T> = vec![T::default(); n + pad];
                 kernels::memory::advise_huge_pages(&mut raw[..]);
                 let off = align_offset(&raw, n, size);
-                let old: &[T] = &self[..live];
+                let old: &[T] = &src[..live];
                 super::pool::install(|| {
                     raw.par_chunks_mut(FILL_CHUNK).enumerate().for_each(|(i, c)| {
                         let start = i * FILL_CHUNK;
@@ -204,10 +214,7 @@ impl<T: Copy + Default> Buf<T> {
                 (raw, off)
             }
         };
-        wipe(&mut self.raw);
-        self.raw = raw;
-        self.off = off;
-        self.len = n;
+        Buf { raw, off, len: n }
     }
 
     /// Copies element range `from` onto the range starting at `to`.
@@ -402,6 +409,31 @@ pub struct Index {
     bits: Buf<u64>,
     /// Candidates the sign-code scan passes to the exact re-rank (`None`: no sign codes).
     sign: Option<usize>,
+}
+
+/// Bigger row buffers for an [`Index`], holding copies of its rows, prepared while it stays
+/// searchable ([`Index::prepare_growth`]); after [`Index::install_growth`], the buffers it
+/// replaced. Its buffers are wiped when dropped.
+pub struct Growth {
+    rows: usize,
+    /// The capacity of the buffers held.
+    cap: usize,
+    /// The index's capacity when they were prepared (to install), or after (replaced).
+    from_cap: usize,
+    dim: usize,
+    storage: Storage,
+    quant: Option<Int8Quantizer>,
+    sign: bool,
+    bufs: Box<RowBufs>,
+}
+
+/// The row buffers of an [`Index`] (those its storage does not use stay empty).
+struct RowBufs {
+    tags: Buf<u64>,
+    f32s: Buf<f32>,
+    f16s: Buf<f16>,
+    i8s: Buf<i8>,
+    bits: Buf<u64>,
 }
 
 /// New int8 codes and scale for every row of an [`Index`], prepared while it stays
@@ -601,6 +633,69 @@ impl Index {
             self.bits.resize_to(cap * w, live * w, fill);
         }
         self.cap = cap;
+    }
+
+    /// Room for at least `additional` more rows, prepared while the index stays searchable
+    /// (the caller holds only a shared borrow): new buffers of the grown capacity holding
+    /// copies of every row, written on the calling thread (not on the search pool, so a
+    /// search never queues behind the copy). Install them with [`Index::install_growth`]
+    /// (O(1)). `None` if the capacity already suffices.
+    ///
+    /// Memory: a second copy of every row until the replaced buffers are dropped.
+    pub fn prepare_growth(&self, additional: usize) -> Option<Growth> {
+        let cap = self.len.saturating_add(additional);
+        if cap <= self.cap {
+            return None;
+        }
+        let (d, live) = (self.dim, self.len);
+        let keep = |on: bool, per_row: usize| if on { per_row } else { 0 };
+        let (f32_w, f16_w, i8_w) = (
+            keep(self.storage.keeps_f32(), d),
+            keep(self.storage == Storage::F16, d),
+            keep(matches!(self.storage, Storage::Int8 { .. }), d),
+        );
+        let bits_w = keep(self.sign.is_some(), self.words());
+        Some(Growth {
+            rows: live,
+            cap,
+            from_cap: self.cap,
+            dim: d,
+            storage: self.storage,
+            quant: self.quant,
+            sign: self.sign.is_some(),
+            bufs: Box::new(RowBufs {
+                tags: Buf::copied(&self.tags[..live], cap, Fill::Caller),
+                f32s: Buf::copied(&self.f32s[..live * f32_w], cap * f32_w, Fill::Caller),
+                f16s: Buf::copied(&self.f16s[..live * f16_w], cap * f16_w, Fill::Caller),
+                i8s: Buf::copied(&self.i8s[..live * i8_w], cap * i8_w, Fill::Caller),
+                bits: Buf::copied(&self.bits[..live * bits_w], cap * bits_w, Fill::Caller),
+            }),
+        })
+    }
+
+    /// Installs a prepared growth in O(1). Returns the replaced buffers (wiped when
+    /// dropped: drop them after releasing any lock), or gives `g` back unused (`Err`) if
+    /// the index changed since it was prepared (rows added or removed, capacity, storage,
+    /// int8 scale or sign codes).
+    pub fn install_growth(&mut self, mut g: Growth) -> std::result::Result<Growth, Growth> {
+        if g.rows != self.len
+            || g.from_cap != self.cap
+            || g.dim != self.dim
+            || g.storage != self.storage
+            || g.quant != self.quant
+            || g.sign != self.sign.is_some()
+        {
+            return Err(g);
+        }
+        let b = &mut *g.bufs;
+        std::mem::swap(&mut self.tags, &mut b.tags);
+        std::mem::swap(&mut self.f32s, &mut b.f32s);
+        std::mem::swap(&mut self.f16s, &mut b.f16s);
+        std::mem::swap(&mut self.i8s, &mut b.i8s);
+        std::mem::swap(&mut self.bits, &mut b.bits);
+        std::mem::swap(&mut self.cap, &mut g.cap);
+        g.from_cap = g.cap;
+        Ok(g)
     }
 
     /// Makes room for at least `additional` more rows with one exact allocation (use it
@@ -1532,6 +1627,66 @@ mod tests {
         t.resize_to(513, 0, Fill::Caller);
         assert_eq!(t.as_ptr() as usize % ALIGN, 0);
         assert!(t.allocated() <= 513 + ALIGN);
+    }
+
+    /// A growth prepared beside the index holds copies of every row: once installed, every
+    /// row scores as before (scores compared with those of an index that grew by
+    /// `reserve`), the capacity covers the batch (pushing it allocates nothing more), and
+    /// a growth prepared before the index changed is given back, the index untouched.
+    #[test]
+    #[cfg_attr(miri, ignore = "crossbeam-epoch (inside rayon) violates Stacked Borrows; safe code")]
+    fn a_prepared_growth_keeps_every_row_and_covers_the_batch() {
+        let d = 24;
+        let row = |i: usize| -> Vec<f32> {
+            let v: Vec<f32> = (0..d).map(|j| ((i * 31 + j * 7) % 17) as f32 - 8.0 + 0.1 * i as f32).collect();
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.iter().map(|x| x / n).collect()
+        };
+        for storage in [Storage::F32, Storage::F16, Storage::Int8 { rerank: true }, Storage::Int8 { rerank: false }] {
+            for sign in [false, true] {
+                let (mut grown, mut reserved) = (Index::new(d, Metric::Cosine, storage), Index::new(d, Metric::Cosine, storage));
+                for i in 0..37 {
+                    grown.push(&row(i), 1 + (i as u64 % 3));
+                    reserved.push(&row(i), 1 + (i as u64 % 3));
+                }
+                if sign && storage == Storage::F32 {
+                    assert!(grown.enable_sign_codes(8) && reserved.enable_sign_codes(8));
+                }
+                assert!(grown.prepare_growth(grown.capacity() - grown.len()).is_none(), "room enough: nothing to prepare");
+                let batch = grown.capacity() - grown.len() + 100;
+                let g = grown.prepare_growth(batch).expect("more room needed");
+                let replaced = grown.install_growth(g).unwrap_or_else(|_| panic!("{storage:?}: refused"));
+                assert_eq!(replaced.rows, 37);
+                drop(replaced);
+                reserved.reserve(batch);
+                assert!(grown.capacity() >= 37 + batch);
+                let (cap, bytes) = (grown.capacity(), grown.memory_bytes());
+                for i in 37..37 + batch {
+                    grown.push(&row(i), 1);
+                    reserved.push(&row(i), 1);
+                }
+                assert_eq!((grown.capacity(), grown.memory_bytes()), (cap, bytes), "{storage:?}: the batch fitted");
+                for i in [0, 5, 36, 37, 136] {
+                    let probe = row(i);
+                    for r in [0u32, 7, 36, 37, 100, 136, (36 + batch) as u32] {
+                        assert_eq!(grown.score(r, &probe).to_bits(), reserved.score(r, &probe).to_bits(), "{storage:?} row {r}");
+                        assert_eq!(grown.tags(r), reserved.tags(r));
+                    }
+                    let o = SearchOptions::default();
+                    assert_eq!(grown.search(&probe, 5, -1.0, 0, &o), reserved.search(&probe, 5, -1.0, 0, &o), "{storage:?} sign {sign}");
+                }
+                // Prepared, then a row added: given back, nothing changed.
+                let g = grown.prepare_growth(1000).unwrap();
+                let special: Vec<f32> = (0..d).map(|j| if j == 3 { 1.0 } else { 0.0 }).collect();
+                let new_row = grown.push(&special, 1);
+                let cap = grown.capacity();
+                assert!(grown.install_growth(g).is_err());
+                assert_eq!(grown.capacity(), cap);
+                // The row pushed after the refused install is found as itself.
+                let hits = grown.search(&special, 1, -1.0, 0, &SearchOptions::default());
+                assert_eq!(hits[0].row, new_row, "{storage:?}");
+            }
+        }
     }
 
     /// The parallel fill: contents kept across chunk boundaries (a chunk with only old

@@ -74,7 +74,7 @@ pub mod quant;
 pub mod synth;
 pub mod topk;
 
-pub use index::{Index, Int8Recalibration, SearchOptions, MAX_DIM};
+pub use index::{Growth, Index, Int8Recalibration, SearchOptions, MAX_DIM};
 pub use topk::{Hit, TopK};
 
 /// Zeroes `s` (template memory about to be freed or reused). The `black_box` and the

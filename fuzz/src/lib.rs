@@ -133,7 +133,8 @@ pub fn open_file(key: &VaultKey, vault_id: &[u8; 16], name: &str, bytes: &[u8]) 
     let (h, rest) = bytes.split_at(HEADER_LEN);
     let aad = [aad_label(name), h].concat();
     let (nonce, ct) = rest.split_at(12);
-    cipher(key, vault_id).decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: &aad }).ok()
+    let nonce = Nonce::try_from(nonce).expect("12 bytes");
+    cipher(key, vault_id).decrypt(&nonce, Payload { msg: ct, aad: &aad }).ok()
 }
 
 /// Seals `body` as vault file `name` under `header` (deterministic nonce from the body).
@@ -141,7 +142,7 @@ pub fn seal_file(key: &VaultKey, vault_id: &[u8; 16], name: &str, header: &[u8],
     let aad = [aad_label(name), header].concat();
     let nonce: [u8; 12] = Sha256::digest(body)[..12].try_into().unwrap();
     let ct = cipher(key, vault_id)
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: body, aad: &aad })
+        .encrypt(&Nonce::from(nonce), Payload { msg: body, aad: &aad })
         .expect("in-memory encryption");
     [header, &nonce[..], &ct].concat()
 }

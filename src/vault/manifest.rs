@@ -265,6 +265,36 @@ pub(super) fn consent_facts(
         .collect()
 }
 
+/// The log's consent hashes ([`RecordedConsents`]; run on the search pool).
+fn recorded_consents(entries: &[Vec<u8>]) -> RecordedConsents {
+    let list: Vec<([u8; 16], [u8; 32])> = entries.par_iter().filter_map(|e| recorded_consent(e)).collect();
+    let mut recorded = RecordedConsents::with_capacity(list.len());
+    recorded.extend(list); // in log order: the latest entry per ID wins
+    recorded
+}
+
+/// After a load that took every record's consent facts as stored (segment meta version
+/// 1), the receipts themselves were not read: each must be byte for byte one whose hash the
+/// authenticated log recorded when the full reader accepted it at enrollment, or pass the
+/// full reader now (as in [`consent_facts`] for version 0); otherwise the vault would open
+/// with a record whose receipt cannot be read. On the search pool.
+fn check_stored_receipts(state: &VaultState, recorded: &RecordedConsents) -> Result<()> {
+    let records: Vec<(&FacialId, &Record)> = state.records.by_id.iter().collect();
+    crate::search::pool::install(|| {
+        records.par_iter().try_for_each(|(id, r)| match receipt_readable(id.as_bytes(), &r.consent_json, recorded) {
+            true => Ok(()),
+            false => Err(Error::corrupt("stored consent does not parse")),
+        })
+    })
+}
+
+/// Whether stored receipt `json` of `id` is one the log recorded (same SHA-256) or one the
+/// full reader accepts.
+fn receipt_readable(id: &[u8; 16], json: &str, recorded: &RecordedConsents) -> bool {
+    recorded.get(id).is_some_and(|h| *h == <[u8; 32]>::from(sha2::Sha256::digest(json.as_bytes())))
+        || serde_json::from_str::<ConsentReceipt>(json).is_ok()
+}
+
 /// The Facial ID and consent hash a `consent_recorded` log entry records; `None` for any
 /// other entry (or one not in the form fidex writes: its receipts then take the full reader).
 fn recorded_consent(entry: &[u8]) -> Option<([u8; 16], [u8; 32])> {
@@ -484,21 +514,24 @@ pub(super) fn load_state_from(storage: &dyn Storage, key: &VaultKey, bytes: &[u8
         // and both load side by side.
         let (log, loaded) = crate::search::pool::install(|| {
             rayon::join(
-                || read_log().map(|entries| (MerkleLog::from_leaves(hash_leaves(&entries)), entries)),
+                || {
+                    read_log().map(|entries| {
+                        let (leaves, recorded) = rayon::join(|| hash_leaves(&entries), || recorded_consents(&entries));
+                        (MerkleLog::from_leaves(leaves), recorded, entries)
+                    })
+                },
                 || loader.load(&mut state, &mut live_keys, None),
             )
         });
-        let (tree, entries) = log?;
+        let (tree, recorded, entries) = log?;
+        // The receipts were not read: each must be one the full reader accepted.
+        let loaded = loaded.and_then(|()| check_stored_receipts(&state, &recorded));
         (entries, tree, loaded)
     } else {
         // Segments of meta version 0 remain: the log first, since its consent hashes decide
         // which stored receipts need the full reader; its tree is built beside the segments.
         let entries = crate::search::pool::install(read_log)?;
-        let (leaves, recorded_list) = crate::search::pool::install(|| {
-            rayon::join(|| hash_leaves(&entries), || entries.par_iter().filter_map(|e| recorded_consent(e)).collect::<Vec<_>>())
-        });
-        let mut recorded = RecordedConsents::with_capacity(recorded_list.len());
-        recorded.extend(recorded_list); // in log order: the latest entry per ID wins
+        let (leaves, recorded) = crate::search::pool::install(|| rayon::join(|| hash_leaves(&entries), || recorded_consents(&entries)));
         let (tree, loaded) = crate::search::pool::install(|| {
             rayon::join(|| MerkleLog::from_leaves(leaves), || loader.load(&mut state, &mut live_keys, Some(&recorded)))
         });
@@ -604,6 +637,23 @@ mod tests {
         seg.metas[0].purpose_mask = 0b100;
         let err = consent_facts(&config, &seg, None).unwrap_err();
         assert!(matches!(err, Error::Corrupt(_)), "{err:?}");
+    }
+
+    /// Version 1 takes the facts as stored, but a receipt neither recorded by the log nor
+    /// accepted by the full reader still fails the load (`check_stored_receipts`).
+    #[test]
+    fn a_stored_receipt_must_be_recorded_or_readable() {
+        let good = ConsentReceipt::explicit_at("s", "Acme", "https://a.example/p", &["identification"], 1000, 2000).unwrap();
+        let good = serde_json::to_string(&good).unwrap();
+        let broken = good.replacen("\"consentTimestamp\"", "\"consentTimetaspm\"", 1);
+        let hash = |s: &str| <[u8; 32]>::from(sha2::Sha256::digest(s.as_bytes()));
+        let none = RecordedConsents::new();
+        let broken_recorded: RecordedConsents = [([7; 16], hash(&broken))].into_iter().collect();
+        let other_recorded: RecordedConsents = [([8; 16], hash(&broken))].into_iter().collect();
+        assert!(receipt_readable(&[7; 16], &good, &none));
+        assert!(receipt_readable(&[7; 16], &broken, &broken_recorded));
+        assert!(!receipt_readable(&[7; 16], &broken, &none));
+        assert!(!receipt_readable(&[7; 16], &broken, &other_recorded), "recorded for another Facial ID");
     }
 
     #[test]

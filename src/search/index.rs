@@ -617,22 +617,37 @@ impl Index {
         if cap == self.cap {
             return;
         }
-        let (d, live) = (self.dim, self.len);
-        self.tags.resize_to(cap, live, fill);
-        if self.storage.keeps_f32() {
-            self.f32s.resize_to(cap * d, live * d, fill);
-        }
-        if self.storage == Storage::F16 {
-            self.f16s.resize_to(cap * d, live * d, fill);
-        }
-        if matches!(self.storage, Storage::Int8 { .. }) {
-            self.i8s.resize_to(cap * d, live * d, fill);
-        }
-        if self.sign.is_some() {
-            let w = self.words();
-            self.bits.resize_to(cap * w, live * w, fill);
-        }
+        let mut old = self.grown_bufs(cap, fill);
+        self.swap_bufs(&mut old);
         self.cap = cap;
+        // `old` (the replaced buffers) is wiped as it is dropped.
+    }
+
+    /// New buffers of `cap` rows holding copies of every row; those this index's storage
+    /// does not use stay empty (as they are in the index).
+    fn grown_bufs(&self, cap: usize, fill: Fill) -> RowBufs {
+        let (d, live) = (self.dim, self.len);
+        let per_row = |used: bool, w: usize| if used { w } else { 0 };
+        let f32_w = per_row(self.storage.keeps_f32(), d);
+        let f16_w = per_row(self.storage == Storage::F16, d);
+        let i8_w = per_row(matches!(self.storage, Storage::Int8 { .. }), d);
+        let bits_w = per_row(self.sign.is_some(), self.words());
+        RowBufs {
+            tags: Buf::copied(&self.tags[..live], cap, fill),
+            f32s: Buf::copied(&self.f32s[..live * f32_w], cap * f32_w, fill),
+            f16s: Buf::copied(&self.f16s[..live * f16_w], cap * f16_w, fill),
+            i8s: Buf::copied(&self.i8s[..live * i8_w], cap * i8_w, fill),
+            bits: Buf::copied(&self.bits[..live * bits_w], cap * bits_w, fill),
+        }
+    }
+
+    /// Exchanges the index's row buffers with `b` (the capacity is the caller's to set).
+    fn swap_bufs(&mut self, b: &mut RowBufs) {
+        std::mem::swap(&mut self.tags, &mut b.tags);
+        std::mem::swap(&mut self.f32s, &mut b.f32s);
+        std::mem::swap(&mut self.f16s, &mut b.f16s);
+        std::mem::swap(&mut self.i8s, &mut b.i8s);
+        std::mem::swap(&mut self.bits, &mut b.bits);
     }
 
     /// Room for at least `additional` more rows, prepared while the index stays searchable
@@ -647,29 +662,15 @@ impl Index {
         if cap <= self.cap {
             return None;
         }
-        let (d, live) = (self.dim, self.len);
-        let keep = |on: bool, per_row: usize| if on { per_row } else { 0 };
-        let (f32_w, f16_w, i8_w) = (
-            keep(self.storage.keeps_f32(), d),
-            keep(self.storage == Storage::F16, d),
-            keep(matches!(self.storage, Storage::Int8 { .. }), d),
-        );
-        let bits_w = keep(self.sign.is_some(), self.words());
         Some(Growth {
-            rows: live,
+            rows: self.len,
             cap,
             from_cap: self.cap,
-            dim: d,
+            dim: self.dim,
             storage: self.storage,
             quant: self.quant,
             sign: self.sign.is_some(),
-            bufs: Box::new(RowBufs {
-                tags: Buf::copied(&self.tags[..live], cap, Fill::Caller),
-                f32s: Buf::copied(&self.f32s[..live * f32_w], cap * f32_w, Fill::Caller),
-                f16s: Buf::copied(&self.f16s[..live * f16_w], cap * f16_w, Fill::Caller),
-                i8s: Buf::copied(&self.i8s[..live * i8_w], cap * i8_w, Fill::Caller),
-                bits: Buf::copied(&self.bits[..live * bits_w], cap * bits_w, Fill::Caller),
-            }),
+            bufs: Box::new(self.grown_bufs(cap, Fill::Caller)),
         })
     }
 
@@ -687,12 +688,7 @@ impl Index {
         {
             return Err(g);
         }
-        let b = &mut *g.bufs;
-        std::mem::swap(&mut self.tags, &mut b.tags);
-        std::mem::swap(&mut self.f32s, &mut b.f32s);
-        std::mem::swap(&mut self.f16s, &mut b.f16s);
-        std::mem::swap(&mut self.i8s, &mut b.i8s);
-        std::mem::swap(&mut self.bits, &mut b.bits);
+        self.swap_bufs(&mut g.bufs);
         std::mem::swap(&mut self.cap, &mut g.cap);
         g.from_cap = g.cap;
         Ok(g)
